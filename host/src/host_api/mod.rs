@@ -1,0 +1,287 @@
+//! The host side of the WIT imports: what a plugin can ask the host for, and nothing more.
+//!
+//! `invoke` creates one [`HostState`] per store (so per message, with fresh instances). The state carries the
+//! slot's partner profile, the tenant's master data, the clock and the message's correlation id; the trait impls
+//! below answer the plugin's `host` and `edi` calls from it. WASI is linked too, because Rust's std and
+//! interpreted guests import a few WASI interfaces, but deny-by-default: no preopened directories, no environment,
+//! no arguments, no network, stdin empty, a clock frozen at the Unix epoch (the only real clock is `host.now`),
+//! and stderr captured into a small buffer whose contents are attached to a trap report. The WASI context is only
+//! built if the plugin actually calls into WASI, so a plugin that never does pays nothing for it.
+
+mod edi;
+pub mod lookup;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
+
+pub use lookup::Lookups;
+pub use time::{Clock, FixedClock, SystemClock};
+
+/// Generated bindings for the contract's imports (and types). The exports are called dynamically by `invoke`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "inbound-mapper",
+        imports: { default: trappable },
+        anyhow: true,
+    });
+}
+
+use bindings::millwright::adapter::{host, types};
+
+/// The longest log line a plugin may write; longer ones are cut.
+const MAX_LOG_LINE: usize = 4096;
+/// How many log lines one call may write before the rest are dropped.
+const MAX_LOG_LINES: u32 = 200;
+/// How much stderr is kept for a trap report.
+const STDERR_CAPTURE: usize = 4096;
+
+/// What a plugin in one slot sees of its surroundings: shared by every call in the slot.
+#[derive(Clone)]
+pub struct SlotContext {
+    /// The tenant that owns the slot.
+    pub tenant: String,
+    /// The slot's name (a route or a partner mapping), for log lines.
+    pub slot: String,
+    /// The partner profile values the plugin reads with `config`.
+    pub config: BTreeMap<String, String>,
+    /// The tenant's master-data tables.
+    pub lookups: Arc<Lookups>,
+    /// The clock behind `now`.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SlotContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotContext")
+            .field("tenant", &self.tenant)
+            .field("slot", &self.slot)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SlotContext {
+    /// A context for `tenant`/`slot` with no profile values, no tables and the system clock.
+    pub fn new(tenant: impl Into<String>, slot: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            slot: slot.into(),
+            config: BTreeMap::new(),
+            lookups: Arc::new(Lookups::default()),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Adds a partner profile value.
+    pub fn with_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.insert(key.into(), value.into());
+        self
+    }
+
+    /// Uses these master-data tables.
+    pub fn with_lookups(mut self, lookups: Lookups) -> Self {
+        self.lookups = Arc::new(lookups);
+        self
+    }
+
+    /// Uses this clock for `now`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// The data of one store: one plugin instance's view of the host.
+pub struct HostState {
+    slot: Arc<SlotContext>,
+    plugin: Arc<str>,
+    correlation_id: String,
+    log_lines: u32,
+    pub(crate) limits: StoreLimits,
+    wasi: Option<WasiCtx>,
+    table: ResourceTable,
+    stderr: Option<MemoryOutputPipe>,
+}
+
+impl HostState {
+    pub(crate) fn new(slot: Arc<SlotContext>, plugin: Arc<str>, memory_bytes: usize) -> Self {
+        Self {
+            slot,
+            plugin,
+            correlation_id: String::new(),
+            log_lines: 0,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory_bytes)
+                .instances(64)
+                .tables(64)
+                .memories(8)
+                .trap_on_grow_failure(true)
+                .build(),
+            wasi: None,
+            table: ResourceTable::new(),
+            stderr: None,
+        }
+    }
+
+    /// Starts a new call: the log budget is per call, and log lines carry the message's correlation id.
+    pub(crate) fn begin_call(&mut self, correlation_id: &str) {
+        self.correlation_id.clear();
+        self.correlation_id.push_str(correlation_id);
+        self.log_lines = 0;
+    }
+
+    /// What the plugin wrote to stderr, if anything (a Rust panic message, a Python traceback).
+    pub(crate) fn take_stderr(&mut self) -> Option<String> {
+        let pipe = self.stderr.as_ref()?;
+        let bytes = pipe.contents();
+        if bytes.is_empty() {
+            return None;
+        }
+        Some(String::from_utf8_lossy(&bytes).trim_end().to_string())
+    }
+}
+
+/// Adds every import a plugin may use to `linker`: the contract's `host` and `edi`, and deny-by-default WASI.
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+    bindings::InboundMapper::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    Ok(())
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let stderr = &mut self.stderr;
+        let ctx = self.wasi.get_or_insert_with(|| {
+            let pipe = MemoryOutputPipe::new(STDERR_CAPTURE);
+            *stderr = Some(pipe.clone());
+            // The builder's defaults already give no environment, arguments, preopens or network access.
+            WasiCtxBuilder::new()
+                .stderr(pipe)
+                .wall_clock(FrozenClock)
+                .monotonic_clock(FrozenClock)
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                // Deterministic hashing inside plugins, so the same input maps to the same output.
+                .insecure_random_seed(0x6d69_6c6c_7772_6967_6874)
+                .build()
+        });
+        WasiCtxView {
+            ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// WASI's ambient clocks, stopped: plugins read time through `host.now` only, so replays are reproducible.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl types::Host for HostState {}
+
+impl host::Host for HostState {
+    fn log(&mut self, level: host::LogLevel, message: String) -> anyhow::Result<()> {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            if self.log_lines == MAX_LOG_LINES + 1 {
+                tracing::warn!(
+                    tenant = %self.slot.tenant, slot = %self.slot.slot, plugin = %self.plugin,
+                    correlation_id = %self.correlation_id,
+                    "plugin wrote more than {MAX_LOG_LINES} log lines in one call; dropping the rest"
+                );
+            }
+            return Ok(());
+        }
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut cut = MAX_LOG_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str(" [cut]");
+        }
+        let (tenant, slot, plugin, cid) = (
+            &self.slot.tenant,
+            &self.slot.slot,
+            &*self.plugin,
+            &self.correlation_id,
+        );
+        match level {
+            host::LogLevel::Trace => {
+                tracing::trace!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
+            }
+            host::LogLevel::Debug => {
+                tracing::debug!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
+            }
+            host::LogLevel::Info => {
+                tracing::info!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
+            }
+            host::LogLevel::Warn => {
+                tracing::warn!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
+            }
+            host::LogLevel::Error => {
+                tracing::error!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
+            }
+        }
+        Ok(())
+    }
+
+    fn config(&mut self, key: String) -> anyhow::Result<Option<String>> {
+        Ok(self.slot.config.get(&key).cloned())
+    }
+
+    fn lookup(
+        &mut self,
+        table: String,
+        key: String,
+    ) -> anyhow::Result<Result<Option<String>, host::LookupError>> {
+        Ok(match self.slot.lookups.get(&table) {
+            Some(rows) => Ok(rows.get(&key).cloned()),
+            None => Err(host::LookupError::NoSuchTable(format!(
+                "tenant {} has no master-data table named {table:?}",
+                self.slot.tenant
+            ))),
+        })
+    }
+
+    fn now(&mut self) -> anyhow::Result<types::Timestamp> {
+        Ok(time::to_wit(self.slot.clock.now(), None))
+    }
+
+    fn local_to_utc(
+        &mut self,
+        date: String,
+        time: String,
+        zone: String,
+    ) -> anyhow::Result<Result<types::Timestamp, String>> {
+        Ok(time::local_to_utc(&date, &time, &zone))
+    }
+}
