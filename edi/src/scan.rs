@@ -1,0 +1,587 @@
+//! The segment scanner shared by X12 and EDIFACT: one pass over the bytes, splitting segments, elements,
+//! repeats and components with the separators the envelope header declared.
+//!
+//! It sits under `x12` and `edifact`, which read the header, build a [`Delimiters`] and then pull segments one
+//! at a time. Rules that hold in both standards live here, so they are applied the same way:
+//!
+//! - Line breaks (CR, LF) are never data unless one of them is the segment terminator. Real files wrap data at
+//!   80 columns or put CR/LF after every terminator; neither X12's nor EDIFACT's UNOA/UNOB character sets allow
+//!   a line break inside a value, so dropping them is safe and makes wrapped files parse as intended.
+//! - Whitespace and a DOS end-of-file mark (0x1A) before a segment tag are filler (indented files, `~ GS`).
+//! - X12 `BIN`/`BDS` segments carry a byte count and raw bytes, read verbatim (line breaks included).
+//! - Values are UTF-8 when they are valid UTF-8, otherwise Windows-1252 (what files "declared UNOC" and
+//!   X12 files from Windows tools usually are), so decoding never fails and never loses a byte's meaning.
+
+use crate::error::{EdiError, code};
+use crate::model::{Element, Position, Segment, Standard};
+
+/// One separator as it appears in the document: its bytes (1–4) and the character they stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sep {
+    bytes: [u8; 4],
+    len: usize,
+    /// The character, decoded as UTF-8 or, for a lone non-ASCII byte, Windows-1252.
+    pub ch: char,
+}
+
+impl Sep {
+    /// Decodes the separator starting at `pos`: a whole UTF-8 character when the bytes form one, else the
+    /// single byte. None at the end of the document.
+    pub fn decode_at(doc: &[u8], pos: usize) -> Option<Sep> {
+        let first = *doc.get(pos)?;
+        let width = match first {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => 1,
+        };
+        if width > 1
+            && let Some(bytes) = doc.get(pos..pos.saturating_add(width))
+            && let Ok(s) = std::str::from_utf8(bytes)
+            && let Some(ch) = s.chars().next()
+        {
+            let mut buf = [0u8; 4];
+            buf[..width].copy_from_slice(bytes);
+            return Some(Sep {
+                bytes: buf,
+                len: width,
+                ch,
+            });
+        }
+        Some(Sep {
+            bytes: [first, 0, 0, 0],
+            len: 1,
+            ch: windows_1252(first),
+        })
+    }
+
+    /// A separator for an ASCII character.
+    pub fn ascii(b: u8) -> Sep {
+        Sep {
+            bytes: [b, 0, 0, 0],
+            len: 1,
+            ch: windows_1252(b),
+        }
+    }
+
+    /// How many bytes the separator takes in the document.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+
+    fn first(&self) -> u8 {
+        self.bytes[0]
+    }
+
+    pub fn matches(&self, doc: &[u8], pos: usize) -> bool {
+        doc.get(pos..pos.saturating_add(self.len)) == Some(self.as_bytes())
+    }
+
+    /// True for letters, digits and spaces, which occur in data and so cannot separate it.
+    pub fn is_data_char(&self) -> bool {
+        self.ch.is_alphanumeric() || self.ch == ' '
+    }
+}
+
+/// The separators a scanner splits by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Delimiters {
+    pub element: Sep,
+    pub component: Sep,
+    pub repetition: Option<Sep>,
+    pub segment: Sep,
+    pub release: Option<Sep>,
+}
+
+/// Pulls segments out of a document one at a time.
+pub(crate) struct Scanner<'a> {
+    doc: &'a [u8],
+    pos: usize,
+    delims: Delimiters,
+    standard: Standard,
+    /// First bytes that need a closer look (separators, release, CR, LF); everything else is copied in runs.
+    special: [bool; 256],
+    /// Reused for values that are not one contiguous slice (line breaks or release characters inside).
+    scratch: Vec<u8>,
+}
+
+/// How a value ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Element,
+    Component,
+    Repetition,
+    Segment,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(doc: &'a [u8], pos: usize, delims: Delimiters, standard: Standard) -> Self {
+        let mut scanner = Scanner {
+            doc,
+            pos,
+            delims,
+            standard,
+            special: [false; 256],
+            scratch: Vec::new(),
+        };
+        scanner.set_delimiters(delims);
+        scanner
+    }
+
+    /// Switches separators mid-stream (EDIFACT learns the repetition separator from UNB's syntax version).
+    pub fn set_delimiters(&mut self, delims: Delimiters) {
+        self.delims = delims;
+        let mut special = [false; 256];
+        special[usize::from(b'\r')] = true;
+        special[usize::from(b'\n')] = true;
+        for sep in [
+            Some(delims.element),
+            Some(delims.component),
+            delims.repetition,
+            Some(delims.segment),
+        ]
+        .into_iter()
+        .chain([delims.release])
+        .flatten()
+        {
+            special[usize::from(sep.first())] = true;
+        }
+        self.special = special;
+    }
+
+    /// The byte offset the scanner has reached.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The next segment, with `index` 0 (the envelope layer numbers it), or None at the end of the document.
+    pub fn next_segment(&mut self) -> Result<Option<Segment>, EdiError> {
+        self.pos = skip_filler(self.doc, self.pos);
+        let start = self.pos;
+        if start >= self.doc.len() {
+            return Ok(None);
+        }
+        let id = self.read_tag(start)?;
+        let mut segment = Segment {
+            id,
+            elements: Vec::new(),
+            index: 0,
+            byte_offset: start as u64,
+        };
+        if self.delims.segment.matches(self.doc, self.pos) {
+            self.pos += self.delims.segment.len();
+            return Ok(Some(segment));
+        }
+        if self.pos >= self.doc.len() {
+            // A tag-only last segment whose line-break terminator was stripped (see `ends_at_eof`).
+            return Ok(Some(segment));
+        }
+        // read_tag stopped at the element separator.
+        self.pos += self.delims.element.len();
+        let binary_after = match (self.standard, segment.id.as_str()) {
+            (Standard::X12, "BIN") => Some(1),
+            (Standard::X12, "BDS") => Some(2),
+            _ => None,
+        };
+        let mut occurrence: Vec<String> = Vec::new();
+        let mut first: Option<Vec<String>> = None;
+        let mut repeats: Vec<Vec<String>> = Vec::new();
+        loop {
+            let (value, stop) = self.read_value(&segment, start)?;
+            occurrence.push(value);
+            match stop {
+                Stop::Component => continue,
+                Stop::Repetition => {
+                    let done = std::mem::take(&mut occurrence);
+                    if first.is_none() {
+                        first = Some(done);
+                    } else {
+                        repeats.push(done);
+                    }
+                    continue;
+                }
+                Stop::Element | Stop::Segment => {
+                    let done = std::mem::take(&mut occurrence);
+                    let element = match first.take() {
+                        None => Element {
+                            components: done,
+                            repeats: Vec::new(),
+                        },
+                        Some(components) => {
+                            repeats.push(done);
+                            Element {
+                                components,
+                                repeats: std::mem::take(&mut repeats),
+                            }
+                        }
+                    };
+                    segment.elements.push(element);
+                }
+            }
+            if stop == Stop::Segment {
+                return Ok(Some(segment));
+            }
+            if binary_after == Some(segment.elements.len()) {
+                self.read_binary(&mut segment, start)?;
+                return Ok(Some(segment));
+            }
+        }
+    }
+
+    /// Reads a segment tag up to the element separator or terminator and checks it is 2–3 upper-case
+    /// letters or digits (EDIFACT: 3).
+    fn read_tag(&mut self, start: usize) -> Result<String, EdiError> {
+        let mut tag = [0u8; 3];
+        let mut len = 0usize;
+        let mut valid = true;
+        loop {
+            let Some(&b) = self.doc.get(self.pos) else {
+                if len > 0 && self.ends_at_eof() {
+                    break;
+                }
+                return Err(EdiError::new(
+                    format!(
+                        "the document ends inside a segment tag starting `{}` at byte {start}: the file is \
+                         truncated; ask the sender to resend it",
+                        printable(self.doc.get(start..).unwrap_or(&[]), 12)
+                    ),
+                    Position::at_byte(start),
+                    Some(code::PREMATURE_END),
+                ));
+            };
+            if self.delims.segment.matches(self.doc, self.pos)
+                || self.delims.element.matches(self.doc, self.pos)
+            {
+                break;
+            }
+            if b == b'\r' || b == b'\n' {
+                self.pos += 1;
+                continue;
+            }
+            if len < 3 && (b.is_ascii_uppercase() || b.is_ascii_digit()) {
+                tag[len] = b;
+                len += 1;
+            } else {
+                valid = false;
+            }
+            self.pos += 1;
+            if !valid {
+                break;
+            }
+        }
+        let min = if self.standard == Standard::Edifact {
+            3
+        } else {
+            2
+        };
+        if !valid || len < min {
+            let what = if self.standard == Standard::Edifact {
+                "3 upper-case letters or digits"
+            } else {
+                "2 or 3 upper-case letters or digits"
+            };
+            return Err(EdiError::new(
+                format!(
+                    "invalid segment tag `{}` at byte {start}: a tag is {what}; the segment terminator before \
+                     it may be missing or the data may be corrupt",
+                    printable(self.doc.get(start..).unwrap_or(&[]), 12)
+                ),
+                Position::at_byte(start),
+                Some(code::INVALID_CONTENT),
+            ));
+        }
+        Ok(String::from_utf8_lossy(tag.get(..len).unwrap_or(&[])).into_owned())
+    }
+
+    /// Reads one value up to the next separator, dropping line breaks and release characters.
+    fn read_value(&mut self, segment: &Segment, start: usize) -> Result<(String, Stop), EdiError> {
+        self.scratch.clear();
+        let doc = self.doc;
+        loop {
+            // Copy the run of ordinary bytes in one go.
+            let run_start = self.pos;
+            while let Some(&b) = doc.get(self.pos) {
+                if self.special[usize::from(b)] {
+                    break;
+                }
+                self.pos += 1;
+            }
+            if let Some(run) = doc.get(run_start..self.pos) {
+                self.scratch.extend_from_slice(run);
+            }
+            if self.pos >= doc.len() {
+                if self.ends_at_eof() {
+                    return Ok((decode(&self.scratch), Stop::Segment));
+                }
+                return Err(self.truncated(segment, start));
+            }
+            let d = self.delims;
+            if let Some(release) = d.release
+                && release.matches(doc, self.pos)
+            {
+                self.pos += release.len();
+                while matches!(doc.get(self.pos), Some(b'\r' | b'\n')) {
+                    self.pos += 1;
+                }
+                let Some(next) = Sep::decode_at(doc, self.pos) else {
+                    return Err(self.truncated(segment, start));
+                };
+                self.scratch.extend_from_slice(next.as_bytes());
+                self.pos += next.len();
+                continue;
+            }
+            let stop = if d.segment.matches(doc, self.pos) {
+                Some((Stop::Segment, d.segment.len()))
+            } else if d.element.matches(doc, self.pos) {
+                Some((Stop::Element, d.element.len()))
+            } else if d.component.matches(doc, self.pos) {
+                Some((Stop::Component, d.component.len()))
+            } else {
+                d.repetition
+                    .filter(|r| r.matches(doc, self.pos))
+                    .map(|r| (Stop::Repetition, r.len()))
+            };
+            if let Some((stop, len)) = stop {
+                self.pos += len;
+                return Ok((decode(&self.scratch), stop));
+            }
+            // A line break that is not the terminator, or the first byte of a multi-byte separator that did
+            // not match in full.
+            if let Some(&b) = doc.get(self.pos)
+                && b != b'\r'
+                && b != b'\n'
+            {
+                self.scratch.push(b);
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Reads the raw bytes of an X12 BIN (BIN01 = length) or BDS (BDS02 = length) segment.
+    fn read_binary(&mut self, segment: &mut Segment, start: usize) -> Result<(), EdiError> {
+        let n = segment.elements.len();
+        let count = segment.value(n).to_owned();
+        let name = format!("{}{n:02}", segment.id);
+        let mut at = Position::at_byte(start).element(n);
+        at.segment_id = Some(segment.id.clone());
+        let len: usize = match count.parse() {
+            Ok(len) if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) => len,
+            _ => {
+                return Err(EdiError::new(
+                    format!(
+                        "{name} `{count}` is not a byte count: {} carries raw binary data whose length must be \
+                         given as digits; fix the sender's {} segment",
+                        segment.id, segment.id
+                    ),
+                    at,
+                    Some(code::INVALID_CONTENT),
+                ));
+            }
+        };
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&end| end <= self.doc.len());
+        let Some(bytes) = end.and_then(|end| self.doc.get(self.pos..end)) else {
+            return Err(EdiError::new(
+                format!(
+                    "{name} says {len} bytes of binary data follow, but the document ends first: the file is \
+                     truncated; ask the sender to resend it"
+                ),
+                at,
+                Some(code::PREMATURE_END),
+            ));
+        };
+        segment.elements.push(Element::simple(decode(bytes)));
+        self.pos += len;
+        if !self.delims.segment.matches(self.doc, self.pos) {
+            let found = printable(self.doc.get(self.pos..).unwrap_or(&[]), 8);
+            return Err(EdiError::new(
+                format!(
+                    "{name} says {len} bytes of binary data, but they are followed by `{found}` instead of the \
+                     segment terminator `{}`: the byte count is wrong",
+                    self.delims.segment.ch.escape_debug()
+                ),
+                at.element(n + 1),
+                Some(code::INVALID_CONTENT),
+            ));
+        }
+        self.pos += self.delims.segment.len();
+        Ok(())
+    }
+
+    /// Whether the end of the document may stand in for the last segment's terminator: only when the
+    /// terminator is a line break, because editors and transfer tools routinely strip a file's final line
+    /// break. A missing `~` is not excused; a cut file is still caught by the envelope checks either way.
+    fn ends_at_eof(&self) -> bool {
+        matches!(self.delims.segment.ch, '\r' | '\n')
+    }
+
+    fn truncated(&self, segment: &Segment, start: usize) -> EdiError {
+        let mut at = Position::at_byte(start).element(segment.elements.len() + 1);
+        at.segment_id = Some(segment.id.clone());
+        EdiError::new(
+            format!(
+                "the document ends inside segment {} (byte {start}) before its terminator `{}`: the file is \
+                 truncated; ask the sender to resend it",
+                segment.id,
+                self.delims.segment.ch.escape_debug()
+            ),
+            at,
+            Some(code::PREMATURE_END),
+        )
+    }
+}
+
+/// Skips whitespace and DOS end-of-file marks (0x1A) between segments and interchanges.
+pub(crate) fn skip_filler(doc: &[u8], mut pos: usize) -> usize {
+    while let Some(&b) = doc.get(pos) {
+        if matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C | 0x1A) {
+            pos += 1;
+        } else {
+            break;
+        }
+    }
+    pos
+}
+
+/// Decodes a value: UTF-8 when valid, else Windows-1252 byte by byte.
+pub(crate) fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| windows_1252(b)).collect(),
+    }
+}
+
+/// Windows-1252 for one byte; the five undefined bytes map to the C1 controls, as Latin-1 does.
+pub(crate) fn windows_1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}',
+        '\u{2021}', '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}',
+        '\u{8F}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}',
+        '\u{2014}', '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}',
+        '\u{178}',
+    ];
+    match b {
+        0x80..=0x9F => HIGH
+            .get(usize::from(b - 0x80))
+            .copied()
+            .unwrap_or(char::from(b)),
+        _ => char::from(b),
+    }
+}
+
+/// Up to `max` characters of `bytes` for an error message, with control and undecodable bytes escaped.
+pub(crate) fn printable(bytes: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    let bytes = bytes.get(..max.saturating_mul(4)).unwrap_or(bytes);
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            if shown >= max {
+                out.push('…');
+                return out;
+            }
+            shown += 1;
+            if ch.is_control() {
+                out.extend(ch.escape_default());
+            } else {
+                out.push(ch);
+            }
+        }
+        for b in chunk.invalid() {
+            if shown >= max {
+                out.push('…');
+                return out;
+            }
+            shown += 1;
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x12(doc: &[u8]) -> Scanner<'_> {
+        let delims = Delimiters {
+            element: Sep::ascii(b'*'),
+            component: Sep::ascii(b'>'),
+            repetition: Some(Sep::ascii(b'^')),
+            segment: Sep::ascii(b'~'),
+            release: None,
+        };
+        Scanner::new(doc, 0, delims, Standard::X12)
+    }
+
+    #[test]
+    fn splits_elements_components_and_repeats() {
+        let mut s = x12(b"EB*1**30^42>A^45*MA~");
+        let seg = s.next_segment().expect("scans").expect("one segment");
+        assert_eq!(seg.id, "EB");
+        assert_eq!(seg.elements.len(), 4);
+        assert_eq!(seg.elements[1].components, vec![""]);
+        assert_eq!(seg.elements[2].components, vec!["30"]);
+        assert_eq!(
+            seg.elements[2].repeats,
+            vec![vec!["42".to_owned(), "A".to_owned()], vec!["45".to_owned()]]
+        );
+        assert_eq!(seg.value(4), "MA");
+        assert!(s.next_segment().expect("scans").is_none());
+    }
+
+    #[test]
+    fn line_breaks_inside_a_segment_are_not_data() {
+        let mut s = x12(b"  N1*ST*THERMA TRU INDIAN\r\nA DOOR~\r\n");
+        let seg = s.next_segment().expect("scans").expect("one segment");
+        assert_eq!(seg.value(2), "THERMA TRU INDIANA DOOR");
+        assert_eq!(seg.byte_offset, 2);
+    }
+
+    #[test]
+    fn binary_segment_is_read_by_its_byte_count() {
+        let mut s = x12(b"BIN*5*a~\nb*~SE*1~");
+        let seg = s.next_segment().expect("scans").expect("BIN");
+        assert_eq!(seg.value(2), "a~\nb*");
+        assert_eq!(s.next_segment().expect("scans").expect("SE").id, "SE");
+    }
+
+    #[test]
+    fn binary_segment_with_a_non_numeric_count_is_rejected() {
+        let err = x12(b"BIN*11a*DATA~").next_segment().expect_err("rejects");
+        assert_eq!(err.code.as_deref(), Some("024"));
+        assert!(err.message.contains("BIN01 `11a`"), "{}", err.message);
+    }
+
+    #[test]
+    fn lower_case_tag_is_invalid_content() {
+        let err = x12(b"Org*1~").next_segment().expect_err("rejects");
+        assert_eq!(err.code.as_deref(), Some("024"));
+        assert!(
+            err.message.contains("invalid segment tag `Org*1~`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn non_utf8_values_are_read_as_windows_1252() {
+        let mut s = x12(b"N1*M\xfcnchen \x80~");
+        let seg = s.next_segment().expect("scans").expect("N1");
+        assert_eq!(seg.value(1), "München €");
+    }
+
+    #[test]
+    fn multi_byte_separator_is_decoded_as_one_character() {
+        let sep = Sep::decode_at("…x".as_bytes(), 0).expect("a character");
+        assert_eq!((sep.ch, sep.len()), ('…', 3));
+        let lone = Sep::decode_at(&[0x85], 0).expect("a byte");
+        assert_eq!((lone.ch, lone.len()), ('…', 1));
+    }
+}
