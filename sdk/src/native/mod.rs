@@ -1,0 +1,92 @@
+//! The in-process host behind [`crate::host`] and [`crate::edi`] on native targets.
+//!
+//! A [`crate::harness::Harness`] installs a [`NativeHost`] in a thread-local for the duration of one call, so the
+//! mapping code runs unchanged in `cargo test` and in criterion benches; nothing here is compiled for wasm,
+//! where the real host answers the same calls.
+
+mod clock;
+mod edi;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::host::{LogLevel, LookupError};
+use crate::types::Timestamp;
+
+pub(crate) use clock::local_to_utc;
+pub(crate) use edi::{edi_parse, edi_render_x12};
+
+/// One line a plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// How loud it was.
+    pub level: LogLevel,
+    /// What it said.
+    pub message: String,
+}
+
+/// What a harness gives the plugin: partner profile, master data, a clock, and a place for log lines.
+#[derive(Debug, Default)]
+pub(crate) struct NativeHost {
+    pub(crate) config: HashMap<String, String>,
+    pub(crate) lookups: HashMap<String, HashMap<String, String>>,
+    pub(crate) now: Option<Timestamp>,
+    pub(crate) logs: RefCell<Vec<LogLine>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<NativeHost>>> = const { RefCell::new(None) };
+}
+
+/// Keeps a host installed on this thread until dropped, then puts back whatever was there before (so nested
+/// harness calls and panicking tests leave the thread as they found it).
+pub(crate) struct Installed {
+    previous: Option<Rc<NativeHost>>,
+}
+
+pub(crate) fn install(host: Rc<NativeHost>) -> Installed {
+    let previous = CURRENT.with(|c| c.replace(Some(host)));
+    Installed { previous }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+fn current() -> Option<Rc<NativeHost>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+pub(crate) fn log(level: LogLevel, message: &str) {
+    match current() {
+        Some(host) => host.logs.borrow_mut().push(LogLine {
+            level,
+            message: message.to_owned(),
+        }),
+        None => eprintln!("[{level:?}] {message}"),
+    }
+}
+
+pub(crate) fn config(key: &str) -> Option<String> {
+    current().and_then(|host| host.config.get(key).cloned())
+}
+
+pub(crate) fn lookup(table: &str, key: &str) -> Result<Option<String>, LookupError> {
+    let host = current().ok_or_else(|| LookupError::NoSuchTable(table.to_owned()))?;
+    let table_rows = host
+        .lookups
+        .get(table)
+        .ok_or_else(|| LookupError::NoSuchTable(table.to_owned()))?;
+    Ok(table_rows.get(key).cloned())
+}
+
+pub(crate) fn now() -> Timestamp {
+    match current().and_then(|host| host.now.clone()) {
+        Some(now) => now,
+        None => clock::system_now(),
+    }
+}
