@@ -9,12 +9,15 @@ use crate::error::{EdiError, code};
 use crate::model::{
     Element, Group, Interchange, Position, Segment, Separators, Standard, Transaction,
 };
-use crate::scan::{Delimiters, Scanner, Sep, skip_filler};
+use crate::scan::{Delimiters, Scanner, SegmentList, Sep, skip_filler};
 use crate::x12::{check_count, excerpt, same_control_number};
 
 /// Parses one interchange starting at `start` (which holds `UNA` or `UNB`); returns it and where it ended.
+///
+/// `text` is `doc` as text when the whole document is valid UTF-8 (see `Scanner::with_text`).
 pub(crate) fn parse_interchange(
     doc: &[u8],
+    text: Option<&str>,
     start: usize,
 ) -> Result<(Interchange, usize), EdiError> {
     let (service, after_una) = read_una(doc, start)?;
@@ -40,7 +43,7 @@ pub(crate) fn parse_interchange(
         segment: service.segment,
         release: service.release,
     };
-    let mut scanner = Scanner::new(doc, unb_at, delims, Standard::Edifact);
+    let mut scanner = Scanner::new(doc, unb_at, delims, Standard::Edifact).with_text(text);
     let unb = scanner
         .next_segment()
         .map_err(|e| e.within(None, 1))?
@@ -87,23 +90,33 @@ pub(crate) fn parse_interchange(
     let mut index: u32 = 1;
     let mut group: Option<(Group, Segment)> = None;
     let mut message: Option<(Transaction, Segment, u32)> = None;
+    // The open message's segments, moved into its Transaction at UNT (see `SegmentList`).
+    let mut message_segments = SegmentList::default();
     let mut uses_ung = false;
     let mut bare_messages = false;
     loop {
         let next_index = message
             .as_ref()
             .map_or(index.saturating_add(1), |m| m.2.saturating_add(1));
-        let control = message.as_ref().map(|m| m.0.control_number.clone());
-        let Some(mut segment) = scanner
-            .next_segment()
-            .map_err(|e| e.within(control.as_deref(), next_index))?
+        let Some(mut segment) = scanner.next_segment().map_err(|e| {
+            let control = message.as_ref().map(|m| m.0.control_number.as_str());
+            e.within(control, next_index)
+        })?
         else {
             return Err(ends_early(&interchange, &group, &message, doc.len()));
         };
         index = index.saturating_add(1);
         segment.index = index;
-        let id = segment.id.clone();
-        match id.as_str() {
+        // The tag, copied to the stack so `segment` can be moved in the arms (tags are 3 ASCII bytes).
+        let mut tag = [0u8; 3];
+        let id = match segment.id.as_bytes() {
+            service @ [b'U', b'N', _] => {
+                tag.copy_from_slice(service);
+                std::str::from_utf8(&tag).unwrap_or("")
+            }
+            _ => "",
+        };
+        match id {
             "UNA" | "UNB" | "UNG" | "UNE" | "UNZ" | "UNH" if message.is_some() => {
                 return Err(missing(&segment, "UNT", &message_name(&message)));
             }
@@ -139,7 +152,7 @@ pub(crate) fn parse_interchange(
                     1,
                     "UNZ01",
                     counted,
-                    &format!("{what} in interchange {}", interchange.control_number),
+                    || format!("{what} in interchange {}", interchange.control_number),
                     code::EDIFACT_COUNT,
                 )?;
                 return Ok((interchange, scanner.pos()));
@@ -161,10 +174,12 @@ pub(crate) fn parse_interchange(
                     1,
                     "UNE01",
                     g.transactions.len(),
-                    &format!(
-                        "messages in group {} (UNG at byte {})",
-                        g.control_number, header.byte_offset
-                    ),
+                    || {
+                        format!(
+                            "messages in group {} (UNG at byte {})",
+                            g.control_number, header.byte_offset
+                        )
+                    },
                     code::EDIFACT_COUNT,
                 )?;
                 interchange.groups.push(g);
@@ -185,12 +200,14 @@ pub(crate) fn parse_interchange(
                     version: Some(version).filter(|v| !v.is_empty()),
                     segments: Vec::new(),
                 };
+                message_segments = SegmentList::default();
                 message = Some((transaction, segment, 1));
             }
             "UNT" => {
-                let Some((transaction, header, count)) = message.take() else {
+                let Some((mut transaction, header, count)) = message.take() else {
                     return Err(outside(&segment, "without a UNH message header"));
                 };
+                transaction.segments = std::mem::take(&mut message_segments).into_vec();
                 segment.index = count.saturating_add(1);
                 let cn = transaction.control_number.clone();
                 check_reference(&segment, "UNT02", "UNH 0062", &cn)
@@ -200,7 +217,7 @@ pub(crate) fn parse_interchange(
                             1,
                             "UNT01",
                             segment.index as usize,
-                            &format!(
+                            || format!(
                                 "segments in message {} {cn} (UNH at byte {}), counting UNH and UNT",
                                 transaction.code, header.byte_offset
                             ),
@@ -221,10 +238,10 @@ pub(crate) fn parse_interchange(
                 }
             }
             _ => {
-                if let Some((transaction, _, count)) = &mut message {
+                if let Some((_, _, count)) = &mut message {
                     *count = count.saturating_add(1);
                     segment.index = *count;
-                    transaction.segments.push(segment);
+                    message_segments.push(segment);
                 } else {
                     return Err(outside(&segment, "outside any message (UNH..UNT)"));
                 }

@@ -11,11 +11,15 @@ use crate::model::{Position, Segment, Transaction};
 
 /// Checks the HL segments of one transaction, if it has any.
 pub(crate) fn check_hierarchy(transaction: &Transaction) -> Result<(), EdiError> {
-    let mut seen: Vec<&str> = Vec::new();
+    // The HL01s seen so far. Numeric ones must increase (checked below), so they are kept in ascending order
+    // for a binary search; the rare non-numeric ones are searched as text.
+    let mut numbers: Vec<u64> = Vec::new();
+    let mut texts: Vec<&str> = Vec::new();
     let mut previous: Option<(u64, &str)> = None;
     for hl in transaction.segments.iter().filter(|s| s.id == "HL") {
         let id = hl.value(1).trim();
         let parent = hl.value(2).trim();
+        let number = id.parse::<u64>().ok();
         let at = |element: usize| {
             Position::of_segment(hl)
                 .element(element)
@@ -32,7 +36,7 @@ pub(crate) fn check_hierarchy(transaction: &Transaction) -> Result<(), EdiError>
                 None,
             ));
         }
-        if let Ok(number) = id.parse::<u64>() {
+        if let Some(number) = number {
             if let Some((last, last_text)) = previous
                 && number <= last
             {
@@ -48,10 +52,10 @@ pub(crate) fn check_hierarchy(transaction: &Transaction) -> Result<(), EdiError>
                 ));
             }
             previous = Some((number, id));
-        } else if seen.contains(&id) {
+        } else if texts.contains(&id) {
             return Err(duplicate(transaction, hl, id));
         }
-        if !parent.is_empty() && !seen.iter().any(|s| same_id(s, parent)) {
+        if !parent.is_empty() && !has_parent(&numbers, &texts, parent) {
             return Err(EdiError::new(
                 format!(
                     "HL {id} names parent {parent} in HL02, but no earlier HL has HL01 {parent} in transaction \
@@ -63,9 +67,22 @@ pub(crate) fn check_hierarchy(transaction: &Transaction) -> Result<(), EdiError>
                 None,
             ));
         }
-        seen.push(id);
+        match number {
+            Some(number) => numbers.push(number),
+            None => texts.push(id),
+        }
     }
     Ok(())
+}
+
+/// Whether an earlier HL01 names `parent`: the same text, or the same number (`2` and `02`). A numeric parent
+/// can only match a numeric HL01 (equal text parses to the same number), a non-numeric one only the same text.
+/// `numbers` is in ascending order.
+fn has_parent(numbers: &[u64], texts: &[&str], parent: &str) -> bool {
+    match parent.parse::<u64>() {
+        Ok(number) => numbers.binary_search(&number).is_ok(),
+        Err(_) => texts.contains(&parent),
+    }
 }
 
 fn duplicate(transaction: &Transaction, hl: &Segment, id: &str) -> EdiError {
@@ -80,11 +97,6 @@ fn duplicate(transaction: &Transaction, hl: &Segment, id: &str) -> EdiError {
             .in_transaction(Some(&transaction.control_number)),
         None,
     )
-}
-
-/// `2` and `02` name the same level.
-fn same_id(a: &str, b: &str) -> bool {
-    a == b || matches!((a.parse::<u64>(), b.parse::<u64>()), (Ok(x), Ok(y)) if x == y)
 }
 
 #[cfg(test)]

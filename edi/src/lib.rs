@@ -64,13 +64,17 @@ pub fn parse(document: &[u8]) -> Result<Vec<Interchange>, EdiError> {
             None,
         ));
     }
-    let mut interchanges: Vec<Interchange> = Vec::new();
+    // Most files hold one interchange. An Interchange is large, so Vec's default first capacity of four
+    // would be a large allocation, which in glibc first merges every small freed block.
+    // Validated once here rather than value by value; None sends the scanner to per-segment checks.
+    let text = std::str::from_utf8(document).ok();
+    let mut interchanges: Vec<Interchange> = Vec::with_capacity(1);
     while pos < document.len() {
         let rest = document.get(pos..).unwrap_or(&[]);
         let (interchange, end) = if rest.starts_with(b"ISA") {
-            x12::parse_interchange(document, pos)?
+            x12::parse_interchange(document, text, pos)?
         } else if rest.starts_with(b"UNA") || rest.starts_with(b"UNB") {
-            edifact::parse_interchange(document, pos)?
+            edifact::parse_interchange(document, text, pos)?
         } else if interchanges.is_empty() {
             return Err(not_edi(document, pos));
         } else {

@@ -107,6 +107,70 @@ pub(crate) struct Scanner<'a> {
     special: [bool; 256],
     /// Reused for values that are not one contiguous slice (line breaks or release characters inside).
     scratch: Vec<u8>,
+    /// Tables for [`Scanner::fast_segment`], when every separator is one distinct ASCII byte.
+    fast: Option<FastTables>,
+    /// `doc` as text when the whole document is valid UTF-8 (see [`Scanner::with_text`]).
+    text: Option<&'a str>,
+}
+
+/// Byte classes for the fast path.
+const DATA: u8 = 0;
+const ELEMENT: u8 = 1;
+const COMPONENT: u8 = 2;
+const REPETITION: u8 = 3;
+/// The segment terminator, and the bytes the fast path leaves to the general scanner (CR, LF, release).
+const STOP: u8 = 4;
+
+/// Lookup tables for the single-byte-separator fast path.
+struct FastTables {
+    element: u8,
+    segment: u8,
+    /// [`DATA`], [`ELEMENT`], [`COMPONENT`], [`REPETITION`] or [`STOP`] for every byte.
+    class: [u8; 256],
+}
+
+impl FastTables {
+    /// Tables for `delims`, or None when a separator is multi-byte or non-ASCII, two coincide, or one other
+    /// than the terminator is a line break: those documents take the general path.
+    fn new(delims: &Delimiters) -> Option<FastTables> {
+        let byte = |sep: Sep| (sep.len() == 1 && sep.first().is_ascii()).then(|| sep.first());
+        let element = byte(delims.element)?;
+        let component = byte(delims.component)?;
+        let segment = byte(delims.segment)?;
+        let repetition = match delims.repetition {
+            Some(r) => Some(byte(r)?),
+            None => None,
+        };
+        let release = match delims.release {
+            Some(r) => Some(byte(r)?),
+            None => None,
+        };
+        let mut all = vec![element, component, segment];
+        all.extend(repetition);
+        all.extend(release);
+        for (i, b) in all.iter().enumerate() {
+            if all.iter().skip(i + 1).any(|other| other == b) {
+                return None;
+            }
+            if *b != segment && matches!(*b, b'\r' | b'\n') {
+                return None;
+            }
+        }
+        let mut class = [DATA; 256];
+        class[usize::from(element)] = ELEMENT;
+        class[usize::from(component)] = COMPONENT;
+        if let Some(r) = repetition {
+            class[usize::from(r)] = REPETITION;
+        }
+        for b in [segment, b'\r', b'\n'].into_iter().chain(release) {
+            class[usize::from(b)] = STOP;
+        }
+        Some(FastTables {
+            element,
+            segment,
+            class,
+        })
+    }
 }
 
 /// How a value ended.
@@ -127,9 +191,18 @@ impl<'a> Scanner<'a> {
             standard,
             special: [false; 256],
             scratch: Vec::new(),
+            fast: None,
+            text: None,
         };
         scanner.set_delimiters(delims);
         scanner
+    }
+
+    /// Gives the scanner the whole document as text, when it is valid UTF-8 (`std::str::from_utf8(doc)`), so
+    /// values are sliced from it instead of each segment being validated again.
+    pub fn with_text(mut self, text: Option<&'a str>) -> Self {
+        self.text = text.filter(|t| t.len() == self.doc.len());
+        self
     }
 
     /// Switches separators mid-stream (EDIFACT learns the repetition separator from UNB's syntax version).
@@ -151,6 +224,7 @@ impl<'a> Scanner<'a> {
             special[usize::from(sep.first())] = true;
         }
         self.special = special;
+        self.fast = FastTables::new(&delims);
     }
 
     /// The byte offset the scanner has reached.
@@ -164,6 +238,9 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         if start >= self.doc.len() {
             return Ok(None);
+        }
+        if let Some(segment) = self.fast_segment(start) {
+            return Ok(Some(segment));
         }
         let id = self.read_tag(start)?;
         let mut segment = Segment {
@@ -230,6 +307,86 @@ impl<'a> Scanner<'a> {
                 return Ok(Some(segment));
             }
         }
+    }
+
+    /// The segment at `start` in one pass over its bytes, for the common case: single-byte ASCII separators
+    /// and a segment with a valid tag and no line break, release character or binary data inside. Returns
+    /// None, having consumed nothing, for anything else; [`Scanner::next_segment`] then takes the general
+    /// path, which gives the same tree for what this accepts and also reports the errors.
+    ///
+    /// UTF-8 is checked once for the whole document (see [`Scanner::with_text`]), or once for the segment
+    /// when the document as a whole is not valid UTF-8; a value split from valid UTF-8 at ASCII separators is
+    /// itself valid, so it is copied without a further check. Vectors are sized from separator counts.
+    fn fast_segment(&mut self, start: usize) -> Option<Segment> {
+        let fast = self.fast.as_ref()?;
+        let rest = self.doc.get(start..)?;
+        // One pass to the terminator, counting element separators and noting components and repeats.
+        let mut separators = 0usize;
+        let mut nested = false;
+        let mut stop_at = None;
+        for (i, &b) in rest.iter().enumerate() {
+            match fast.class[usize::from(b)] {
+                DATA => {}
+                ELEMENT => separators += 1,
+                STOP => {
+                    stop_at = Some(i);
+                    break;
+                }
+                _ => nested = true,
+            }
+        }
+        let stop_at = stop_at?;
+        let stop = *rest.get(stop_at)?;
+        let next = if stop == fast.segment {
+            start + stop_at + 1
+        } else if stop == b'\r' && fast.segment == b'\n' && rest.get(stop_at + 1) == Some(&b'\n') {
+            // CR LF with LF as the terminator: the general path drops the CR.
+            start + stop_at + 2
+        } else {
+            return None;
+        };
+        let bytes = rest.get(..stop_at)?;
+        let tag_len = bytes
+            .iter()
+            .position(|&b| b == fast.element)
+            .unwrap_or(bytes.len());
+        let tag = bytes.get(..tag_len)?;
+        let min = if self.standard == Standard::Edifact {
+            3
+        } else {
+            2
+        };
+        if tag.len() < min
+            || tag.len() > 3
+            || !tag
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            || (self.standard == Standard::X12 && matches!(tag, b"BIN" | b"BDS"))
+        {
+            return None;
+        }
+        let id = match self.text {
+            Some(text) => text.get(start..start + tag_len),
+            None => std::str::from_utf8(tag).ok(),
+        }?
+        .to_owned();
+        let elements = match bytes.get(tag_len + 1..) {
+            None => Vec::new(),
+            Some(body) => {
+                let text = match self.text {
+                    Some(text) => text.get(start + tag_len + 1..start + stop_at),
+                    None => std::str::from_utf8(body).ok(),
+                };
+                split_elements(body, text, separators, nested, fast)
+            }
+        };
+        self.pos = next;
+        Some(Segment {
+            id,
+            elements,
+            index: 0,
+            byte_offset: start as u64,
+        })
     }
 
     /// Reads a segment tag up to the element separator or terminator and checks it is 2–3 upper-case
@@ -437,6 +594,163 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// A transaction's segments while it is being read: kept in blocks under 1 KiB and moved into one exactly
+/// sized Vec when the trailer arrives.
+///
+/// Growing one Vec would make a large allocation (1 KiB and up) every time it doubles, near the start of the
+/// transaction. glibc answers every large allocation by first merging all small freed blocks (those of a
+/// previously dropped tree), after which each of the many small allocations that follow (one per value) is
+/// carved out of the merged space instead of reusing a freed block: several times slower. Blocks keep the
+/// large allocation to one, at the end.
+#[derive(Default)]
+pub(crate) struct SegmentList {
+    blocks: Vec<Vec<Segment>>,
+    len: usize,
+}
+
+impl SegmentList {
+    /// Segments per block: as many as fit in 960 bytes.
+    const BLOCK: usize = {
+        let n = 960 / std::mem::size_of::<Segment>();
+        if n == 0 { 1 } else { n }
+    };
+
+    pub fn push(&mut self, segment: Segment) {
+        match self.blocks.last_mut() {
+            Some(block) if block.len() < Self::BLOCK => block.push(segment),
+            _ => {
+                let mut block = Vec::with_capacity(Self::BLOCK);
+                block.push(segment);
+                self.blocks.push(block);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// All segments, in order, in a Vec of exactly their number (or the one block, when they fit in one).
+    pub fn into_vec(mut self) -> Vec<Segment> {
+        if self.blocks.len() <= 1 {
+            return self.blocks.pop().unwrap_or_default();
+        }
+        let mut segments = Vec::with_capacity(self.len);
+        for block in self.blocks {
+            segments.extend(block);
+        }
+        segments
+    }
+}
+
+/// Splits a segment body (the bytes after the tag's element separator, without the terminator) into
+/// elements, repeats and components, for [`Scanner::fast_segment`].
+///
+/// `text` is `body` as text when it is valid UTF-8 (values are then copied without another check, since a
+/// split at ASCII separators cannot cut a character), `count` the number of elements and `nested` whether
+/// any component or repetition separator occurs.
+fn split_elements(
+    body: &[u8],
+    text: Option<&str>,
+    count: usize,
+    nested: bool,
+    fast: &FastTables,
+) -> Vec<Element> {
+    let value = |from: usize, to: usize| -> String {
+        match text.and_then(|text| text.get(from..to)) {
+            Some(value) => value.to_owned(),
+            None => decode(body.get(from..to).unwrap_or(&[])),
+        }
+    };
+    let simple = |value: String| Element {
+        components: vec![value],
+        repeats: Vec::new(),
+    };
+    let mut elements = Vec::with_capacity(count);
+    if !nested {
+        let mut from = 0;
+        for (i, &b) in body.iter().enumerate() {
+            if b == fast.element {
+                elements.push(simple(value(from, i)));
+                from = i + 1;
+            }
+        }
+        elements.push(simple(value(from, body.len())));
+        return elements;
+    }
+    let mut from = 0;
+    loop {
+        let mut to = from;
+        let mut nested = false;
+        while let Some(&b) = body.get(to) {
+            let class = fast.class[usize::from(b)];
+            if class == ELEMENT {
+                break;
+            }
+            nested |= class != DATA;
+            to += 1;
+        }
+        let element = if nested {
+            split_nested(body, from, to, fast, &value)
+        } else {
+            Element {
+                components: vec![value(from, to)],
+                repeats: Vec::new(),
+            }
+        };
+        elements.push(element);
+        if to >= body.len() {
+            return elements;
+        }
+        from = to + 1;
+    }
+}
+
+/// Splits one element holding component or repetition separators, as the general path does.
+fn split_nested(
+    body: &[u8],
+    from: usize,
+    to: usize,
+    fast: &FastTables,
+    value: &impl Fn(usize, usize) -> String,
+) -> Element {
+    let mut occurrence: Vec<String> = Vec::new();
+    let mut first: Option<Vec<String>> = None;
+    let mut repeats: Vec<Vec<String>> = Vec::new();
+    let mut start = from;
+    for (i, &b) in body.get(from..to).unwrap_or(&[]).iter().enumerate() {
+        let at = from + i;
+        match fast.class[usize::from(b)] {
+            COMPONENT => {
+                occurrence.push(value(start, at));
+                start = at + 1;
+            }
+            REPETITION => {
+                occurrence.push(value(start, at));
+                start = at + 1;
+                let done = std::mem::take(&mut occurrence);
+                if first.is_none() {
+                    first = Some(done);
+                } else {
+                    repeats.push(done);
+                }
+            }
+            _ => {}
+        }
+    }
+    occurrence.push(value(start, to));
+    match first {
+        None => Element {
+            components: occurrence,
+            repeats: Vec::new(),
+        },
+        Some(components) => {
+            repeats.push(occurrence);
+            Element {
+                components,
+                repeats,
+            }
+        }
+    }
+}
+
 /// Skips whitespace and DOS end-of-file marks (0x1A) between segments and interchanges.
 pub(crate) fn skip_filler(doc: &[u8], mut pos: usize) -> usize {
     while let Some(&b) = doc.get(pos) {
@@ -575,6 +889,116 @@ mod tests {
         let mut s = x12(b"N1*M\xfcnchen \x80~");
         let seg = s.next_segment().expect("scans").expect("N1");
         assert_eq!(seg.value(1), "München €");
+    }
+
+    /// Every segment (or the error) the scanner gives for `doc`, with or without the fast path and the
+    /// document-level text.
+    fn scan_all(
+        doc: &[u8],
+        delims: Delimiters,
+        standard: Standard,
+        fast: bool,
+    ) -> Vec<Result<Segment, EdiError>> {
+        let mut s = Scanner::new(doc, 0, delims, standard).with_text(std::str::from_utf8(doc).ok());
+        if !fast {
+            s.fast = None;
+            s.text = None;
+        }
+        let mut out = Vec::new();
+        loop {
+            match s.next_segment() {
+                Ok(Some(segment)) => out.push(Ok(segment)),
+                Ok(None) => return out,
+                Err(e) => {
+                    out.push(Err(e));
+                    return out;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_gives_the_same_segments_and_errors_as_the_general_path() {
+        let x12 = Delimiters {
+            element: Sep::ascii(b'*'),
+            component: Sep::ascii(b'>'),
+            repetition: Some(Sep::ascii(b'^')),
+            segment: Sep::ascii(b'~'),
+            release: None,
+        };
+        // The fast path does take plain segments (else this test would compare the general path with itself).
+        let plain = b"N1*ST*X>Y^Z~";
+        assert!(
+            Scanner::new(plain, 0, x12, Standard::X12)
+                .fast_segment(0)
+                .is_some()
+        );
+        let x12_lf = Delimiters {
+            segment: Sep::ascii(b'\n'),
+            ..x12
+        };
+        let edifact = Delimiters {
+            element: Sep::ascii(b'+'),
+            component: Sep::ascii(b':'),
+            repetition: Some(Sep::ascii(b'*')),
+            segment: Sep::ascii(b'\''),
+            release: Some(Sep::ascii(b'?')),
+        };
+        let x12_docs: [&[u8]; 14] = [
+            b"EB*1**30^42>A^45*MA~N1*ST*X~",
+            b"HL~HL*~HL*1*~HL**~ST*856*0001~",
+            b"N1*M\xfcnchen \x80~N1*\xe2\x82\xac>x~",
+            b"N1*ST*A\r\nB~ \r\nN2*X~",
+            b"Org*1~",
+            b"ABCD*1~",
+            b"*1~",
+            b"HL>1*2~",
+            b"BIN*5*a~\nb*~SE*1~",
+            b"BDS*B64*3*abc~",
+            b"N1*ST",
+            b"N1*ST*\x1a~\x1aN2~",
+            b"LIN*1*UP*0123^4567>8>9^^*X~",
+            b"TA1*0~ISE~",
+        ];
+        for doc in x12_docs {
+            assert_eq!(
+                scan_all(doc, x12, Standard::X12, true),
+                scan_all(doc, x12, Standard::X12, false),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+        let lf_docs: [&[u8]; 4] = [
+            b"ST*856*1\r\nBSN*00*X\r\nSE*2*1",
+            b"ST*856*1\nBSN*0\r0*X\n\r\n",
+            b"ST*856*1\r\r\nSE*2*1\n",
+            b"ST\nSE\n",
+        ];
+        for doc in lf_docs {
+            assert_eq!(
+                scan_all(doc, x12_lf, Standard::X12, true),
+                scan_all(doc, x12_lf, Standard::X12, false),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+        let edifact_docs: [&[u8]; 7] = [
+            b"UNH+1+DESADV:D:96A:UN'BGM+351+X?'Y+9'",
+            b"FTX+AAA+++A??B?:C?+D'",
+            b"DTM+137:20240101:102*2:3'NAD+BY'",
+            b"LI+1'",
+            b"QTY+12:5\r\n'UNT+3+1'",
+            b"IMD+F++:::caf\xe9'",
+            b"ABC+1?",
+        ];
+        for doc in edifact_docs {
+            assert_eq!(
+                scan_all(doc, edifact, Standard::Edifact, true),
+                scan_all(doc, edifact, Standard::Edifact, false),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
     }
 
     #[test]

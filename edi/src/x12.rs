@@ -10,7 +10,7 @@
 use crate::error::{EdiError, code};
 use crate::hl;
 use crate::model::{Group, Interchange, Position, Segment, Separators, Standard, Transaction};
-use crate::scan::{Delimiters, Scanner, Sep, printable};
+use crate::scan::{Delimiters, Scanner, SegmentList, Sep, printable};
 
 /// The longest ISA field we accept before deciding the header is not an ISA (real fields are 1–15 chars).
 const MAX_ISA_FIELD: usize = 40;
@@ -29,8 +29,11 @@ struct Isa {
 }
 
 /// Parses one interchange starting at `start` (which holds `ISA`); returns it and where it ended.
+///
+/// `text` is `doc` as text when the whole document is valid UTF-8 (see `Scanner::with_text`).
 pub(crate) fn parse_interchange(
     doc: &[u8],
+    text: Option<&str>,
     start: usize,
 ) -> Result<(Interchange, usize), EdiError> {
     let isa = read_isa(doc, start)?;
@@ -52,7 +55,7 @@ pub(crate) fn parse_interchange(
         service_segments: Vec::new(),
         byte_offset: start as u64,
     };
-    let mut scanner = Scanner::new(doc, isa.end, isa.delims, Standard::X12);
+    let mut scanner = Scanner::new(doc, isa.end, isa.delims, Standard::X12).with_text(text);
     let mut open = Open::default();
     let mut interchange_index: u32 = 1;
     loop {
@@ -80,7 +83,7 @@ pub(crate) fn parse_interchange(
                 check_iea(&interchange, &segment)?;
                 return Ok((interchange, scanner.pos()));
             }
-            "GS" => open.group = Some(start_group(&segment)),
+            "GS" => open.group = Some(start_group(segment)),
             "GE" => {
                 let Some(group) = open.group.take() else {
                     return Err(outside("GE", &segment, "without a GS header"));
@@ -111,7 +114,7 @@ pub(crate) fn parse_interchange(
                 if let Some(transaction) = &mut open.transaction {
                     transaction.count = transaction.count.saturating_add(1);
                     segment.index = transaction.count;
-                    transaction.transaction.segments.push(segment);
+                    transaction.segments.push(segment);
                 } else if open.group.is_some() {
                     return Err(outside(
                         &segment.id.clone(),
@@ -150,6 +153,8 @@ struct OpenTransaction {
     header: Segment,
     /// Segments so far, counting ST as 1.
     count: u32,
+    /// The segments between ST and SE, moved into `transaction` at SE.
+    segments: SegmentList,
 }
 
 impl Open {
@@ -238,7 +243,7 @@ fn outside(id: &str, segment: &Segment, why: &str) -> EdiError {
     )
 }
 
-fn start_group(gs: &Segment) -> OpenGroup {
+fn start_group(gs: Segment) -> OpenGroup {
     OpenGroup {
         group: Group {
             functional_id: gs.value(1).to_owned(),
@@ -250,7 +255,7 @@ fn start_group(gs: &Segment) -> OpenGroup {
             version: gs.value(8).to_owned(),
             transactions: Vec::new(),
         },
-        header: gs.clone(),
+        header: gs,
     }
 }
 
@@ -279,10 +284,12 @@ fn close_group(open: OpenGroup, ge: &Segment) -> Result<Group, EdiError> {
         1,
         "GE01",
         group.transactions.len(),
-        &format!(
-            "transaction sets in functional group {} (GS at byte {gs_at})",
-            group.control_number
-        ),
+        || {
+            format!(
+                "transaction sets in functional group {} (GS at byte {gs_at})",
+                group.control_number
+            )
+        },
         code::TRANSACTION_COUNT,
     )?;
     Ok(group)
@@ -299,23 +306,28 @@ impl OpenTransaction {
             },
             header: st,
             count: 1,
+            segments: SegmentList::default(),
         }
     }
 
     fn close(self, mut se: Segment) -> Result<Transaction, EdiError> {
-        let transaction = self.transaction;
+        let mut transaction = self.transaction;
+        transaction.segments = self.segments.into_vec();
         se.index = self.count.saturating_add(1);
         let cn = transaction.control_number.as_str();
-        let describe = format!(
-            "transaction set {} {cn} (ST at byte {})",
-            transaction.code, self.header.byte_offset
-        );
+        let describe = || {
+            format!(
+                "transaction set {} {cn} (ST at byte {})",
+                transaction.code, self.header.byte_offset
+            )
+        };
         if !same_control_number(se.value(2), cn) {
             return Err(EdiError::new(
                 format!(
-                    "SE02 `{}` does not match ST02 `{cn}` of {describe}: the trailer belongs to another \
+                    "SE02 `{}` does not match ST02 `{cn}` of {}: the trailer belongs to another \
                      transaction set or the file was edited; ask the sender to correct and resend it",
-                    se.value(2)
+                    se.value(2),
+                    describe()
                 ),
                 Position::of_segment(&se)
                     .element(2)
@@ -328,7 +340,7 @@ impl OpenTransaction {
             1,
             "SE01",
             se.index as usize,
-            &format!("segments in {describe}, counting ST and SE"),
+            || format!("segments in {}, counting ST and SE", describe()),
             code::SEGMENT_COUNT,
         )
         .map_err(|e| e.within(Some(cn), se.index))?;
@@ -356,10 +368,12 @@ fn check_iea(interchange: &Interchange, iea: &Segment) -> Result<(), EdiError> {
         1,
         "IEA01",
         interchange.groups.len(),
-        &format!(
-            "functional groups in interchange {} (ISA at byte {})",
-            interchange.control_number, interchange.byte_offset
-        ),
+        || {
+            format!(
+                "functional groups in interchange {} (ISA at byte {})",
+                interchange.control_number, interchange.byte_offset
+            )
+        },
         code::GROUP_COUNT,
     )
 }
@@ -370,7 +384,7 @@ pub(crate) fn check_count(
     element: usize,
     name: &str,
     counted: usize,
-    what: &str,
+    what: impl FnOnce() -> String,
     code: &str,
 ) -> Result<(), EdiError> {
     let declared = trailer.value(element);
@@ -379,16 +393,18 @@ pub(crate) fn check_count(
         Ok(n) if n == counted => Ok(()),
         Ok(n) => Err(EdiError::new(
             format!(
-                "{name} says {n} but there are {counted} {what}: segments are missing or the count is wrong; ask \
-                 the sender to correct and resend it"
+                "{name} says {n} but there are {counted} {}: segments are missing or the count is wrong; ask \
+                 the sender to correct and resend it",
+                what()
             ),
             at,
             Some(code),
         )),
         Err(_) => Err(EdiError::new(
             format!(
-                "{name} `{declared}` is not a number; it must count the {counted} {what}; ask the sender to \
-                 correct and resend it"
+                "{name} `{declared}` is not a number; it must count the {counted} {}; ask the sender to \
+                 correct and resend it",
+                what()
             ),
             at,
             Some(code),
@@ -441,11 +457,12 @@ fn read_isa(doc: &[u8], start: usize) -> Result<Isa, EdiError> {
     pos += element.len();
     let mut fields = Vec::with_capacity(15);
     let mut isa11_at = pos;
+    let mut value = Vec::with_capacity(MAX_ISA_FIELD + 1);
     for n in 1..=15usize {
         if n == 11 {
             isa11_at = pos;
         }
-        let mut value = Vec::new();
+        value.clear();
         loop {
             let Some(&b) = doc.get(pos) else {
                 return Err(truncated(pos));
