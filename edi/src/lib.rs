@@ -27,6 +27,7 @@ mod hl;
 mod model;
 mod render;
 mod scan;
+pub mod time;
 mod x12;
 
 pub use error::EdiError;

@@ -163,7 +163,12 @@ fn diagnostic_text(diagnostic: &Value) -> String {
         (None, None) => {}
     }
     if let Some(e) = at["element"].as_u64() {
-        place.push(format!("element {e:02}"));
+        // Line-oriented formats (CSV) number their fields as columns; EDI numbers elements within a segment.
+        if at["line"].is_u64() && at["segment-id"].is_null() {
+            place.push(format!("column {e}"));
+        } else {
+            place.push(format!("element {e:02}"));
+        }
     }
     if let Some(c) = at["component"].as_u64() {
         place.push(format!("component {c}"));
@@ -224,6 +229,8 @@ pub struct OutboundDocument {
 
 /// A plugin ready to run in one slot.
 pub struct Mapper {
+    /// Held so the engine's epoch ticker, which enforces deadlines, lives as long as the mapper.
+    _engine: Engine,
     plugin: Plugin,
     info: PluginInfo,
     pre: InstancePre<HostState>,
@@ -291,6 +298,7 @@ impl Mapper {
         plugin.info = Some(info.clone());
         let label = Arc::from(plugin.label());
         Ok(Self {
+            _engine: engine.clone(),
             plugin,
             info,
             pre,
@@ -323,6 +331,12 @@ impl Mapper {
             mapper: self,
             warm: None,
         }
+    }
+
+    /// Instantiates the plugin and drops the instance: what a fresh instance per message costs before the call.
+    /// For benchmarks and start-up checks.
+    pub fn instantiate_and_drop(&self) -> Result<(), InvokeError> {
+        self.instantiate().map(drop)
     }
 
     fn instantiate(&self) -> Result<Instance, InvokeError> {

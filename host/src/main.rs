@@ -17,6 +17,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Build, test and inspect mapping plugins.
@@ -30,6 +32,7 @@ enum Command {
     Doctor,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum PluginCommand {
     /// Run a mapper offline on input files and print what it produces.
@@ -65,6 +68,9 @@ enum PluginCommand {
         /// Outbound mappers: the target name.
         #[arg(long)]
         target: Option<String>,
+        /// Where compiled plugins are cached, so a plugin is compiled once (default: ~/.cache/millwright).
+        #[arg(long, env = "MILLWRIGHT_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// Build every plugin in the plugins workspace into plugins/target/components/.
     Build {
@@ -131,6 +137,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 tenant,
                 source,
                 target,
+                cache_dir,
             } => {
                 let options = RunOptions {
                     tenant: Some(tenant),
@@ -142,12 +149,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .collect(),
                     now,
                     target,
-                    cache_dir: None,
+                    cache_dir: cache_dir.or_else(default_cache_dir),
                 };
                 plugin_test(&plugin, &inputs, expect.as_deref(), options)
             }
         },
     }
+}
+
+/// `~/.cache/millwright/compiled`, or none when there is no home directory.
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("millwright").join("compiled"))
 }
 
 fn plugin_test(

@@ -58,9 +58,10 @@ impl Runner {
     pub fn new(path: &Path, options: RunOptions) -> Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading plugin {}", path.display()))?;
-        let mut engine_options = EngineOptions::default();
-        engine_options.cache_dir = options.cache_dir.clone();
-        let engine = Engine::new(&engine_options)?;
+        let engine = Engine::new(&EngineOptions {
+            cache_dir: options.cache_dir.clone(),
+            ..EngineOptions::default()
+        })?;
         let plugin = Plugin::load(&engine, &path.display().to_string(), &bytes)?;
         let mut lookups = Lookups::default();
         for (table, file) in &options.lookups {

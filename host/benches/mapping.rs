@@ -1,0 +1,144 @@
+//! What one message costs in the host, measured against baselines in the same run:
+//!
+//! - `856/native` vs `856/component`: the reference 856 mapping compiled natively and called through the SDK
+//!   harness, vs the same mapping as a component in the host (fresh instance, host parser, result lifted to
+//!   canonical JSON), on the same synthetic ship notices of about 1 KiB and 16 KiB;
+//! - `instance/fresh` vs `instance/reused`: a whole message with a new instance each time vs one warm instance,
+//!   and `instance/instantiate` alone (instantiate from the `InstancePre` and drop).
+//!
+//! Build the plugins first, then: `cargo bench -p millwright --bench mapping`. Figures go to
+//! docs/BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use millwright::engine::{Engine, EngineOptions};
+use millwright::host_api::SlotContext;
+use millwright::invoke::{Envelope, InstancePolicy, Limits, Mapper};
+use millwright::plugin::Plugin;
+use millwright_sdk::harness::Harness;
+use x12_856_ship_notice::ShipNoticeMapper;
+
+/// A ship notice in S/O/P/I layout with `packs` packs of one item each, with correct counts.
+fn ship_notice(packs: usize) -> Vec<u8> {
+    let mut segments = vec![
+        "ST*856*0001".to_string(),
+        "BSN*00*SHP-BENCH*20240611*1415*0001".into(),
+        "DTM*011*20240611*1415".into(),
+        "HL*1**S".into(),
+        "TD1*CTN25*1****G*310.5*LB".into(),
+        "TD5*B*2*ODFL*M".into(),
+        "REF*BM*BOL-88231".into(),
+        "N1*SF*ALLEGHENY COIL & STRIP*1*088112233".into(),
+        "N1*ST*ACME STAMPING PLANT 2*92*ACME-P2".into(),
+        "HL*2*1*O".into(),
+        "PRF*4500012345***20240601".into(),
+    ];
+    let mut hl = 2;
+    for pack in 0..packs {
+        hl += 1;
+        segments.push(format!("HL*{hl}*2*P"));
+        segments.push(format!("MAN*GM*00012345{pack:010}"));
+        hl += 1;
+        segments.push(format!("HL*{hl}*{}*I", hl - 1));
+        segments.push(format!(
+            "LIN*{}*BP*ACME-CS-{pack:04}*VP*AC-{pack:04}-060*LT*H24-{pack:04}",
+            pack + 1
+        ));
+        segments.push("SN1**920.250*LB".into());
+    }
+    segments.push(format!("CTT*{hl}"));
+    let count = segments.len() + 1;
+    segments.push(format!("SE*{count}*0001"));
+    let mut doc = vec![
+        "ISA*00*          *00*          *ZZ*ALLEGHENYCOIL  *ZZ*ACMESTAMPING   *240611*1416*U*00401*000000907*0*P*>"
+            .to_string(),
+        "GS*SH*ALLEGHENYCOIL*ACMESTAMPING*20240611*1416*907*X*004010".into(),
+    ];
+    doc.extend(segments);
+    doc.push("GE*1*907".into());
+    doc.push("IEA*1*000000907".into());
+    (doc.join("~\n") + "~\n").into_bytes()
+}
+
+fn mapper(policy: InstancePolicy) -> Mapper {
+    let engine = Engine::new(&EngineOptions::default()).expect("engine");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/target/components/x12-856-ship-notice.wasm");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `millwright plugin build` first",
+            path.display()
+        )
+    });
+    let plugin = Plugin::load(&engine, "x12-856-ship-notice", &bytes).expect("plugin");
+    let slot = SlotContext::new("acme", "supplier-856").with_config("timezone", "America/Chicago");
+    Mapper::new(&engine, plugin, slot, Limits::default(), policy).expect("mapper")
+}
+
+fn envelope(payload: Vec<u8>) -> Envelope {
+    Envelope {
+        source: "supplier-856".into(),
+        message_id: "bench-1".into(),
+        correlation_id: "bench".into(),
+        received_at: jiff::Timestamp::UNIX_EPOCH,
+        content_type: None,
+        file_name: None,
+        headers: Vec::new(),
+        payload,
+    }
+}
+
+fn native_vs_component(c: &mut Criterion) {
+    let fresh = mapper(InstancePolicy::Fresh);
+    let harness = Harness::new().with_config("timezone", "America/Chicago");
+    let mut group = c.benchmark_group("856");
+    for (label, packs) in [("1KiB", 4), ("16KiB", 118)] {
+        let doc = ship_notice(packs);
+        group.throughput(Throughput::Bytes(doc.len() as u64));
+        let sdk_envelope = millwright_sdk::types::Envelope::for_bytes("supplier-856", doc.clone());
+        group.bench_with_input(BenchmarkId::new("native", label), &sdk_envelope, |b, e| {
+            b.iter(|| black_box(harness.map::<ShipNoticeMapper>(e.clone()).expect("maps")))
+        });
+        let host_envelope = envelope(doc);
+        group.bench_with_input(
+            BenchmarkId::new("component", label),
+            &host_envelope,
+            |b, e| {
+                let mut session = fresh.session();
+                b.iter(|| black_box(session.map(e).expect("maps")))
+            },
+        );
+    }
+    group.finish();
+}
+
+fn fresh_vs_reused(c: &mut Criterion) {
+    let fresh = mapper(InstancePolicy::Fresh);
+    let reused = mapper(InstancePolicy::Reuse {
+        recycle_after: u32::MAX,
+    });
+    let message = envelope(ship_notice(4));
+    let mut group = c.benchmark_group("instance");
+    group.bench_function("fresh", |b| {
+        let mut session = fresh.session();
+        b.iter(|| black_box(session.map(&message).expect("maps")))
+    });
+    group.bench_function("reused", |b| {
+        let mut session = reused.session();
+        b.iter(|| black_box(session.map(&message).expect("maps")))
+    });
+    group.bench_function("instantiate", |b| {
+        b.iter(|| fresh.instantiate_and_drop().expect("instantiates"))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    targets = native_vs_component, fresh_vs_reused
+}
+criterion_main!(benches);
