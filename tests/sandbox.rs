@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use millwright::engine::{Engine, EngineOptions};
 use millwright::host_api::SlotContext;
 use millwright::invoke::{
-    Action, Envelope, ErrorClass, InstancePolicy, InvokeError, Limits, Mapper,
+    Action, Envelope, ErrorClass, Event, InstancePolicy, InvokeError, Limits, Mapper,
 };
 use millwright::plugin::Plugin;
 
@@ -41,9 +41,9 @@ fn envelope(command: &str) -> Envelope {
     }
 }
 
-fn count(result: Result<Vec<serde_json::Value>, InvokeError>) -> String {
+fn count(result: Result<Vec<Event>, InvokeError>) -> String {
     let events = result.expect("count maps");
-    events[0]["exception"]["message"]
+    events[0].value()["exception"]["message"]
         .as_str()
         .expect("message")
         .to_string()
@@ -207,8 +207,23 @@ fn host_sets_tenant_and_correlation_id_on_every_event() {
     let mut message = envelope("flood 3");
     message.correlation_id = "corr-from-input".into();
     for event in mapper.session().map(&message).expect("maps") {
-        let header = &event["exception"]["header"];
+        assert_eq!(event.event_type, "exception");
+        let header = &event.value()["exception"]["header"];
         assert_eq!(header["tenant"], "acme");
         assert_eq!(header["correlation-id"], "corr-from-input");
     }
+}
+
+#[test]
+fn plugin_sees_no_environment_no_files_and_a_stopped_clock() {
+    let mapper = mapper(Limits::default(), InstancePolicy::Fresh);
+    let events = mapper.session().map(&envelope("ambient")).expect("maps");
+    let seen = events[0].value()["exception"]["message"]
+        .as_str()
+        .expect("message")
+        .to_string();
+    assert_eq!(
+        seen, "env=0 file=false clock=0",
+        "the host's environment, files or clock leaked in"
+    );
 }

@@ -1,8 +1,10 @@
 //! What one message costs in the host, measured against baselines in the same run:
 //!
 //! - `856/native` vs `856/component`: the reference 856 mapping compiled natively and called through the SDK
-//!   harness, vs the same mapping as a component in the host (fresh instance, host parser, result lifted to
-//!   canonical JSON), on the same synthetic ship notices of about 1 KiB and 16 KiB;
+//!   harness, vs the same mapping as a component in the host (a fresh instance per message, the host's parser
+//!   behind the `edi` import, the events lifted into the contract's Rust types), on the same synthetic ship
+//!   notices of about 1 KiB and 16 KiB; `856/component+json` adds writing the events as canonical JSON, which
+//!   the native baseline does not do;
 //! - `instance/fresh` vs `instance/reused`: a whole message with a new instance each time vs one warm instance,
 //!   and `instance/instantiate` alone (instantiate from the `InstancePre` and drop).
 //!

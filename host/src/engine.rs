@@ -19,7 +19,12 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How much of each linear memory stays mapped between instances in a pool slot (reset in place).
+const MEMORY_KEEP_RESIDENT: usize = 4 << 20;
+/// How much of each table stays mapped between instances.
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// How often the epoch advances. A deadline is rounded up to whole ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
@@ -193,6 +198,12 @@ fn build(options: &EngineOptions, pooling: bool) -> Result<wasmtime::Engine> {
         pool.max_core_instance_size(4 << 20);
         // Keep recently used slots warm so a fresh instance per message touches few new pages.
         pool.max_unused_warm_slots(64);
+        // Reset a released memory by rewriting only the pages the instance dirtied (found with the PAGEMAP_SCAN
+        // ioctl where the kernel has it, Linux 6.7+) instead of unmapping them: the next instance in the slot
+        // then takes no page faults on them, which is most of what a fresh instance per message costs.
+        pool.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
+        pool.table_keep_resident(TABLE_KEEP_RESIDENT);
+        pool.pagemap_scan(Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     wasmtime::Engine::new(&config)

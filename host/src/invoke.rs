@@ -15,8 +15,10 @@ use thiserror::Error;
 use wasmtime::component::{ComponentExportIndex, Func, InstancePre, Linker, Val};
 use wasmtime::{Store, Trap};
 
-use crate::canonical;
+use crate::canonical::{self, kebab};
 use crate::engine::Engine;
+use crate::host_api::bindings::millwright::adapter::types;
+use crate::host_api::bindings::{InboundMapper, InboundMapperPre};
 use crate::host_api::{self, HostState, SlotContext};
 use crate::plugin::{Plugin, PluginError, PluginInfo, World};
 
@@ -214,6 +216,22 @@ pub struct Envelope {
     pub payload: Vec<u8>,
 }
 
+/// A canonical event as the host publishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The event type, the WIT case name: `ship-notice`.
+    pub event_type: &'static str,
+    /// The event as canonical JSON.
+    pub json: Vec<u8>,
+}
+
+impl Event {
+    /// The event as a JSON value, for reading it in tests and tools.
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+}
+
 /// A document an outbound mapper produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundDocument {
@@ -234,6 +252,8 @@ pub struct Mapper {
     plugin: Plugin,
     info: PluginInfo,
     pre: InstancePre<HostState>,
+    /// Typed bindings of the inbound world, for inbound mappers: lowering and lifting without dynamic values.
+    inbound: Option<InboundMapperPre<HostState>>,
     entry: ComponentExportIndex,
     slot: Arc<SlotContext>,
     label: Arc<str>,
@@ -285,6 +305,18 @@ impl Mapper {
         };
         let entry = export(plugin.world.entry_point())?;
         let describe = export("describe")?;
+        let inbound =
+            match plugin.world {
+                World::Inbound => Some(InboundMapperPre::new(pre.clone()).map_err(|err| {
+                    PluginError::NotAMapper {
+                        name: plugin.name.clone(),
+                        exports: format!(
+                            "its inbound interface does not match the contract: {err:#}"
+                        ),
+                    }
+                })?),
+                World::Outbound => None,
+            };
         let mut limits = limits;
         limits.memory_bytes = limits.memory_bytes.min(engine.max_memory_bytes());
         let slot = Arc::new(slot);
@@ -302,6 +334,7 @@ impl Mapper {
             plugin,
             info,
             pre,
+            inbound,
             entry,
             slot,
             label,
@@ -351,16 +384,24 @@ impl Mapper {
         store.limiter(|state| &mut state.limits);
         // No deadline while instantiating beyond the call's own: start-up code counts against the first call.
         store.set_epoch_deadline(Engine::ticks_for(self.limits.deadline));
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|err| classify_trap(err, &mut store, self.limits.deadline))?;
-        let func = instance.get_func(&mut store, self.entry).ok_or_else(|| {
-            InvokeError::Host("the entry point vanished after instantiation".into())
-        })?;
+        let bound = match &self.inbound {
+            Some(pre) => Bound::Inbound(
+                pre.instantiate(&mut store)
+                    .map_err(|err| classify_trap(err, &mut store, self.limits.deadline))?,
+            ),
+            None => {
+                let instance = self
+                    .pre
+                    .instantiate(&mut store)
+                    .map_err(|err| classify_trap(err, &mut store, self.limits.deadline))?;
+                Bound::Outbound(instance.get_func(&mut store, self.entry).ok_or_else(|| {
+                    InvokeError::Host("the entry point vanished after instantiation".into())
+                })?)
+            }
+        };
         Ok(Instance {
             store,
-            func,
+            bound,
             uses: 0,
         })
     }
@@ -368,8 +409,14 @@ impl Mapper {
 
 struct Instance {
     store: Store<HostState>,
-    func: Func,
+    bound: Bound,
     uses: u32,
+}
+
+/// The instance's entry point: typed for inbound mappers, dynamic for outbound ones.
+enum Bound {
+    Inbound(InboundMapper),
+    Outbound(Func),
 }
 
 /// Runs messages through one mapper on one thread, holding a warm instance when the policy says so.
@@ -379,62 +426,98 @@ pub struct Session<'m> {
 }
 
 impl Session<'_> {
-    /// Maps one document into canonical events (inbound mappers). Each event is canonical JSON with the
-    /// header's `tenant` and `correlation-id` set by the host, whatever the plugin wrote there.
-    pub fn map(&mut self, envelope: &Envelope) -> Result<Vec<Value>, InvokeError> {
-        if self.mapper.plugin.world != World::Inbound {
+    /// Maps one document into canonical events (inbound mappers), written as canonical JSON. The header's
+    /// `tenant` and `correlation-id` are set by the host, whatever the plugin wrote there.
+    pub fn map(&mut self, envelope: &Envelope) -> Result<Vec<Event>, InvokeError> {
+        let events = self.map_typed(envelope)?;
+        let limit = self.mapper.limits.max_output_bytes;
+        let mut out = Vec::with_capacity(events.len());
+        let mut bytes = 0usize;
+        for event in &events {
+            let mut json = Vec::with_capacity(1024);
+            kebab::serialize(event, &mut serde_json::Serializer::new(&mut json))
+                .map_err(|e| InvokeError::BadOutput(format!("writing canonical JSON: {e}")))?;
+            bytes += json.len();
+            if bytes > limit {
+                return Err(InvokeError::OutputLimit(format!(
+                    "more than {limit} bytes of canonical JSON"
+                )));
+            }
+            out.push(Event {
+                event_type: event_type(event),
+                json,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Maps one document into canonical events as the contract's typed values, with the host's header fields
+    /// set; what [`Session::map`] writes to JSON.
+    pub fn map_typed(
+        &mut self,
+        envelope: &Envelope,
+    ) -> Result<Vec<types::CanonicalEvent>, InvokeError> {
+        let mut instance = self.take_instance()?;
+        let Bound::Inbound(bindings) = &instance.bound else {
             return Err(InvokeError::Host(format!(
                 "{} is an outbound mapper; it renders events, it does not map documents",
                 self.mapper.plugin.name
             )));
-        }
-        let arg = envelope_val(envelope, &self.mapper.slot.tenant);
-        let result = self.call(&envelope.correlation_id, &[arg])?;
-        let events = match result {
-            Ok(Some(list)) => match *list {
-                Val::List(events) => events,
-                other => {
-                    return Err(InvokeError::BadOutput(format!(
-                        "expected a list of events, got {other:?}"
-                    )));
-                }
-            },
-            Ok(None) => Vec::new(),
-            Err(err) => return Err(mapping_error(err)),
         };
-        let limits = &self.mapper.limits;
-        if events.len() > limits.max_outputs {
+        let argument = types::Envelope {
+            source: envelope.source.clone(),
+            tenant: self.mapper.slot.tenant.clone(),
+            message_id: envelope.message_id.clone(),
+            correlation_id: envelope.correlation_id.clone(),
+            received_at: host_api::time::to_wit(envelope.received_at, None),
+            content_type: envelope.content_type.clone(),
+            file_name: envelope.file_name.clone(),
+            headers: envelope.headers.clone(),
+            payload: envelope.payload.clone(),
+        };
+        let deadline = self.mapper.limits.deadline;
+        instance
+            .store
+            .data_mut()
+            .begin_call(&envelope.correlation_id);
+        instance
+            .store
+            .set_epoch_deadline(Engine::ticks_for(deadline));
+        let called = bindings
+            .millwright_adapter_inbound()
+            .call_map(&mut instance.store, &argument);
+        instance.uses += 1;
+        let result = match called {
+            Ok(result) => {
+                self.keep(instance);
+                result
+            }
+            // A failed instance is never reused: its memory may be half-written.
+            Err(err) => return Err(classify_trap(err, &mut instance.store, deadline)),
+        };
+        let mut events = result.map_err(typed_mapping_error)?;
+        let limit = self.mapper.limits.max_outputs;
+        if events.len() > limit {
             return Err(InvokeError::OutputLimit(format!(
-                "{} events, the limit is {}",
-                events.len(),
-                limits.max_outputs
+                "{} events, the limit is {limit}",
+                events.len()
             )));
         }
-        let mut out = Vec::with_capacity(events.len());
-        let mut bytes = 0usize;
-        for event in &events {
-            let mut json =
-                canonical::to_json(event).map_err(|e| InvokeError::BadOutput(e.to_string()))?;
-            if let Some(header) = canonical::header_mut(&mut json) {
-                header.insert(
-                    "tenant".into(),
-                    Value::String(self.mapper.slot.tenant.clone()),
-                );
-                header.insert(
-                    "correlation-id".into(),
-                    Value::String(envelope.correlation_id.clone()),
-                );
-            }
-            bytes += serde_json::to_vec(&json).map_or(0, |v| v.len());
-            if bytes > limits.max_output_bytes {
-                return Err(InvokeError::OutputLimit(format!(
-                    "more than {} bytes of canonical JSON",
-                    limits.max_output_bytes
-                )));
-            }
-            out.push(json);
+        for event in &mut events {
+            let header = header_mut(event);
+            header.tenant.clone_from(&self.mapper.slot.tenant);
+            header.correlation_id.clone_from(&envelope.correlation_id);
         }
-        Ok(out)
+        Ok(events)
+    }
+
+    /// Keeps a healthy instance for the next message when the policy reuses instances.
+    fn keep(&mut self, instance: Instance) {
+        if let InstancePolicy::Reuse { recycle_after } = self.mapper.policy
+            && instance.uses < recycle_after
+        {
+            self.warm = Some(instance);
+        }
     }
 
     /// Renders one canonical event (JSON) for `target` (outbound mappers).
@@ -494,8 +577,15 @@ impl Session<'_> {
 
     fn param_types(&mut self) -> Result<Vec<wasmtime::component::types::Type>, InvokeError> {
         let instance = self.take_instance()?;
-        let types = instance
-            .func
+        let func = match &instance.bound {
+            Bound::Outbound(func) => *func,
+            Bound::Inbound(_) => {
+                return Err(InvokeError::Host(
+                    "an inbound mapper has no render function".into(),
+                ));
+            }
+        };
+        let types = func
             .ty(&instance.store)
             .params()
             .map(|(_, ty)| ty)
@@ -519,23 +609,25 @@ impl Session<'_> {
         params: &[Val],
     ) -> Result<Result<Option<Box<Val>>, Option<Box<Val>>>, InvokeError> {
         let mut instance = self.take_instance()?;
+        let func = match &instance.bound {
+            Bound::Outbound(func) => *func,
+            Bound::Inbound(_) => {
+                return Err(InvokeError::Host(
+                    "an inbound mapper has no render function".into(),
+                ));
+            }
+        };
         let deadline = self.mapper.limits.deadline;
         instance.store.data_mut().begin_call(correlation_id);
         instance
             .store
             .set_epoch_deadline(Engine::ticks_for(deadline));
         let mut results = [Val::Bool(false)];
-        let called = instance
-            .func
-            .call(&mut instance.store, params, &mut results);
+        let called = func.call(&mut instance.store, params, &mut results);
         instance.uses += 1;
         match called {
             Ok(()) => {
-                if let InstancePolicy::Reuse { recycle_after } = self.mapper.policy
-                    && instance.uses < recycle_after
-                {
-                    self.warm = Some(instance);
-                }
+                self.keep(instance);
                 let [result] = results;
                 match result {
                     Val::Result(result) => Ok(result),
@@ -568,6 +660,54 @@ fn classify_trap(
     }
 }
 
+fn typed_mapping_error(err: types::MappingError) -> InvokeError {
+    let (class, diagnostic) = match err {
+        types::MappingError::InvalidDocument(d) => (ErrorClass::InvalidDocument, d),
+        types::MappingError::UnknownReference(d) => (ErrorClass::UnknownReference, d),
+        types::MappingError::Transient(d) => (ErrorClass::Transient, d),
+    };
+    match kebab::serialize(&diagnostic, serde_json::value::Serializer) {
+        Ok(diagnostic) => InvokeError::Mapping { class, diagnostic },
+        Err(e) => InvokeError::BadOutput(e.to_string()),
+    }
+}
+
+/// One arm per event type, so adding a case to `canonical-event` fails to compile until it is handled here.
+macro_rules! event_types {
+    ($($case:ident => $name:literal,)*) => {
+        /// The event type of a canonical event: its WIT case name.
+        pub fn event_type(event: &types::CanonicalEvent) -> &'static str {
+            match event {
+                $(types::CanonicalEvent::$case(_) => $name,)*
+            }
+        }
+
+        /// The header every canonical event carries.
+        pub fn header_mut(event: &mut types::CanonicalEvent) -> &mut types::EventHeader {
+            match event {
+                $(types::CanonicalEvent::$case(e) => &mut e.header,)*
+            }
+        }
+    };
+}
+
+event_types! {
+    Item => "item",
+    Party => "party",
+    Location => "location",
+    Lot => "lot",
+    PurchaseOrder => "purchase-order",
+    OrderAcknowledgment => "order-acknowledgment",
+    ShipNotice => "ship-notice",
+    GoodsReceipt => "goods-receipt",
+    MaterialConsumption => "material-consumption",
+    ProductionCompletion => "production-completion",
+    InventoryMovement => "inventory-movement",
+    QualityHold => "quality-hold",
+    WorkOrderStatus => "work-order-status",
+    Exception => "exception",
+}
+
 fn mapping_error(err: Option<Box<Val>>) -> InvokeError {
     let Some(err) = err else {
         return InvokeError::BadOutput("an error without a mapping-error".into());
@@ -589,53 +729,6 @@ fn mapping_error(err: Option<Box<Val>>) -> InvokeError {
         }
         other => InvokeError::BadOutput(format!("expected a mapping-error, got {other:?}")),
     }
-}
-
-fn timestamp_val(at: jiff::Timestamp) -> Val {
-    let ts = host_api::time::to_wit(at, None);
-    Val::Record(vec![
-        ("utc".into(), Val::String(ts.utc)),
-        ("original-offset-minutes".into(), Val::Option(None)),
-    ])
-}
-
-fn string_pairs(pairs: &[(String, String)]) -> Val {
-    Val::List(
-        pairs
-            .iter()
-            .map(|(k, v)| Val::Tuple(vec![Val::String(k.clone()), Val::String(v.clone())]))
-            .collect(),
-    )
-}
-
-fn optional_string(s: &Option<String>) -> Val {
-    Val::Option(s.as_ref().map(|s| Box::new(Val::String(s.clone()))))
-}
-
-fn envelope_val(envelope: &Envelope, tenant: &str) -> Val {
-    Val::Record(vec![
-        ("source".into(), Val::String(envelope.source.clone())),
-        ("tenant".into(), Val::String(tenant.to_string())),
-        (
-            "message-id".into(),
-            Val::String(envelope.message_id.clone()),
-        ),
-        (
-            "correlation-id".into(),
-            Val::String(envelope.correlation_id.clone()),
-        ),
-        ("received-at".into(), timestamp_val(envelope.received_at)),
-        (
-            "content-type".into(),
-            optional_string(&envelope.content_type),
-        ),
-        ("file-name".into(), optional_string(&envelope.file_name)),
-        ("headers".into(), string_pairs(&envelope.headers)),
-        (
-            "payload".into(),
-            Val::List(envelope.payload.iter().map(|b| Val::U8(*b)).collect()),
-        ),
-    ])
 }
 
 fn document_from_val(val: &Val) -> Result<OutboundDocument, InvokeError> {

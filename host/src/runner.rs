@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::{Engine, EngineOptions};
 use crate::host_api::{Clock, FixedClock, Lookups, SlotContext, SystemClock};
-use crate::invoke::{Envelope, InstancePolicy, InvokeError, Limits, Mapper, OutboundDocument};
+use crate::invoke::{
+    Envelope, Event, InstancePolicy, InvokeError, Limits, Mapper, OutboundDocument,
+};
 use crate::plugin::{Plugin, World};
 
 /// What to run and with which surroundings.
@@ -124,7 +126,7 @@ impl Runner {
             payload,
         };
         match self.mapper.session().map(&envelope) {
-            Ok(events) => Outcome::Events(events),
+            Ok(events) => Outcome::Events(events.iter().map(Event::value).collect()),
             Err(err) => Outcome::Failed(err),
         }
     }

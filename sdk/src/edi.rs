@@ -85,14 +85,32 @@ impl std::fmt::Debug for TransactionRef<'_> {
 impl Element {
     /// Component `m` (1-based), or `""` when the element has fewer components.
     pub fn component(&self, m: usize) -> &str {
-        m.checked_sub(1)
-            .and_then(|i| self.components.get(i))
-            .map_or("", String::as_str)
+        match (m, &self.components) {
+            (1, _) => &self.value,
+            (_, Some(components)) => m
+                .checked_sub(1)
+                .and_then(|i| components.get(i))
+                .map_or("", String::as_str),
+            (_, None) => "",
+        }
     }
 
     /// Whether every component is empty.
     pub fn is_empty(&self) -> bool {
-        self.components.iter().all(String::is_empty)
+        self.value.is_empty()
+            && self
+                .components
+                .as_ref()
+                .is_none_or(|c| c.iter().all(String::is_empty))
+    }
+
+    /// A simple element holding one value.
+    pub fn simple(value: impl Into<String>) -> Self {
+        Element {
+            value: value.into(),
+            components: None,
+            repeats: None,
+        }
     }
 }
 
@@ -102,7 +120,7 @@ impl Segment {
     ///
     /// ```
     /// # use millwright_sdk::edi::{Element, Segment};
-    /// # fn el(v: &str) -> Element { Element { components: vec![v.into()], repeats: vec![] } }
+    /// # fn el(v: &str) -> Element { Element::simple(v) }
     /// let sn1 = Segment { id: "SN1".into(), elements: vec![el(""), el("24"), el("EA")], index: 12, byte_offset: 0 };
     /// assert_eq!(sn1.el(2), "24");
     /// assert_eq!(sn1.el(3), "EA");
@@ -140,7 +158,7 @@ impl Segment {
     ///
     /// ```
     /// # use millwright_sdk::edi::{Element, Segment};
-    /// # fn el(v: &str) -> Element { Element { components: vec![v.into()], repeats: vec![] } }
+    /// # fn el(v: &str) -> Element { Element::simple(v) }
     /// let lin = Segment { id: "LIN".into(), elements: vec![el("1"), el("UP"), el("0588"), el(""), el(""), el("BP"), el("0111")], index: 5, byte_offset: 0 };
     /// let pairs: Vec<_> = lin.pairs(2).collect();
     /// assert_eq!(pairs, vec![(2, "UP", "0588"), (6, "BP", "0111")]);

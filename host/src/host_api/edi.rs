@@ -100,14 +100,7 @@ fn interchange_to_wit(i: native::Interchange) -> edi::Interchange {
 fn segment_to_wit(s: native::Segment) -> edi::Segment {
     edi::Segment {
         id: s.id,
-        elements: s
-            .elements
-            .into_iter()
-            .map(|e| edi::Element {
-                components: e.components,
-                repeats: e.repeats,
-            })
-            .collect(),
+        elements: s.elements.into_iter().map(element_to_wit).collect(),
         index: s.index,
         byte_offset: s.byte_offset,
     }
@@ -116,14 +109,7 @@ fn segment_to_wit(s: native::Segment) -> edi::Segment {
 fn segment_from_wit(s: edi::Segment) -> native::Segment {
     native::Segment {
         id: s.id,
-        elements: s
-            .elements
-            .into_iter()
-            .map(|e| native::Element {
-                components: e.components,
-                repeats: e.repeats,
-            })
-            .collect(),
+        elements: s.elements.into_iter().map(element_from_wit).collect(),
         index: s.index,
         byte_offset: s.byte_offset,
     }
@@ -182,5 +168,26 @@ fn interchange_from_wit(i: edi::Interchange) -> native::Interchange {
             .map(segment_from_wit)
             .collect(),
         byte_offset: i.byte_offset,
+    }
+}
+
+fn element_to_wit(e: native::Element) -> edi::Element {
+    let mut components = e.components;
+    let (value, components) = if components.len() > 1 {
+        (components[0].clone(), Some(components))
+    } else {
+        (components.pop().unwrap_or_default(), None)
+    };
+    edi::Element {
+        value,
+        components,
+        repeats: (!e.repeats.is_empty()).then_some(e.repeats),
+    }
+}
+
+fn element_from_wit(e: edi::Element) -> native::Element {
+    native::Element {
+        components: e.components.unwrap_or_else(|| vec![e.value]),
+        repeats: e.repeats.unwrap_or_default(),
     }
 }

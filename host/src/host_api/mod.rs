@@ -26,13 +26,15 @@ use wasmtime_wasi::{
 pub use lookup::Lookups;
 pub use time::{Clock, FixedClock, SystemClock};
 
-/// Generated bindings for the contract's imports (and types). The exports are called dynamically by `invoke`.
+/// Generated bindings for the contract: the imports implemented below, the inbound world's exports that `invoke`
+/// calls, and the canonical types, which derive `Serialize` so events are written to JSON straight from them.
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "inbound-mapper",
         imports: { default: trappable },
         anyhow: true,
+        additional_derives: [serde::Serialize],
     });
 }
 

@@ -5,7 +5,8 @@
 //! Commands (the whole payload): `loop` spins forever; `panic` panics; `grow` allocates until memory runs out;
 //! `flood N` returns N exception events; `count` returns one exception whose message is how many documents this
 //! instance has mapped (1 with a fresh instance per message); `transient`, `unknown` and `invalid` return that
-//! mapping error; anything else returns no events.
+//! mapping error; `ambient` returns one exception describing what the plugin can see of the machine (its
+//! environment, a file, the wall clock); anything else returns no events.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -33,6 +34,12 @@ impl InboundMapper for Misbehaving {
 
     fn map(document: Envelope) -> Result<Vec<CanonicalEvent>, MappingError> {
         let count = MAPPED.fetch_add(1, Ordering::Relaxed) + 1;
+        // `parse` is followed by an EDI document on the next line: parse it through the host and return nothing,
+        // so a benchmark can see what the host's parser costs a component, apart from any mapping.
+        if let Some(edi) = document.payload.strip_prefix(b"parse\n") {
+            millwright_sdk::edi::parse(edi)?;
+            return Ok(Vec::new());
+        }
         let command = String::from_utf8_lossy(&document.payload)
             .trim()
             .to_string();
@@ -59,6 +66,17 @@ impl InboundMapper for Misbehaving {
                     .collect())
             }
             "count" => Ok(vec![exception(&document, &count.to_string())]),
+            "ambient" => {
+                let seen = format!(
+                    "env={} file={} clock={}",
+                    std::env::vars().count(),
+                    std::fs::read("/etc/hostname").is_ok(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs()),
+                );
+                Ok(vec![exception(&document, &seen)])
+            }
             "transient" => Err(MappingError::transient(
                 "asked to fail transiently",
                 Position::new(),

@@ -94,14 +94,7 @@ fn transaction_from(t: native::Transaction) -> Transaction {
 fn segment_from(s: native::Segment) -> Segment {
     Segment {
         id: s.id,
-        elements: s
-            .elements
-            .into_iter()
-            .map(|e| Element {
-                components: e.components,
-                repeats: e.repeats,
-            })
-            .collect(),
+        elements: s.elements.into_iter().map(element_from).collect(),
         index: s.index,
         byte_offset: s.byte_offset,
     }
@@ -162,15 +155,33 @@ fn transaction_to(t: &Transaction) -> native::Transaction {
 fn segment_to(s: &Segment) -> native::Segment {
     native::Segment {
         id: s.id.clone(),
-        elements: s
-            .elements
-            .iter()
-            .map(|e| native::Element {
-                components: e.components.clone(),
-                repeats: e.repeats.clone(),
-            })
-            .collect(),
+        elements: s.elements.iter().map(element_to).collect(),
         index: s.index,
         byte_offset: s.byte_offset,
+    }
+}
+
+// The same mapping as the host's (host/src/host_api/edi.rs): a simple element is its value alone.
+fn element_from(e: native::Element) -> Element {
+    let mut components = e.components;
+    let (value, components) = if components.len() > 1 {
+        (components[0].clone(), Some(components))
+    } else {
+        (components.pop().unwrap_or_default(), None)
+    };
+    Element {
+        value,
+        components,
+        repeats: (!e.repeats.is_empty()).then_some(e.repeats),
+    }
+}
+
+fn element_to(e: &Element) -> native::Element {
+    native::Element {
+        components: e
+            .components
+            .clone()
+            .unwrap_or_else(|| vec![e.value.clone()]),
+        repeats: e.repeats.clone().unwrap_or_default(),
     }
 }

@@ -6,6 +6,8 @@
 //! back for outbound mappers, and derives the JSON Schema from the same WIT, so consumers that are not plugins
 //! get an exact description of what is published and nothing can drift between three hand-kept copies.
 
+pub mod kebab;
+
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value, json};
 use wasmtime::component::Val;
@@ -14,10 +16,10 @@ use wit_parser::{Resolve, TypeDefKind, TypeOwner};
 
 /// The contract's WIT files, built into the binary so `millwright schema` needs nothing on disk.
 const WIT_FILES: &[(&str, &str)] = &[
-    ("types.wit", include_str!("../../wit/types.wit")),
-    ("edi.wit", include_str!("../../wit/edi.wit")),
-    ("host.wit", include_str!("../../wit/host.wit")),
-    ("worlds.wit", include_str!("../../wit/worlds.wit")),
+    ("types.wit", include_str!("../../../wit/types.wit")),
+    ("edi.wit", include_str!("../../../wit/edi.wit")),
+    ("host.wit", include_str!("../../../wit/host.wit")),
+    ("worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
 
 /// Writes a component value as canonical JSON.
@@ -284,23 +286,6 @@ fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// The event type of a canonical event: its case name, e.g. `ship-notice`.
-pub fn event_type(event: &Value) -> Option<&str> {
-    event
-        .as_object()
-        .and_then(|o| o.keys().next())
-        .map(String::as_str)
-}
-
-/// The header of a canonical event in JSON form.
-pub fn header_mut(event: &mut Value) -> Option<&mut Map<String, Value>> {
-    event
-        .as_object_mut()
-        .and_then(|o| o.values_mut().next())
-        .and_then(|body| body.get_mut("header"))
-        .and_then(Value::as_object_mut)
 }
 
 /// The JSON Schema (draft 2020-12) of a canonical event as the host writes it, derived from wit/types.wit.
