@@ -110,6 +110,14 @@ fn native_vs_component(c: &mut Criterion) {
             &host_envelope,
             |b, e| {
                 let mut session = fresh.session();
+                b.iter(|| black_box(session.map_typed(e).expect("maps")))
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("component+json", label),
+            &host_envelope,
+            |b, e| {
+                let mut session = fresh.session();
                 b.iter(|| black_box(session.map(e).expect("maps")))
             },
         );

@@ -6,6 +6,8 @@
 //! values a plugin returned, in one pass, with no intermediate tree. Variants become `{"case": payload}`, or
 //! `"case"` without a payload; options become `null` or their value; records become objects.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::{self, Display, Write as _};
 
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -50,12 +52,30 @@ impl Display for CaseName {
     }
 }
 
-struct Name<D>(D);
-
-impl<D: Display> Serialize for Name<D> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
+/// The WIT name of a Rust field or variant name. The names come from the generated types, so there are only
+/// as many as the contract has; each is converted once per thread and kept for the life of the process.
+fn wit_name(rust: &'static str, case: bool) -> &'static str {
+    thread_local! {
+        static NAMES: RefCell<HashMap<(bool, &'static str), &'static str>> = RefCell::new(HashMap::new());
     }
+    NAMES.with(|names| {
+        *names.borrow_mut().entry((case, rust)).or_insert_with(|| {
+            let name = if case {
+                CaseName(rust).to_string()
+            } else {
+                FieldName(rust).to_string()
+            };
+            Box::leak(name.into_boxed_str())
+        })
+    })
+}
+
+fn field_name(rust: &'static str) -> &'static str {
+    wit_name(rust, false)
+}
+
+fn case_name(rust: &'static str) -> &'static str {
+    wit_name(rust, true)
 }
 
 /// A value whose own serialization goes through the adapter too.
@@ -150,7 +170,7 @@ impl<S: Serializer> Serializer for Kebab<S> {
         _: u32,
         variant: &'static str,
     ) -> Result<S::Ok, S::Error> {
-        self.0.collect_str(&CaseName(variant))
+        self.0.serialize_str(case_name(variant))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -167,7 +187,7 @@ impl<S: Serializer> Serializer for Kebab<S> {
         value: &T,
     ) -> Result<S::Ok, S::Error> {
         let mut map = self.0.serialize_map(Some(1))?;
-        map.serialize_entry(&Name(CaseName(variant)), &Nested(value))?;
+        map.serialize_entry(case_name(variant), &Nested(value))?;
         map.end()
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
@@ -268,8 +288,7 @@ impl<M: SerializeMap> ser::SerializeStruct for Record<M> {
         key: &'static str,
         value: &T,
     ) -> Result<(), M::Error> {
-        self.0
-            .serialize_entry(&Name(FieldName(key)), &Nested(value))
+        self.0.serialize_entry(field_name(key), &Nested(value))
     }
     fn end(self) -> Result<M::Ok, M::Error> {
         self.0.end()
