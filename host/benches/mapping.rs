@@ -8,6 +8,10 @@
 //! - `instance/fresh` vs `instance/reused`: a whole message with a new instance each time vs one warm instance,
 //!   and `instance/instantiate` alone (instantiate from the `InstancePre` and drop).
 //!
+//! - `edi/native` vs `edi/through-host`: the host's parser called natively vs called by a component through the
+//!   `edi` import (the `test-misbehaving` plugin's `parse` command, on a warm instance), on the same 1 KiB ship
+//!   notice: what crossing the boundary with a parsed tree costs.
+//!
 //! Build the plugins first, then: `cargo bench -p millwright --bench mapping`. Figures go to
 //! docs/BENCHMARKS.md.
 
@@ -66,16 +70,20 @@ fn ship_notice(packs: usize) -> Vec<u8> {
 }
 
 fn mapper(policy: InstancePolicy) -> Mapper {
+    load("x12-856-ship-notice", policy)
+}
+
+fn load(name: &str, policy: InstancePolicy) -> Mapper {
     let engine = Engine::new(&EngineOptions::default()).expect("engine");
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/target/components/x12-856-ship-notice.wasm");
+        .join(format!("../plugins/target/components/{name}.wasm"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; run `millwright plugin build` first",
             path.display()
         )
     });
-    let plugin = Plugin::load(&engine, "x12-856-ship-notice", &bytes).expect("plugin");
+    let plugin = Plugin::load(&engine, name, &bytes).expect("plugin");
     let slot = SlotContext::new("acme", "supplier-856").with_config("timezone", "America/Chicago");
     Mapper::new(&engine, plugin, slot, Limits::default(), policy).expect("mapper")
 }
@@ -146,9 +154,31 @@ fn fresh_vs_reused(c: &mut Criterion) {
     group.finish();
 }
 
+fn edi_boundary(c: &mut Criterion) {
+    let probe = load(
+        "test-misbehaving",
+        InstancePolicy::Reuse {
+            recycle_after: u32::MAX,
+        },
+    );
+    let doc = ship_notice(4);
+    let mut command = b"parse\n".to_vec();
+    command.extend_from_slice(&doc);
+    let message = envelope(command);
+    let mut group = c.benchmark_group("edi");
+    group.bench_function("native", |b| {
+        b.iter(|| black_box(millwright::edi::parse(&doc).expect("parses")))
+    });
+    group.bench_function("through-host", |b| {
+        let mut session = probe.session();
+        b.iter(|| black_box(session.map_typed(&message).expect("parses")))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = native_vs_component, fresh_vs_reused
+    targets = native_vs_component, fresh_vs_reused, edi_boundary
 }
 criterion_main!(benches);

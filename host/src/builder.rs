@@ -70,7 +70,7 @@ pub fn build_all(plugins: &Path, release: bool) -> Result<Vec<PathBuf>> {
         let dir = script.parent().unwrap_or(plugins);
         eprintln!("      {}", script.display());
         let status = Command::new("bash")
-            .arg(&script)
+            .arg("build.sh")
             .current_dir(dir)
             .status()
             .with_context(|| format!("running {}", script.display()))?;

@@ -6,7 +6,8 @@
 //! `flood N` returns N exception events; `count` returns one exception whose message is how many documents this
 //! instance has mapped (1 with a fresh instance per message); `transient`, `unknown` and `invalid` return that
 //! mapping error; `ambient` returns one exception describing what the plugin can see of the machine (its
-//! environment, a file, the wall clock); anything else returns no events.
+//! environment, a file, the wall clock); `parse` followed by a newline and an EDI document parses it through
+//! the host's `edi` import and returns nothing (for benchmarks); anything else returns no events.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
