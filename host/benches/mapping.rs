@@ -105,7 +105,7 @@ fn native_vs_component(c: &mut Criterion) {
     let fresh = mapper(InstancePolicy::Fresh);
     let harness = Harness::new().with_config("timezone", "America/Chicago");
     let mut group = c.benchmark_group("856");
-    for (label, packs) in [("1KiB", 4), ("16KiB", 118)] {
+    for (label, packs) in [("1KiB", 5), ("16KiB", 134)] {
         let doc = ship_notice(packs);
         group.throughput(Throughput::Bytes(doc.len() as u64));
         let sdk_envelope = millwright_sdk::types::Envelope::for_bytes("supplier-856", doc.clone());
