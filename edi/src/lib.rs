@@ -28,6 +28,7 @@ mod model;
 mod render;
 mod scan;
 pub mod time;
+mod wit;
 mod x12;
 
 pub use error::EdiError;
