@@ -307,7 +307,11 @@ impl CompileCache {
     fn store(&self, component: &Component, sha256: &str) -> Result<()> {
         let bytes = component.serialize()?;
         let name = self.file_name(sha256);
-        let partial = format!("{name}.partial");
+        // Unique per process and call: two hosts (or two tests) compiling the same plugin at once must not write
+        // into one file; the rename then publishes a complete file atomically, and the last one wins.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let write = WRITES.fetch_add(1, Ordering::Relaxed);
+        let partial = format!("{name}.{}.{write}.partial", std::process::id());
         let mut file = self.dir.create(&partial)?;
         file.write_all(&bytes)?;
         file.sync_all()?;
