@@ -373,17 +373,7 @@ impl Mapper {
     }
 
     fn instantiate(&self) -> Result<Instance, InvokeError> {
-        let mut store = Store::new(
-            self.pre.engine(),
-            HostState::new(
-                self.slot.clone(),
-                self.label.clone(),
-                self.limits.memory_bytes,
-            ),
-        );
-        store.limiter(|state| &mut state.limits);
-        // No deadline while instantiating beyond the call's own: start-up code counts against the first call.
-        store.set_epoch_deadline(Engine::ticks_for(self.limits.deadline));
+        let mut store = new_store(self.pre.engine(), &self.slot, &self.label, &self.limits);
         let bound = match &self.inbound {
             Some(pre) => Bound::Inbound(
                 pre.instantiate(&mut store)
@@ -779,6 +769,23 @@ fn document_from_val(val: &Val) -> Result<OutboundDocument, InvokeError> {
     })
 }
 
+/// A store for one instance: the slot's view of the host, the memory cap, and a deadline that also covers
+/// instantiation (start-up code counts against the first call).
+fn new_store(
+    engine: &wasmtime::Engine,
+    slot: &Arc<SlotContext>,
+    label: &Arc<str>,
+    limits: &Limits,
+) -> Store<HostState> {
+    let mut store = Store::new(
+        engine,
+        HostState::new(slot.clone(), label.clone(), limits.memory_bytes),
+    );
+    store.limiter(|state| &mut state.limits);
+    store.set_epoch_deadline(Engine::ticks_for(limits.deadline));
+    store
+}
+
 fn describe_plugin(
     pre: &InstancePre<HostState>,
     describe: ComponentExportIndex,
@@ -786,12 +793,7 @@ fn describe_plugin(
     label: &Arc<str>,
     limits: &Limits,
 ) -> Result<PluginInfo, InvokeError> {
-    let mut store = Store::new(
-        pre.engine(),
-        HostState::new(slot.clone(), label.clone(), limits.memory_bytes),
-    );
-    store.limiter(|state| &mut state.limits);
-    store.set_epoch_deadline(Engine::ticks_for(limits.deadline));
+    let mut store = new_store(pre.engine(), slot, label, limits);
     let instance = pre
         .instantiate(&mut store)
         .map_err(|err| classify_trap(err, &mut store, limits.deadline))?;
