@@ -5,8 +5,12 @@
 
 /// Building the plugins workspace (`millwright plugin build`).
 pub mod builder;
+/// NATS: subjects, headers, streams, the embedded nats-server.
+pub mod bus;
 /// Canonical events as JSON, and their JSON Schema, from the WIT.
 pub mod canonical;
+/// The service's configuration file: tenants, routes, NATS.
+pub mod config;
 /// Checks of the machine (`millwright doctor`).
 pub mod doctor;
 /// The wasmtime engine: pooling allocator, epoch ticker, compile cache.
@@ -15,9 +19,17 @@ pub mod engine;
 pub mod host_api;
 /// One message through one plugin: limits, deadline, result classification.
 pub mod invoke;
+/// `millwright bench`: the end-to-end load tool.
+pub mod loadtest;
+/// Operator commands over NATS: publish, watch, dlq list and replay.
+pub mod ops;
+/// Route workers: fetch, invoke, publish, ack; retries, dead letters, replay.
+pub mod pipeline;
 /// A validated, compiled plugin and what it says about itself.
 pub mod plugin;
 /// The offline runner behind `millwright plugin test`.
 pub mod runner;
+/// `millwright serve`: the service.
+pub mod serve;
 
 pub use millwright_edi as edi;

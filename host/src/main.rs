@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use millwright::ops;
 use millwright::runner::{self, Outcome, RunOptions, Runner};
 use serde_json::Value;
 
@@ -26,10 +27,154 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Run the service: route documents over NATS JetStream through the configured plugins.
+    ///
+    /// With no NATS URL (flag, environment or file) it starts and supervises its own nats-server on 127.0.0.1,
+    /// with its store under the data dir. SIGTERM or Ctrl-C stops fetching, finishes what is in flight, and stops.
+    Serve {
+        /// The configuration file (TOML): tenants and routes.
+        #[arg(long, env = "MILLWRIGHT_CONFIG")]
+        config: PathBuf,
+        /// Join this NATS server or cluster instead of running the embedded one.
+        #[arg(long, env = "MILLWRIGHT_NATS_URL")]
+        nats_url: Option<String>,
+        /// Where the host keeps its state (default: the file's data_dir, else ~/.local/share/millwright).
+        #[arg(long, env = "MILLWRIGHT_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Publish documents to a tenant's source, as a partner or system would.
+    Publish {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The source: the document goes to mw.<tenant>.in.<source>.
+        #[arg(long)]
+        source: String,
+        /// Set the correlation id instead of letting the host derive one.
+        #[arg(long)]
+        correlation_id: Option<String>,
+        /// The documents, one message each.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a tenant's messages as they arrive: canonical events by default.
+    Watch {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Which subjects, after mw.<tenant>.: ev.>, ev.ship-notice, out.>, dlq.>, in.> ...
+        #[arg(default_value = "ev.>")]
+        subjects: String,
+        /// Start from the oldest stored message instead of the next new one.
+        #[arg(long)]
+        all: bool,
+        /// Stop after this many messages.
+        #[arg(long)]
+        count: Option<usize>,
+        /// Give up after this many seconds without enough messages (exit 3).
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// Dead letters: list them, replay them.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Measure the 856 pipeline end to end against raw JetStream publish + consume, in the same run.
+    ///
+    /// Starts its own nats-server (or uses --nats-url), publishes the documents raw through a stream and a pull
+    /// consumer (the baseline), then through a route with the plugin, and prints throughput, p50/p99 latency and
+    /// the ratio.
+    Bench {
+        /// Documents per run.
+        #[arg(long, default_value_t = 2000)]
+        documents: usize,
+        /// Approximate document size in bytes (a synthetic S/O/P/I ship notice).
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+        /// The inbound plugin.
+        #[arg(
+            long,
+            default_value = "plugins/target/components/x12-856-ship-notice.wasm"
+        )]
+        plugin: PathBuf,
+        /// Use this NATS server instead of starting one.
+        #[arg(long)]
+        nats_url: Option<String>,
+        /// Plugin threads for the route.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Reuse instances instead of a fresh one per message.
+        #[arg(long)]
+        reuse: bool,
+        /// Messages per fetch, for both consumers.
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema of canonical events as the host publishes them.
     Schema,
     /// Check this machine: toolchain, wasm target, pooling allocator, nats-server, componentize-py.
     Doctor,
+}
+
+/// How to reach the system's NATS.
+#[derive(Debug, clap::Args)]
+struct NatsArgs {
+    /// The configuration file `serve` runs with: its NATS URL, or its embedded server's port, and its tenants.
+    #[arg(long, env = "MILLWRIGHT_CONFIG")]
+    config: Option<PathBuf>,
+    /// The NATS server (default: the file's, else the embedded server's nats://127.0.0.1:4222).
+    #[arg(long, env = "MILLWRIGHT_NATS_URL")]
+    nats_url: Option<String>,
+}
+
+impl NatsArgs {
+    fn resolve(self) -> Result<ops::Target> {
+        ops::Target::resolve(self.config.as_deref(), self.nats_url)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// List dead letters: id, route, class, attempts, error.
+    List {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Only this tenant's (default: every tenant in the file, or every tenant with streams).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this route's.
+        #[arg(long)]
+        route: Option<String>,
+        /// Print JSON, one object per dead letter.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish dead letters again on their route's input; each leaves the dead letters once the replay is stored.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
+    Replay {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// The tenant (needed for ids without one, and with --all narrows to it).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// With --all: only this route's.
+        #[arg(long)]
+        route: Option<String>,
+        /// A dead letter id, `<tenant>/<sequence>` as `dlq list` prints it (repeatable).
+        #[arg(long)]
+        id: Vec<String>,
+        /// Every dead letter of the tenant (and route).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -84,14 +229,19 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The service says what it does; the one-shot commands only warn.
+    let default_level = match cli.command {
+        Command::Serve { .. } => "info,async_nats=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MILLWRIGHT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -101,8 +251,170 @@ fn main() -> ExitCode {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Serve {
+            config,
+            nats_url,
+            data_dir,
+        } => {
+            let config = millwright::config::Config::load(&config)?;
+            runtime()?.block_on(millwright::serve::serve(
+                config,
+                millwright::serve::ServeOptions { nats_url, data_dir },
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Publish {
+            nats,
+            tenant,
+            source,
+            correlation_id,
+            files,
+        } => {
+            let target = nats.resolve()?;
+            runtime()?.block_on(ops::publish(
+                &target,
+                &tenant,
+                &source,
+                &files,
+                correlation_id.as_deref(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch {
+            nats,
+            tenant,
+            subjects,
+            all,
+            count,
+            timeout,
+        } => {
+            let target = nats.resolve()?;
+            runtime()?.block_on(ops::watch(
+                &target,
+                &tenant,
+                &subjects,
+                all,
+                count,
+                timeout.map(std::time::Duration::from_secs),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            documents,
+            size,
+            plugin,
+            nats_url,
+            workers,
+            reuse,
+            batch,
+            json,
+        } => {
+            let report = runtime()?.block_on(millwright::loadtest::run(
+                millwright::loadtest::BenchOptions {
+                    documents,
+                    size,
+                    plugin,
+                    nats_url,
+                    workers,
+                    reuse,
+                    batch,
+                },
+            ))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} documents of {} bytes",
+                    report.baseline.documents, report.document_bytes
+                );
+                println!(
+                    "{:<28} {:>10} {:>12} {:>10} {:>10}",
+                    "", "seconds", "docs/s", "p50 ms", "p99 ms"
+                );
+                for (name, f) in [
+                    ("raw JetStream (baseline)", &report.baseline),
+                    ("856 pipeline", &report.pipeline),
+                ] {
+                    println!(
+                        "{name:<28} {:>10.3} {:>12.0} {:>10.2} {:>10.2}",
+                        f.seconds, f.per_second, f.p50_ms, f.p99_ms
+                    );
+                }
+                println!("pipeline / baseline throughput: {:.2}x", report.ratio);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dlq { command } => match command {
+            DlqCommand::List {
+                nats,
+                tenant,
+                route,
+                json,
+            } => {
+                let target = nats.resolve()?;
+                let letters = runtime()?.block_on(ops::dlq_list(
+                    &target,
+                    tenant.as_deref(),
+                    route.as_deref(),
+                ))?;
+                if json {
+                    for letter in &letters {
+                        println!("{}", serde_json::to_string(letter)?);
+                    }
+                } else if letters.is_empty() {
+                    eprintln!("no dead letters");
+                } else {
+                    println!(
+                        "{:<16} {:<20} {:<18} {:>8}  error",
+                        "id", "route", "class", "attempts"
+                    );
+                    for l in &letters {
+                        let class = if l.parked {
+                            format!("{} (parked)", l.class)
+                        } else {
+                            l.class.clone()
+                        };
+                        println!(
+                            "{:<16} {:<20} {:<18} {:>8}  {}",
+                            l.id, l.route, class, l.attempts, l.error
+                        );
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            DlqCommand::Replay {
+                nats,
+                tenant,
+                route,
+                id,
+                all,
+            } => {
+                let target = nats.resolve()?;
+                let replayed = runtime()?.block_on(ops::dlq_replay(
+                    &target,
+                    tenant.as_deref(),
+                    route.as_deref(),
+                    &id,
+                    all,
+                ))?;
+                for r in &replayed {
+                    println!("replayed {} → {}", r.id, r.subject);
+                }
+                if replayed.is_empty() {
+                    eprintln!("nothing to replay");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::Schema => {
             print!("{}", runner::pretty(&millwright::canonical::json_schema()?));
             Ok(ExitCode::SUCCESS)

@@ -288,6 +288,25 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// The canonical event types: the cases of `canonical-event`, which are also the last token of
+/// `mw.<tenant>.ev.<event-type>`. A test checks the list against wit/types.wit.
+pub const EVENT_TYPES: &[&str] = &[
+    "item",
+    "party",
+    "location",
+    "lot",
+    "purchase-order",
+    "order-acknowledgment",
+    "ship-notice",
+    "goods-receipt",
+    "material-consumption",
+    "production-completion",
+    "inventory-movement",
+    "quality-hold",
+    "work-order-status",
+    "exception",
+];
+
 /// The JSON Schema (draft 2020-12) of a canonical event as the host writes it, derived from wit/types.wit.
 pub fn json_schema() -> Result<Value> {
     let mut resolve = Resolve::default();
@@ -435,27 +454,8 @@ mod tests {
             .iter()
             .filter_map(|c| c["required"][0].as_str())
             .collect();
-        for expected in [
-            "item",
-            "party",
-            "location",
-            "lot",
-            "purchase-order",
-            "order-acknowledgment",
-            "ship-notice",
-            "goods-receipt",
-            "material-consumption",
-            "production-completion",
-            "inventory-movement",
-            "quality-hold",
-            "work-order-status",
-            "exception",
-        ] {
-            assert!(
-                names.contains(&expected),
-                "{expected} missing from {names:?}"
-            );
-        }
+        // EVENT_TYPES (the routes' and subjects' list) is exactly the WIT variant's cases, in order.
+        assert_eq!(names, EVENT_TYPES);
         let quantity = &schema["$defs"]["quantity"];
         assert_eq!(quantity["properties"]["value"]["$ref"], "#/$defs/decimal");
         assert_eq!(

@@ -1,0 +1,190 @@
+//! NATS: subjects and headers, the tenants' JetStream streams, the connection, and the embedded nats-server.
+//!
+//! Every subject of a tenant starts `mw.<tenant>.` and lives in one of the tenant's four streams: `MW_<tenant>_IN`
+//! (documents arriving on `mw.<tenant>.in.<source>`, and replays into outbound routes on
+//! `mw.<tenant>.replay.<route>`), `MW_<tenant>_EV` (canonical events on `mw.<tenant>.ev.<event-type>`),
+//! `MW_<tenant>_OUT` (documents for targets on `mw.<tenant>.out.<target>`) and `MW_<tenant>_DLQ` (dead letters on
+//! `mw.<tenant>.dlq.<route>`). Streams are created or updated at start, so a restart with a changed file is safe.
+
+pub mod embedded;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use async_nats::jetstream::{self, stream};
+
+use crate::config::Nats;
+
+/// The dedupe id JetStream keys on.
+pub const MSG_ID: &str = "Nats-Msg-Id";
+/// Kept from an input to every output, generated when the input has none.
+pub const CORRELATION_ID: &str = "Mw-Correlation-Id";
+/// The id of the message that caused this one.
+pub const CAUSATION_ID: &str = "Mw-Causation-Id";
+/// The source the input came from.
+pub const SOURCE: &str = "Mw-Source";
+/// `name@version+sha256:…` of the plugin that produced the message.
+pub const PLUGIN: &str = "Mw-Plugin";
+/// The canonical event type of an event message.
+pub const EVENT_TYPE: &str = "Mw-Event-Type";
+/// The file name an outbound document asks for.
+pub const FILE_NAME: &str = "Mw-File-Name";
+/// The content type of a payload.
+pub const CONTENT_TYPE: &str = "Content-Type";
+
+/// Dead letters: the route that gave up.
+pub const DLQ_ROUTE: &str = "Mw-Route";
+/// Dead letters: why — `invalid-document`, `unknown-reference`, `transient`, `deadline`, `trap`, `output-limit`,
+/// `bad-output`, `host`, `empty-payload`, `payload-too-large`, `not-text`, `delivery-failed`, `delivery-rejected`.
+pub const DLQ_CLASS: &str = "Mw-Error-Class";
+/// Dead letters: the error as a sentence.
+pub const DLQ_ERROR: &str = "Mw-Error";
+/// Dead letters: the plugin's located diagnostic, as one line of canonical JSON.
+pub const DLQ_DIAGNOSTIC: &str = "Mw-Diagnostic";
+/// Dead letters: how many deliveries were tried.
+pub const DLQ_ATTEMPTS: &str = "Mw-Attempts";
+/// Dead letters: `true` when parked (master data missing): replay once the data is fixed.
+pub const DLQ_PARKED: &str = "Mw-Parked";
+/// Dead letters: when the message was given up, RFC 3339.
+pub const DLQ_AT: &str = "Mw-Dead-At";
+/// Dead letters: where a replay publishes the message again.
+pub const DLQ_REPLAY_TO: &str = "Mw-Replay-Subject";
+/// Dead letters: the input's original `Nats-Msg-Id`, if it had one.
+pub const DLQ_ORIGINAL_ID: &str = "Mw-Original-Msg-Id";
+/// Replays: the dead letter (`<tenant>/<sequence>`) a message was replayed from.
+pub const REPLAYED_FROM: &str = "Mw-Replayed-From";
+
+/// Headers that describe a failure; a replay removes them.
+pub const FAILURE_HEADERS: &[&str] = &[
+    DLQ_ROUTE,
+    DLQ_CLASS,
+    DLQ_ERROR,
+    DLQ_DIAGNOSTIC,
+    DLQ_ATTEMPTS,
+    DLQ_PARKED,
+    DLQ_AT,
+    DLQ_REPLAY_TO,
+    DLQ_ORIGINAL_ID,
+];
+
+/// `mw.<tenant>.in.<source>`.
+pub fn in_subject(tenant: &str, source: &str) -> String {
+    format!("mw.{tenant}.in.{source}")
+}
+
+/// `mw.<tenant>.ev.<event-type>`.
+pub fn ev_subject(tenant: &str, event_type: &str) -> String {
+    format!("mw.{tenant}.ev.{event_type}")
+}
+
+/// `mw.<tenant>.out.<target>`.
+pub fn out_subject(tenant: &str, target: &str) -> String {
+    format!("mw.{tenant}.out.{target}")
+}
+
+/// `mw.<tenant>.dlq.<route>`.
+pub fn dlq_subject(tenant: &str, route: &str) -> String {
+    format!("mw.{tenant}.dlq.{route}")
+}
+
+/// `mw.<tenant>.replay.<route>`: replays into an outbound route, whose inputs are shared event subjects.
+pub fn replay_subject(tenant: &str, route: &str) -> String {
+    format!("mw.{tenant}.replay.{route}")
+}
+
+/// The tenant's streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    /// Documents in, and replays into outbound routes.
+    In,
+    /// Canonical events.
+    Ev,
+    /// Documents out to subject targets.
+    Out,
+    /// Dead letters.
+    Dlq,
+}
+
+impl StreamKind {
+    const ALL: [StreamKind; 4] = [
+        StreamKind::In,
+        StreamKind::Ev,
+        StreamKind::Out,
+        StreamKind::Dlq,
+    ];
+
+    fn suffix(self) -> &'static str {
+        match self {
+            StreamKind::In => "IN",
+            StreamKind::Ev => "EV",
+            StreamKind::Out => "OUT",
+            StreamKind::Dlq => "DLQ",
+        }
+    }
+
+    fn subjects(self, tenant: &str) -> Vec<String> {
+        match self {
+            StreamKind::In => vec![format!("mw.{tenant}.in.>"), format!("mw.{tenant}.replay.>")],
+            StreamKind::Ev => vec![format!("mw.{tenant}.ev.>")],
+            StreamKind::Out => vec![format!("mw.{tenant}.out.>")],
+            StreamKind::Dlq => vec![format!("mw.{tenant}.dlq.>")],
+        }
+    }
+}
+
+/// `MW_<tenant>_IN` and so on.
+pub fn stream_name(tenant: &str, kind: StreamKind) -> String {
+    format!("MW_{tenant}_{}", kind.suffix())
+}
+
+/// Connects to NATS and opens JetStream, with publish acknowledgments pipelined (many in flight).
+pub async fn connect(url: &str, nats: &Nats) -> Result<(async_nats::Client, jetstream::Context)> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name("millwright")
+        .connection_timeout(Duration::from_secs(5))
+        // Large batches of acks and publishes: the client's buffers should not be the bottleneck.
+        .client_capacity(65_536)
+        .subscription_capacity(65_536);
+    if let Some(token) = &nats.token {
+        options = options.token(token.clone());
+    }
+    let client = tokio::time::timeout(Duration::from_secs(30), options.connect(url))
+        .await
+        .map_err(|_| anyhow!("could not reach NATS at {url} within 30 s; is the server running?"))?
+        .with_context(|| format!("connecting to NATS at {url}"))?;
+    let js = jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .max_ack_inflight(8192)
+        .backpressure_on_inflight(true)
+        .build(client.clone());
+    Ok((client, js))
+}
+
+/// Creates the tenant's streams, or updates them to the current settings. Safe to run on every start.
+pub async fn ensure_streams(js: &jetstream::Context, tenant: &str, nats: &Nats) -> Result<()> {
+    for kind in StreamKind::ALL {
+        let name = stream_name(tenant, kind);
+        js.create_or_update_stream(stream::Config {
+            name: name.clone(),
+            subjects: kind.subjects(tenant),
+            retention: stream::RetentionPolicy::Limits,
+            storage: stream::StorageType::File,
+            max_age: nats.max_age,
+            duplicate_window: nats.duplicate_window,
+            allow_direct: true,
+            description: Some(format!("Millwright: tenant {tenant}")),
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("creating or updating the JetStream stream {name}"))?;
+    }
+    Ok(())
+}
+
+/// A header's value as text, if present.
+pub fn header<'a>(headers: Option<&'a async_nats::HeaderMap>, name: &str) -> Option<&'a str> {
+    headers
+        .and_then(|h| h.get(name))
+        .map(|v| v.as_str())
+        .filter(|v| !v.is_empty())
+}

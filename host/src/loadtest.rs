@@ -1,0 +1,387 @@
+//! `millwright bench`: the end-to-end load tool. It publishes N ship notices of a chosen size through a real
+//! nats-server and measures throughput and latency twice in the same run: first raw JetStream — publish, then a
+//! pull consumer fetching and acknowledging the same payloads, no plugin — as the baseline; then the 856
+//! pipeline — the same publishes into a tenant's source, the route mapping each through the plugin and publishing
+//! the canonical ship notice, and a pull consumer taking those. Latency is from a document's publish to its
+//! (raw or mapped) message reaching the consumer.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer, stream};
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::bus::{self, embedded::Embedded};
+use crate::config::Config;
+use crate::serve;
+
+/// A synthetic X12 856 (S/O/P/I) with `packs` packs of one item each, shipment `shipment`. About 120 bytes per
+/// pack on top of 500 bytes of envelope and header.
+pub fn ship_notice(packs: usize, shipment: &str) -> Vec<u8> {
+    let mut segments = vec![
+        "ST*856*0001".to_string(),
+        format!("BSN*00*{shipment}*20240611*1415*0001"),
+        "DTM*011*20240611*1415".into(),
+        "HL*1**S".into(),
+        "TD1*CTN25*1****G*310.5*LB".into(),
+        "TD5*B*2*ODFL*M".into(),
+        "REF*BM*BOL-88231".into(),
+        "N1*SF*ALLEGHENY COIL & STRIP*1*088112233".into(),
+        "N1*ST*ACME STAMPING PLANT 2*92*ACME-P2".into(),
+        "HL*2*1*O".into(),
+        "PRF*4500012345***20240601".into(),
+    ];
+    let mut hl = 2;
+    for pack in 0..packs {
+        hl += 1;
+        segments.push(format!("HL*{hl}*2*P"));
+        segments.push(format!("MAN*GM*00012345{pack:010}"));
+        hl += 1;
+        segments.push(format!("HL*{hl}*{}*I", hl - 1));
+        segments.push(format!(
+            "LIN*{}*BP*ACME-CS-{pack:04}*VP*AC-{pack:04}-060*LT*H24-{pack:04}",
+            pack + 1
+        ));
+        segments.push("SN1**920.250*LB".into());
+    }
+    segments.push(format!("CTT*{hl}"));
+    let count = segments.len() + 1;
+    segments.push(format!("SE*{count}*0001"));
+    let mut doc = vec![
+        "ISA*00*          *00*          *ZZ*ALLEGHENYCOIL  *ZZ*ACMESTAMPING   *240611*1416*U*00401*000000907*0*P*>"
+            .to_string(),
+        "GS*SH*ALLEGHENYCOIL*ACMESTAMPING*20240611*1416*907*X*004010".into(),
+    ];
+    doc.extend(segments);
+    doc.push("GE*1*907".into());
+    doc.push("IEA*1*000000907".into());
+    (doc.join("~\n") + "~\n").into_bytes()
+}
+
+/// The number of packs that makes a ship notice of about `bytes` bytes.
+pub fn packs_for(bytes: usize) -> usize {
+    let base = ship_notice(0, "SHP-000000").len();
+    let per_pack = ship_notice(1, "SHP-000000").len() - base;
+    (bytes.saturating_sub(base) / per_pack).max(1)
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Documents per run.
+    pub documents: usize,
+    /// Approximate document size in bytes.
+    pub size: usize,
+    /// The inbound plugin (the reference 856 mapper).
+    pub plugin: PathBuf,
+    /// A NATS server to use instead of a fresh embedded one.
+    pub nats_url: Option<String>,
+    /// Plugin threads for the route.
+    pub workers: usize,
+    /// Reuse instances instead of a fresh one per message.
+    pub reuse: bool,
+    /// Messages per fetch, for both consumers.
+    pub batch: usize,
+}
+
+/// One run's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunFigures {
+    /// Documents through.
+    pub documents: usize,
+    /// Seconds from the first publish to the last message consumed.
+    pub seconds: f64,
+    /// Documents per second.
+    pub per_second: f64,
+    /// Median publish-to-consume latency, milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile, milliseconds.
+    pub p99_ms: f64,
+}
+
+/// Both runs and their ratio.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The document's size in bytes.
+    pub document_bytes: usize,
+    /// Raw JetStream publish + consume.
+    pub baseline: RunFigures,
+    /// The 856 pipeline.
+    pub pipeline: RunFigures,
+    /// Pipeline throughput / baseline throughput.
+    pub ratio: f64,
+}
+
+const SENT: &str = "Mw-Bench-Sent-Ns";
+
+fn now_ns(origin: Instant) -> u64 {
+    origin.elapsed().as_nanos() as u64
+}
+
+fn figures(documents: usize, seconds: f64, mut latencies: Vec<u64>) -> RunFigures {
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |&ns| ns as f64 / 1e6)
+    };
+    RunFigures {
+        documents,
+        seconds,
+        per_second: documents as f64 / seconds,
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+    }
+}
+
+/// Publishes every document (pipelined: acknowledgments awaited together at the end), each with a correlation id
+/// `bench-<index>` and its send time, which `sent` is told too.
+async fn publish_all(
+    js: &jetstream::Context,
+    subject: &str,
+    documents: &[Vec<u8>],
+    origin: Instant,
+    mut sent: impl FnMut(usize, u64),
+) -> Result<()> {
+    let mut acks = Vec::with_capacity(documents.len());
+    for (index, document) in documents.iter().enumerate() {
+        let at = now_ns(origin);
+        sent(index, at);
+        let mut headers = HeaderMap::new();
+        headers.insert(SENT, at.to_string().as_str());
+        headers.insert(bus::CORRELATION_ID, format!("bench-{index}").as_str());
+        acks.push(
+            js.publish_with_headers(subject.to_string(), headers, document.clone().into())
+                .await
+                .context("publishing")?,
+        );
+    }
+    for ack in acks {
+        ack.await.context("storing a published document")?;
+    }
+    Ok(())
+}
+
+/// Consumes `expected` messages from a fresh pull consumer, acknowledging each, and returns the latencies (from
+/// the send time found by `sent`) and the time of the last one.
+async fn consume(
+    consumer: consumer::PullConsumer,
+    expected: usize,
+    batch: usize,
+    origin: Instant,
+    sent: impl Fn(&jetstream::Message) -> Option<u64>,
+) -> Result<(Vec<u64>, u64)> {
+    let mut latencies = Vec::with_capacity(expected);
+    let mut last = 0;
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(batch)
+        .messages()
+        .await?;
+    while latencies.len() < expected {
+        let message = tokio::time::timeout(Duration::from_secs(60), messages.next())
+            .await
+            .with_context(|| {
+                format!(
+                    "no message for 60 s after {} of {expected}",
+                    latencies.len()
+                )
+            })?
+            .context("the consumer ended")?
+            .map_err(|err| anyhow::anyhow!("consuming: {err}"))?;
+        last = now_ns(origin);
+        if let Some(sent) = sent(&message) {
+            latencies.push(last.saturating_sub(sent));
+        }
+        message
+            .ack()
+            .await
+            .map_err(|err| anyhow::anyhow!("acknowledging: {err}"))?;
+    }
+    Ok((latencies, last))
+}
+
+/// Runs the baseline and the pipeline and returns the figures.
+pub async fn run(options: BenchOptions) -> Result<Report> {
+    if !options.plugin.is_file() {
+        bail!(
+            "no plugin at {} (build the plugins with `millwright plugin build`)",
+            options.plugin.display()
+        );
+    }
+    let data = tempfile::tempdir().context("a temporary data dir")?;
+    let embedded = match &options.nats_url {
+        Some(_) => None,
+        None => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            Some(Embedded::start(data.path(), port).await?)
+        }
+    };
+    let url = options
+        .nats_url
+        .clone()
+        .or_else(|| embedded.as_ref().map(|e| e.url().to_string()))
+        .unwrap_or_default();
+    let result = run_on(&options, &url, data.path()).await;
+    if let Some(embedded) = embedded {
+        embedded.stop().await;
+    }
+    result
+}
+
+async fn run_on(options: &BenchOptions, url: &str, data: &std::path::Path) -> Result<Report> {
+    let packs = packs_for(options.size);
+    let documents: Vec<Vec<u8>> = (0..options.documents)
+        .map(|i| ship_notice(packs, &format!("SHP-{i:06}")))
+        .collect();
+    let document_bytes = documents.first().map_or(0, Vec::len);
+    // A tenant name of its own per run, so a shared server's earlier runs do not interfere.
+    let tenant = format!("bench{}", std::process::id());
+    let config_text = format!(
+        r#"
+[nats]
+max_age = "1h"
+
+[tenants.{tenant}]
+
+[[tenants.{tenant}.inbound]]
+source = "supplier-856"
+plugin = "{plugin}"
+workers = {workers}
+batch = {batch}
+instances = "{instances}"
+"#,
+        plugin = options.plugin.display(),
+        workers = options.workers,
+        batch = options.batch,
+        instances = if options.reuse { "reuse" } else { "fresh" },
+    );
+    let config = Config::parse(&config_text, &data.join("bench.toml"), &|name| {
+        std::env::var(name).ok()
+    })?;
+    let (client, js) = bus::connect(url, &config.nats).await?;
+
+    // Baseline: the same payloads through a stream of the same kind, no plugin.
+    let raw_stream = format!("BENCH_RAW_{tenant}");
+    let raw_subject = format!("bench.{tenant}.raw");
+    let raw = js
+        .create_or_update_stream(stream::Config {
+            name: raw_stream.clone(),
+            subjects: vec![raw_subject.clone()],
+            storage: stream::StorageType::File,
+            max_age: Duration::from_secs(3600),
+            duplicate_window: config.nats.duplicate_window,
+            ..Default::default()
+        })
+        .await
+        .context("creating the baseline stream")?;
+    let raw_consumer = js
+        .get_stream(&raw.config.name)
+        .await?
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("bench".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            max_ack_pending: 20_000,
+            ..Default::default()
+        })
+        .await?;
+    let origin = Instant::now();
+    let baseline = {
+        let consumer = tokio::spawn(consume(
+            raw_consumer,
+            documents.len(),
+            options.batch,
+            origin,
+            sent_header,
+        ));
+        let start = now_ns(origin);
+        publish_all(&js, &raw_subject, &documents, origin, |_, _| {}).await?;
+        let (latencies, last) = consumer.await??;
+        figures(documents.len(), (last - start) as f64 / 1e9, latencies)
+    };
+    js.delete_stream(&raw_stream).await.ok();
+
+    // The pipeline: the same publishes into the tenant's source, through the route.
+    let engine = crate::engine::Engine::new(
+        &crate::engine::EngineOptions::default().with_cache_dir(data.join("compiled")),
+    )?;
+    let prepared = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || serve::prepare(&config, &engine)).await??
+    };
+    for tenant in &config.tenants {
+        bus::ensure_streams(&js, &tenant.name, &config.nats).await?;
+    }
+    let ev = js
+        .get_stream(bus::stream_name(&tenant, bus::StreamKind::Ev))
+        .await?
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("bench".into()),
+            filter_subject: bus::ev_subject(&tenant, "ship-notice"),
+            ack_policy: consumer::AckPolicy::Explicit,
+            max_ack_pending: 20_000,
+            ..Default::default()
+        })
+        .await?;
+    let (shutdown, shutting_down) = watch::channel(false);
+    let routes = tokio::spawn(serve::run_routes(
+        config.clone(),
+        js.clone(),
+        prepared,
+        shutting_down,
+    ));
+    let sent_at: Arc<std::sync::Mutex<HashMap<String, u64>>> = Arc::default();
+    let pipeline = {
+        let sent_at_consumer = sent_at.clone();
+        let consumer = tokio::spawn(consume(
+            ev,
+            documents.len(),
+            options.batch,
+            origin,
+            move |m| {
+                let correlation = bus::header(m.headers.as_ref(), bus::CORRELATION_ID)?;
+                sent_at_consumer.lock().ok()?.get(correlation).copied()
+            },
+        ));
+        let start = now_ns(origin);
+        let subject = bus::in_subject(&tenant, "supplier-856");
+        publish_all(&js, &subject, &documents, origin, |index, at| {
+            if let Ok(mut map) = sent_at.lock() {
+                map.insert(format!("bench-{index}"), at);
+            }
+        })
+        .await?;
+        let (latencies, last) = consumer.await??;
+        figures(documents.len(), (last - start) as f64 / 1e9, latencies)
+    };
+    let _ = shutdown.send(true);
+    let _ = routes.await;
+    for kind in [
+        bus::StreamKind::In,
+        bus::StreamKind::Ev,
+        bus::StreamKind::Out,
+        bus::StreamKind::Dlq,
+    ] {
+        js.delete_stream(bus::stream_name(&tenant, kind)).await.ok();
+    }
+    client.flush().await.ok();
+    let ratio = pipeline.per_second / baseline.per_second;
+    Ok(Report {
+        document_bytes,
+        baseline,
+        pipeline,
+        ratio,
+    })
+}
+
+fn sent_header(message: &jetstream::Message) -> Option<u64> {
+    bus::header(message.headers.as_ref(), SENT)?.parse().ok()
+}

@@ -1,0 +1,699 @@
+//! `millwright serve` end to end: a real nats-server on a free loopback port, the real binary, the reference
+//! plugins, and JetStream read back as a user would check it.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::nats::{self, Host, NatsServer};
+
+const IN: &str = "MW_acme_IN";
+const EV: &str = "MW_acme_EV";
+const DLQ: &str = "MW_acme_DLQ";
+
+fn quickstart_asn() -> String {
+    std::fs::read_to_string(
+        support::root().join("examples/quickstart/documents/allegheny-coil-asn.x12"),
+    )
+    .expect("quickstart ASN")
+}
+
+/// The quickstart ship notice with its own shipment id.
+fn asn(shipment: &str) -> Vec<u8> {
+    quickstart_asn()
+        .replace("SHP-240611-07", shipment)
+        .into_bytes()
+}
+
+fn units_csv(dir: &Path, extra: &str) -> String {
+    let text =
+        std::fs::read_to_string(support::root().join("examples/quickstart/master-data/units.csv"))
+            .expect("units.csv");
+    let path = dir.join("units.csv");
+    std::fs::write(&path, format!("{text}{extra}")).expect("write units");
+    path.display().to_string()
+}
+
+/// A config with tenant acme, inbound route `supplier-856` through the reference 856 plugin.
+fn config_856(dir: &Path, units: &str, extra_route_keys: &str) -> std::path::PathBuf {
+    let plugin = support::component("x12-856-ship-notice");
+    nats::write_config(
+        dir,
+        &format!(
+            r#"
+[tenants.acme]
+lookups = {{ units = "{units}" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-856"
+plugin = "{plugin}"
+config = {{ timezone = "America/New_York" }}
+workers = 2
+batch = 32
+{extra_route_keys}
+"#,
+            plugin = plugin.display()
+        ),
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn shipment_id(event: &serde_json::Value) -> String {
+    event["ship-notice"]["shipment-id"]
+        .as_str()
+        .expect("shipment-id")
+        .to_string()
+}
+
+#[test]
+fn a_thousand_ship_notices_in_a_thousand_canonical_ship_notices_out() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let units = units_csv(dir.path(), "");
+    let config = config_856(dir.path(), &units, "");
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let rt = runtime();
+    rt.block_on(async {
+        let (_client, js) = server.client().await;
+        for i in 0..1000 {
+            let correlation = format!("corr-{i}");
+            nats::publish(
+                &js,
+                "mw.acme.in.supplier-856",
+                &[("Mw-Correlation-Id", &correlation)],
+                asn(&format!("SHP-{i:04}")),
+            )
+            .await;
+        }
+        let events = nats::wait_for(
+            &js,
+            EV,
+            "mw.acme.ev.ship-notice",
+            1000,
+            Duration::from_secs(300),
+        )
+        .await;
+        // Settle: nothing more may arrive (a duplicate would show up here).
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let events = {
+            let again = nats::stored(&js, EV, "mw.acme.ev.>").await;
+            assert_eq!(
+                again.len(),
+                events.len(),
+                "more events arrived after the first 1000"
+            );
+            again
+        };
+        assert_eq!(
+            events.len(),
+            1000,
+            "one canonical ship notice per document, no duplicates"
+        );
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for event in &events {
+            assert_eq!(event.subject, "mw.acme.ev.ship-notice");
+            let correlation = event
+                .header("Mw-Correlation-Id")
+                .expect("correlation header")
+                .to_string();
+            let json = event.json();
+            assert_eq!(
+                json["ship-notice"]["header"]["correlation-id"], correlation,
+                "the event's header carries the input's correlation id"
+            );
+            let i: usize = correlation
+                .trim_start_matches("corr-")
+                .parse()
+                .expect("corr-<i>");
+            assert_eq!(
+                shipment_id(&json),
+                format!("SHP-{i:04}"),
+                "the output belongs to its input"
+            );
+            assert_eq!(event.header("Mw-Source"), Some("supplier-856"));
+            assert!(
+                event
+                    .header("Mw-Plugin")
+                    .is_some_and(|p| p.starts_with("x12-856-ship-notice@")),
+                "Mw-Plugin names the plugin: {:?}",
+                event.header("Mw-Plugin")
+            );
+            assert!(event.header("Mw-Causation-Id").is_some());
+            assert!(
+                event
+                    .header("Nats-Msg-Id")
+                    .is_some_and(|id| id.starts_with("supplier-856:MW_acme_IN:"))
+            );
+            assert!(
+                seen.insert(correlation.clone(), shipment_id(&json))
+                    .is_none(),
+                "{correlation} twice"
+            );
+        }
+        assert_eq!(seen.len(), 1000);
+        assert!(
+            nats::drained(&js, IN, "in-supplier-856").await,
+            "every input acknowledged"
+        );
+        assert_eq!(
+            nats::count_on(&js, DLQ, "mw.acme.dlq.>").await,
+            0,
+            "no dead letters"
+        );
+    });
+    assert!(host.terminate(), "graceful exit on SIGTERM");
+}
+
+#[test]
+fn killed_mid_stream_and_restarted_every_output_exactly_once() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let units = units_csv(dir.path(), "");
+    // A short ack wait, so what the killed host held is redelivered quickly after the restart.
+    let config = config_856(dir.path(), &units, "ack_wait = \"3s\"");
+    let data = dir.path().join("data");
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    // The stream must exist before publishing: start the host once, then publish with it running.
+    let host = Host::start(&config, &server.url, &data);
+    let first_pid = host.pid();
+    rt.block_on(async {
+        for i in 0..1000 {
+            nats::publish(
+                &js,
+                "mw.acme.in.supplier-856",
+                &[("Mw-Correlation-Id", &format!("kill-{i}"))],
+                asn(&format!("KILL-{i:04}")),
+            )
+            .await;
+        }
+        // Kill it while it is in the middle of the stream.
+        let started = std::time::Instant::now();
+        loop {
+            let done = nats::count_on(&js, EV, "mw.acme.ev.>").await;
+            if done >= 150 {
+                assert!(
+                    done < 1000,
+                    "the host finished before it could be killed mid-stream"
+                );
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "no progress: {done} events"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    host.kill();
+    let host = Host::start(&config, &server.url, &data);
+    assert_ne!(host.pid(), first_pid);
+    rt.block_on(async {
+        let started = std::time::Instant::now();
+        while !nats::drained(&js, IN, "in-supplier-856").await {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "inputs still pending after 300 s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let events = nats::stored(&js, EV, "mw.acme.ev.>").await;
+        let mut per_shipment: HashMap<String, usize> = HashMap::new();
+        for event in &events {
+            *per_shipment.entry(shipment_id(&event.json())).or_default() += 1;
+        }
+        let missing: Vec<String> = (0..1000)
+            .map(|i| format!("KILL-{i:04}"))
+            .filter(|s| !per_shipment.contains_key(s))
+            .collect();
+        let repeated: Vec<(&String, &usize)> =
+            per_shipment.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(missing.is_empty(), "lost: {missing:?}");
+        assert!(repeated.is_empty(), "duplicated: {repeated:?}");
+        assert_eq!(events.len(), 1000);
+    });
+    assert!(host.terminate());
+}
+
+fn millwright(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_millwright"))
+        .args(args)
+        .output()
+        .expect("run millwright")
+}
+
+#[test]
+fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    // No row for the unit ZZ yet: a notice using it is parked until the master data has one.
+    let units = units_csv(dir.path(), "");
+    let config = config_856(dir.path(), &units, "");
+    let data = dir.path().join("data");
+    let host = Host::start(&config, &server.url, &data);
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    let broken_count = quickstart_asn().replace("SE*38*0001", "SE*37*0001");
+    let unknown_unit = quickstart_asn()
+        .replace("SN1**48*EA", "SN1**48*ZZ")
+        .replace("SHP-240611-07", "SHP-PARKED");
+    rt.block_on(async {
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[("Mw-Correlation-Id", "bad-count")],
+            broken_count.into_bytes(),
+        )
+        .await;
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[("Mw-Correlation-Id", "bad-unit")],
+            unknown_unit.into_bytes(),
+        )
+        .await;
+        nats::publish(&js, "mw.acme.in.supplier-856", &[], Vec::new()).await;
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[],
+            vec![b'I', b'S', b'A', 0xff, 0xfe],
+        )
+        .await;
+        nats::publish(
+            &js,
+            "mw.acme.in.nobody-knows",
+            &[("Mw-Correlation-Id", "stray")],
+            asn("SHP-STRAY"),
+        )
+        .await;
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[("Mw-Correlation-Id", "good")],
+            asn("SHP-GOOD"),
+        )
+        .await;
+        let letters = nats::wait_for(&js, DLQ, "mw.acme.dlq.>", 5, Duration::from_secs(60)).await;
+        let by_class: HashMap<&str, &nats::Stored> = letters
+            .iter()
+            .map(|l| (l.header("Mw-Error-Class").expect("class"), l))
+            .collect();
+
+        let invalid = by_class["invalid-document"];
+        assert_eq!(invalid.subject, "mw.acme.dlq.supplier-856");
+        assert_eq!(invalid.header("Mw-Correlation-Id"), Some("bad-count"));
+        assert_eq!(
+            invalid.header("Mw-Attempts"),
+            Some("1"),
+            "invalid documents are never retried"
+        );
+        let diagnostic: serde_json::Value =
+            serde_json::from_str(invalid.header("Mw-Diagnostic").expect("diagnostic"))
+                .expect("JSON");
+        assert_eq!(
+            diagnostic["at"]["segment-id"], "SE",
+            "located at the SE segment: {diagnostic}"
+        );
+        assert!(
+            invalid
+                .header("Mw-Plugin")
+                .is_some_and(|p| p.starts_with("x12-856-ship-notice@"))
+        );
+        assert_eq!(
+            invalid.payload,
+            quickstart_asn()
+                .replace("SE*38*0001", "SE*37*0001")
+                .into_bytes(),
+            "the original payload is kept"
+        );
+
+        let parked = by_class["unknown-reference"];
+        assert_eq!(parked.header("Mw-Parked"), Some("true"));
+        assert!(
+            parked.header("Mw-Error").is_some_and(|e| e.contains("ZZ")),
+            "{:?}",
+            parked.header("Mw-Error")
+        );
+
+        assert!(
+            by_class["empty-payload"]
+                .header("Mw-Error")
+                .is_some_and(|e| e.contains("empty"))
+        );
+        assert!(
+            by_class["not-text"]
+                .header("Mw-Error")
+                .is_some_and(|e| e.contains("offset 3"))
+        );
+        let stray = by_class["no-route"];
+        assert_eq!(stray.subject, "mw.acme.dlq._unrouted");
+        assert!(
+            stray
+                .header("Mw-Error")
+                .is_some_and(|e| e.contains("nobody-knows"))
+        );
+        assert_eq!(stray.header("Mw-Correlation-Id"), Some("stray"));
+
+        // The route kept going: the good notice after them is out.
+        let good = nats::wait_for(
+            &js,
+            EV,
+            "mw.acme.ev.ship-notice",
+            1,
+            Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].header("Mw-Correlation-Id"), Some("good"));
+    });
+
+    // The list shows them, with the parked one marked.
+    let url = server.url.clone();
+    let list = millwright(&[
+        "dlq",
+        "list",
+        "--nats-url",
+        &url,
+        "--tenant",
+        "acme",
+        "--json",
+    ]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let listed: Vec<serde_json::Value> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(listed.len(), 5);
+    let parked_id = listed
+        .iter()
+        .find(|l| l["parked"] == true)
+        .and_then(|l| l["id"].as_str())
+        .expect("a parked letter")
+        .to_string();
+
+    // Fix the master data, restart with it, and replay the parked notice.
+    assert!(host.terminate());
+    units_csv(dir.path(), "ZZ,KGM\n");
+    let host = Host::start(&config, &server.url, &data);
+    let replay = millwright(&["dlq", "replay", "--nats-url", &url, "--id", &parked_id]);
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(String::from_utf8_lossy(&replay.stdout).contains("mw.acme.in.supplier-856"));
+    rt.block_on(async {
+        let events = nats::wait_for(
+            &js,
+            EV,
+            "mw.acme.ev.ship-notice",
+            2,
+            Duration::from_secs(60),
+        )
+        .await;
+        let replayed = events
+            .iter()
+            .find(|e| shipment_id(&e.json()) == "SHP-PARKED")
+            .expect("the parked notice delivered after the replay");
+        assert_eq!(
+            replayed.header("Mw-Correlation-Id"),
+            Some("bad-unit"),
+            "replay keeps the correlation id"
+        );
+        // It left the dead letters; the other four stay.
+        assert_eq!(nats::count_on(&js, DLQ, "mw.acme.dlq.>").await, 4);
+    });
+    // Replaying it again is an error that says why.
+    let again = millwright(&["dlq", "replay", "--nats-url", &url, "--id", &parked_id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no dead letter"));
+    assert!(host.terminate());
+}
+
+#[test]
+fn a_plugin_that_traps_on_one_document_does_not_stop_its_route() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let plugin = support::component("test-misbehaving");
+    let config = nats::write_config(
+        dir.path(),
+        &format!(
+            r#"
+[tenants.acme]
+
+[[tenants.acme.inbound]]
+source = "commands"
+plugin = "{}"
+workers = 2
+max_attempts = 3
+backoff = "2s"
+"#,
+            plugin.display()
+        ),
+    );
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let rt = runtime();
+    rt.block_on(async {
+        let (_client, js) = server.client().await;
+        nats::publish(
+            &js,
+            "mw.acme.in.commands",
+            &[("Mw-Correlation-Id", "the-bad-one")],
+            b"panic".to_vec(),
+        )
+        .await;
+        for i in 0..200 {
+            nats::publish(
+                &js,
+                "mw.acme.in.commands",
+                &[("Mw-Correlation-Id", &format!("ok-{i}"))],
+                b"flood 1".to_vec(),
+            )
+            .await;
+        }
+        let letters =
+            nats::wait_for(&js, DLQ, "mw.acme.dlq.commands", 1, Duration::from_secs(60)).await;
+        let letter = &letters[0];
+        assert_eq!(letter.header("Mw-Error-Class"), Some("trap"));
+        assert_eq!(
+            letter.header("Mw-Attempts"),
+            Some("3"),
+            "retried, then dead-lettered"
+        );
+        assert_eq!(letter.header("Mw-Correlation-Id"), Some("the-bad-one"));
+        assert!(
+            letter
+                .header("Mw-Error")
+                .is_some_and(|e| e.contains("panic")),
+            "{:?}",
+            letter.header("Mw-Error")
+        );
+        // Every good document was done while the bad one waited out its retries (2 s, then 4 s): nothing
+        // queued behind it.
+        let events = nats::stored(&js, EV, "mw.acme.ev.>").await;
+        assert_eq!(events.len(), 200, "all 200 good documents mapped");
+        let last_good = events.iter().map(|e| e.stored_at).max().expect("events");
+        assert!(
+            last_good < letter.stored_at,
+            "the good documents waited for the bad one"
+        );
+        // And the route is still running after it gave up.
+        nats::publish(
+            &js,
+            "mw.acme.in.commands",
+            &[("Mw-Correlation-Id", "after")],
+            b"flood 1".to_vec(),
+        )
+        .await;
+        let events = nats::wait_for(&js, EV, "mw.acme.ev.>", 201, Duration::from_secs(30)).await;
+        assert_eq!(
+            events.last().and_then(|e| e.header("Mw-Correlation-Id")),
+            Some("after")
+        );
+    });
+    assert!(host.terminate());
+}
+
+/// What the test's ERP endpoint received.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: serde_json::Value,
+}
+
+/// A local HTTP endpoint standing in for the ERP: records every POST to /receipts and answers 201.
+async fn erp_endpoint(
+    port: u16,
+) -> (
+    std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    let received: std::sync::Arc<std::sync::Mutex<Vec<Received>>> = Default::default();
+    async fn receive(
+        State(received): State<std::sync::Arc<std::sync::Mutex<Vec<Received>>>>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        received
+            .lock()
+            .expect("lock")
+            .push(Received { headers, body });
+        StatusCode::CREATED
+    }
+    let app = axum::Router::new()
+        .route("/receipts", axum::routing::post(receive))
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind the ERP port");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (received, server)
+}
+
+#[test]
+fn an_http_target_that_is_down_retries_then_dead_letters_and_replay_delivers() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let units = units_csv(dir.path(), "");
+    let port = nats::free_port();
+    let config = nats::write_config(
+        dir.path(),
+        &format!(
+            r#"
+[tenants.acme]
+lookups = {{ units = "{units}" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-856"
+plugin = "{inbound}"
+config = {{ timezone = "America/New_York" }}
+
+[[tenants.acme.outbound]]
+name = "erp"
+events = ["ship-notice"]
+plugin = "{outbound}"
+target = {{ url = "http://127.0.0.1:{port}/receipts", headers = {{ Authorization = "Bearer ${{TEST_ERP_TOKEN}}" }}, timeout = "2s" }}
+max_attempts = 3
+backoff = "300ms"
+"#,
+            inbound = support::component("x12-856-ship-notice").display(),
+            outbound = support::component("erp-expected-receipt").display(),
+        ),
+    );
+    let host = Host::start_with_env(
+        &config,
+        &server.url,
+        &dir.path().join("data"),
+        &[("TEST_ERP_TOKEN", "t0ken")],
+    );
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    rt.block_on(async {
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[("Mw-Correlation-Id", "to-erp")],
+            asn("SHP-ERP"),
+        )
+        .await;
+        // The ERP is down: three attempts, then a dead letter on the outbound route.
+        let letters = nats::wait_for(&js, DLQ, "mw.acme.dlq.erp", 1, Duration::from_secs(60)).await;
+        let letter = &letters[0];
+        assert_eq!(letter.header("Mw-Error-Class"), Some("delivery-failed"));
+        assert_eq!(letter.header("Mw-Attempts"), Some("3"));
+        assert_eq!(letter.header("Mw-Correlation-Id"), Some("to-erp"));
+        assert_eq!(
+            letter.header("Mw-Replay-Subject"),
+            Some("mw.acme.replay.erp")
+        );
+        assert!(
+            letter
+                .header("Mw-Error")
+                .is_some_and(|e| e.contains(&port.to_string())),
+            "{:?}",
+            letter.header("Mw-Error")
+        );
+    });
+    // The ERP comes back; replay delivers once.
+    let (received, _erp) = rt.block_on(erp_endpoint(port));
+    let replay = millwright(&[
+        "dlq",
+        "replay",
+        "--nats-url",
+        &server.url,
+        "--tenant",
+        "acme",
+        "--route",
+        "erp",
+        "--all",
+    ]);
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    rt.block_on(async {
+        let started = std::time::Instant::now();
+        while received.lock().expect("lock").is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the replay never reached the ERP"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Let any duplicate show itself.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let received = received.lock().expect("lock").clone();
+        assert_eq!(received.len(), 1, "delivered once: {received:?}");
+        let request = &received[0];
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(header("mw-correlation-id"), Some("to-erp"));
+        assert_eq!(
+            header("authorization"),
+            Some("Bearer t0ken"),
+            "the secret from the environment"
+        );
+        assert!(header("idempotency-key").is_some_and(|k| k.starts_with("erp:")));
+        assert!(header("mw-plugin").is_some_and(|p| p.starts_with("erp-expected-receipt@")));
+        assert!(
+            request.body.to_string().contains("SHP-ERP"),
+            "{}",
+            request.body
+        );
+        assert_eq!(
+            nats::count_on(&js, DLQ, "mw.acme.dlq.>").await,
+            0,
+            "the dead letter left once delivered"
+        );
+    });
+    assert!(host.terminate());
+}
