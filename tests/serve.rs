@@ -286,7 +286,7 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed()
     let dir = tempfile::tempdir().expect("tmp");
     // No row for the unit ZZ yet: a notice using it is parked until the master data has one.
     let units = units_csv(dir.path(), "");
-    let config = config_856(dir.path(), &units, "");
+    let config = config_856(dir.path(), &units, "max_payload_bytes = 4096");
     let data = dir.path().join("data");
     let host = Host::start(&config, &server.url, &data);
     let rt = runtime();
@@ -311,6 +311,7 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed()
         )
         .await;
         nats::publish(&js, "mw.acme.in.supplier-856", &[], Vec::new()).await;
+        nats::publish(&js, "mw.acme.in.supplier-856", &[], vec![b'x'; 5000]).await;
         nats::publish(
             &js,
             "mw.acme.in.supplier-856",
@@ -332,7 +333,7 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed()
             asn("SHP-GOOD"),
         )
         .await;
-        let letters = nats::wait_for(&js, DLQ, "mw.acme.dlq.>", 5, Duration::from_secs(60)).await;
+        let letters = nats::wait_for(&js, DLQ, "mw.acme.dlq.>", 6, Duration::from_secs(60)).await;
         let by_class: HashMap<&str, &nats::Stored> = letters
             .iter()
             .map(|l| (l.header("Mw-Error-Class").expect("class"), l))
@@ -384,6 +385,15 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed()
                 .header("Mw-Error")
                 .is_some_and(|e| e.contains("offset 3"))
         );
+        let large = by_class["payload-too-large"];
+        assert!(
+            large
+                .header("Mw-Error")
+                .is_some_and(|e| e.contains("5000 bytes") && e.contains("4096")),
+            "{:?}",
+            large.header("Mw-Error")
+        );
+        assert_eq!(large.payload.len(), 5000, "kept whole");
         let stray = by_class["no-route"];
         assert_eq!(stray.subject, "mw.acme.dlq._unrouted");
         assert!(
@@ -426,7 +436,7 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed()
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert_eq!(listed.len(), 5);
+    assert_eq!(listed.len(), 6);
     let parked_id = listed
         .iter()
         .find(|l| l["parked"] == true)
@@ -463,8 +473,8 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed()
             Some("bad-unit"),
             "replay keeps the correlation id"
         );
-        // It left the dead letters; the other four stay.
-        assert_eq!(nats::count_on(&js, DLQ, "mw.acme.dlq.>").await, 4);
+        // It left the dead letters; the other five stay.
+        assert_eq!(nats::count_on(&js, DLQ, "mw.acme.dlq.>").await, 5);
     });
     // Replaying it again is an error that says why.
     let again = millwright(&["dlq", "replay", "--nats-url", &url, "--id", &parked_id]);
@@ -634,7 +644,7 @@ backoff = "300ms"
     );
     let host = Host::start_with_env(
         &config,
-        &server.url,
+        Some(&server.url),
         &dir.path().join("data"),
         &[("TEST_ERP_TOKEN", "t0ken")],
     );
@@ -725,4 +735,181 @@ backoff = "300ms"
         );
     });
     assert!(host.terminate());
+}
+
+#[test]
+fn sigterm_finishes_what_is_in_flight_and_leaves_nothing_unacknowledged() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let units = units_csv(dir.path(), "");
+    // The default ack wait (30 s): anything the host left unacknowledged would still show as pending.
+    let config = config_856(dir.path(), &units, "");
+    let data = dir.path().join("data");
+    let host = Host::start(&config, &server.url, &data);
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    rt.block_on(async {
+        for i in 0..1000 {
+            nats::publish(
+                &js,
+                "mw.acme.in.supplier-856",
+                &[("Mw-Correlation-Id", &format!("term-{i}"))],
+                asn(&format!("KILL-{i:04}")),
+            )
+            .await;
+        }
+        let started = std::time::Instant::now();
+        while nats::count_on(&js, EV, "mw.acme.ev.>").await < 100 {
+            assert!(started.elapsed() < Duration::from_secs(300), "no progress");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    assert!(host.terminate(), "a graceful exit");
+    rt.block_on(async {
+        let mut consumer = js
+            .get_stream(IN)
+            .await
+            .expect("stream")
+            .get_consumer::<async_nats::jetstream::consumer::pull::Config>("in-supplier-856")
+            .await
+            .expect("consumer");
+        let info = consumer.info().await.expect("info").clone();
+        assert_eq!(
+            info.num_ack_pending, 0,
+            "everything taken was finished and acknowledged"
+        );
+        let done = nats::count_on(&js, EV, "mw.acme.ev.>").await;
+        assert!(done < 1000, "stopped mid-stream");
+        assert_eq!(
+            done as u64 + info.num_pending,
+            1000,
+            "every input is either done (one output) or untouched"
+        );
+    });
+    // The rest is done by the next start, exactly once.
+    let host = Host::start(&config, &server.url, &data);
+    rt.block_on(async {
+        let started = std::time::Instant::now();
+        while !nats::drained(&js, IN, "in-supplier-856").await {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "inputs still pending"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        exactly_once(&js).await;
+    });
+    assert!(host.terminate());
+}
+
+#[test]
+fn with_no_nats_url_serve_runs_and_stops_its_own_nats_server() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let units = units_csv(dir.path(), "");
+    let port = nats::free_port();
+    let plugin = support::component("x12-856-ship-notice");
+    let config = nats::write_config(
+        dir.path(),
+        &format!(
+            r#"
+[nats]
+embedded_port = {port}
+
+[tenants.acme]
+lookups = {{ units = "{units}" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-856"
+plugin = "{plugin}"
+"#,
+            plugin = plugin.display()
+        ),
+    );
+    let data = dir.path().join("data");
+    let host = Host::start_with_env(&config, None, &data, &[]);
+    let url = format!("nats://127.0.0.1:{port}");
+    let rt = runtime();
+    rt.block_on(async {
+        let client = async_nats::connect(&url)
+            .await
+            .expect("the embedded server accepts clients");
+        let js = async_nats::jetstream::new(client);
+        nats::publish(&js, "mw.acme.in.supplier-856", &[], asn("SHP-EMBEDDED")).await;
+        let events = nats::wait_for(
+            &js,
+            EV,
+            "mw.acme.ev.ship-notice",
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(shipment_id(&events[0].json()), "SHP-EMBEDDED");
+    });
+    assert!(
+        data.join("nats/jetstream").is_dir(),
+        "the store is under the data dir"
+    );
+    let pid: i32 = std::fs::read_to_string(data.join("nats/nats-server.pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    assert!(host.terminate());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the embedded nats-server stopped with the host"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("State:\tZ"),
+        "the nats-server process is gone"
+    );
+}
+
+#[test]
+fn a_bad_configuration_stops_serve_before_it_starts_naming_the_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let inbound = support::component("x12-856-ship-notice");
+    let outbound = support::component("erp-expected-receipt");
+    let cases = [
+        (
+            "[tenants.acme]\n[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"INBOUND\"\nretries = 3\n".to_string(),
+            vec!["line 5", "unknown field `retries`"],
+        ),
+        (
+            "[tenants.acme]\n[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"nope/missing.wasm\"\n".to_string(),
+            vec!["line 4", "no plugin at", "missing.wasm"],
+        ),
+        (
+            "[tenants.acme]\n[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"INBOUND\"\n\n[[tenants.acme.inbound]]\nname = \"again\"\nsource = \"s\"\nplugin = \"INBOUND\"\n".to_string(),
+            vec!["line 8", "already claimed by the route at line 2"],
+        ),
+        (
+            "[tenants.acme]\n[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"OUTBOUND\"\n".to_string(),
+            vec![
+                "line 2",
+                "implements the outbound-mapper world",
+                "an inbound route needs an inbound-mapper",
+            ],
+        ),
+    ];
+    for (text, expected) in cases {
+        let text = text
+            .replace("INBOUND", &inbound.display().to_string())
+            .replace("OUTBOUND", &outbound.display().to_string());
+        let config = nats::write_config(dir.path(), &text);
+        let out = Command::new(env!("CARGO_BIN_EXE_millwright"))
+            .args(["serve", "--nats-url", "nats://127.0.0.1:1", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .output()
+            .expect("run serve");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        for needle in expected {
+            assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
+        }
+    }
 }

@@ -144,14 +144,13 @@ fn load(
         .with_context(|| place.clone())?;
     if plugin.world != world {
         bail!(
-            "{place}: {} is an {} mapper, but an {} route needs an {} mapper",
+            "{place}: {} implements the {} world, but an {} route needs an {world}",
             common.plugin.display(),
             plugin.world,
             match world {
                 World::Inbound => "inbound",
                 World::Outbound => "outbound",
             },
-            world
         );
     }
     let mut slot =

@@ -92,23 +92,28 @@ impl Host {
     /// Starts `millwright serve --config <config> --nats-url <url> --data-dir <data_dir>` and waits for its
     /// "ready" line (plugins compiled, streams and consumers in place).
     pub fn start(config: &Path, nats_url: &str, data_dir: &Path) -> Self {
-        Self::start_with_env(config, nats_url, data_dir, &[])
+        Self::start_with_env(config, Some(nats_url), data_dir, &[])
     }
 
-    /// [`Host::start`] with extra environment variables (the secrets a configuration asks for).
+    /// [`Host::start`] with extra environment variables (the secrets a configuration asks for); without a NATS
+    /// URL the host runs its embedded nats-server.
     pub fn start_with_env(
         config: &Path,
-        nats_url: &str,
+        nats_url: Option<&str>,
         data_dir: &Path,
         env: &[(&str, &str)],
     ) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_millwright"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_millwright"));
+        command
             .envs(env.iter().copied())
+            .env_remove("MILLWRIGHT_NATS_URL")
             .arg("serve")
             .arg("--config")
-            .arg(config)
-            .arg("--nats-url")
-            .arg(nats_url)
+            .arg(config);
+        if let Some(url) = nats_url {
+            command.arg("--nats-url").arg(url);
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(data_dir)
             .env("MILLWRIGHT_LOG", "info,async_nats=warn")
