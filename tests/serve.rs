@@ -855,6 +855,43 @@ plugin = "{plugin}"
         .parse()
         .expect("pid");
     assert!(Path::new(&format!("/proc/{pid}")).exists());
+
+    // The server dies: the host starts it again, and documents flow again.
+    let process = rustix::process::Pid::from_raw(pid).expect("pid");
+    rustix::process::kill_process(process, rustix::process::Signal::KILL)
+        .expect("SIGKILL nats-server");
+    host.wait_for_log("the embedded nats-server is back", Duration::from_secs(60));
+    rt.block_on(async {
+        let client = async_nats::connect(&url)
+            .await
+            .expect("the restarted server accepts clients");
+        let js = async_nats::jetstream::new(client);
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[],
+            asn("SHP-AFTER-RESTART"),
+        )
+        .await;
+        let events = nats::wait_for(
+            &js,
+            EV,
+            "mw.acme.ev.ship-notice",
+            2,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert!(
+            events
+                .iter()
+                .any(|e| shipment_id(&e.json()) == "SHP-AFTER-RESTART")
+        );
+    });
+    let pid: i32 = std::fs::read_to_string(data.join("nats/nats-server.pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
     assert!(host.terminate());
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
