@@ -84,16 +84,7 @@ fn a_thousand_ship_notices_in_a_thousand_canonical_ship_notices_out() {
     let rt = runtime();
     rt.block_on(async {
         let (_client, js) = server.client().await;
-        for i in 0..1000 {
-            let correlation = format!("corr-{i}");
-            nats::publish(
-                &js,
-                "mw.acme.in.supplier-856",
-                &[("Mw-Correlation-Id", &correlation)],
-                asn(&format!("SHP-{i:04}")),
-            )
-            .await;
-        }
+        publish_notices(&js, "corr", "SHP").await;
         let events = nats::wait_for(
             &js,
             EV,
@@ -187,15 +178,7 @@ fn killed_mid_stream_and_restarted_every_output_exactly_once() {
     let host = Host::start(&config, &server.url, &data);
     let first_pid = host.pid();
     rt.block_on(async {
-        for i in 0..1000 {
-            nats::publish(
-                &js,
-                "mw.acme.in.supplier-856",
-                &[("Mw-Correlation-Id", &format!("kill-{i}"))],
-                asn(&format!("KILL-{i:04}")),
-            )
-            .await;
-        }
+        publish_notices(&js, "kill", "KILL").await;
         // Kill it while it is in the middle of the stream.
         let started = std::time::Instant::now();
         loop {
@@ -218,14 +201,7 @@ fn killed_mid_stream_and_restarted_every_output_exactly_once() {
     let host = Host::start(&config, &server.url, &data);
     assert_ne!(host.pid(), first_pid);
     rt.block_on(async {
-        let started = std::time::Instant::now();
-        while !nats::drained(&js, IN, "in-supplier-856").await {
-            assert!(
-                started.elapsed() < Duration::from_secs(300),
-                "inputs still pending after 300 s"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_until_drained(&js).await;
         exactly_once(&js).await;
     });
     assert!(host.terminate());
@@ -242,18 +218,36 @@ fn killed_mid_stream_and_restarted_every_output_exactly_once() {
     });
     let host = Host::start(&config, &server.url, &data);
     rt.block_on(async {
-        let started = std::time::Instant::now();
-        while !nats::drained(&js, IN, "in-supplier-856").await {
-            assert!(
-                started.elapsed() < Duration::from_secs(300),
-                "inputs still pending after 300 s"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_until_drained(&js).await;
         // All 1000 were mapped again; their outputs carried the same ids and were dropped as duplicates.
         exactly_once(&js).await;
     });
     assert!(host.terminate());
+}
+
+/// Publishes 1000 ship notices on supplier-856: shipment `<shipment>-nnnn`, correlation id `<correlation>-n`.
+async fn publish_notices(js: &async_nats::jetstream::Context, correlation: &str, shipment: &str) {
+    for i in 0..1000 {
+        nats::publish(
+            js,
+            "mw.acme.in.supplier-856",
+            &[("Mw-Correlation-Id", &format!("{correlation}-{i}"))],
+            asn(&format!("{shipment}-{i:04}")),
+        )
+        .await;
+    }
+}
+
+/// Waits until route supplier-856 has nothing pending or unacknowledged.
+async fn wait_until_drained(js: &async_nats::jetstream::Context) {
+    let started = std::time::Instant::now();
+    while !nats::drained(js, IN, "in-supplier-856").await {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "inputs still pending after 300 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Every KILL-nnnn shipment has exactly one canonical ship notice.
@@ -749,15 +743,7 @@ fn sigterm_finishes_what_is_in_flight_and_leaves_nothing_unacknowledged() {
     let rt = runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
-        for i in 0..1000 {
-            nats::publish(
-                &js,
-                "mw.acme.in.supplier-856",
-                &[("Mw-Correlation-Id", &format!("term-{i}"))],
-                asn(&format!("KILL-{i:04}")),
-            )
-            .await;
-        }
+        publish_notices(&js, "term", "KILL").await;
         let started = std::time::Instant::now();
         while nats::count_on(&js, EV, "mw.acme.ev.>").await < 100 {
             assert!(started.elapsed() < Duration::from_secs(300), "no progress");
@@ -789,14 +775,7 @@ fn sigterm_finishes_what_is_in_flight_and_leaves_nothing_unacknowledged() {
     // The rest is done by the next start, exactly once.
     let host = Host::start(&config, &server.url, &data);
     rt.block_on(async {
-        let started = std::time::Instant::now();
-        while !nats::drained(&js, IN, "in-supplier-856").await {
-            assert!(
-                started.elapsed() < Duration::from_secs(300),
-                "inputs still pending"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_until_drained(&js).await;
         exactly_once(&js).await;
     });
     assert!(host.terminate());

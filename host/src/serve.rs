@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use async_nats::HeaderMap;
 use async_nats::jetstream;
 use futures::TryStreamExt;
 use tokio::sync::watch;
@@ -333,21 +332,19 @@ async fn sweep_tenant(js: &jetstream::Context, tenant: &Tenant) -> Result<()> {
                 Err(_) => break,
             };
             next = message.sequence + 1;
-            let mut headers = HeaderMap::new();
-            for (name, values) in message.headers.iter() {
-                let name: &str = name.as_ref();
-                if name == bus::MSG_ID || bus::FAILURE_HEADERS.contains(&name) {
-                    continue;
-                }
-                for value in values {
-                    headers.append(name, value.as_str());
-                }
-            }
+            let mut headers = bus::carried_headers(Some(&message.headers));
             let key = format!(
                 "{}:{}",
                 bus::stream_name(&tenant.name, StreamKind::In),
                 message.sequence
             );
+            if bus::header(Some(&headers), bus::CORRELATION_ID).is_none() {
+                let stored_at =
+                    jiff::Timestamp::from_nanosecond(message.time.unix_timestamp_nanos())
+                        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                let derived = pipeline::derived_correlation_id(&key, stored_at);
+                headers.insert(bus::CORRELATION_ID, derived.as_str());
+            }
             headers.insert(bus::MSG_ID, format!("dlq:{UNROUTED}:{key}").as_str());
             headers.insert(bus::SOURCE, source);
             headers.insert(bus::DLQ_ROUTE, UNROUTED);

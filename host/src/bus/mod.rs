@@ -181,6 +181,22 @@ pub async fn ensure_streams(js: &jetstream::Context, tenant: &str, nats: &Nats) 
     Ok(())
 }
 
+/// The headers a message carries on to its dead letter or its replay: all of them but its `Nats-Msg-Id` (the
+/// copy gets its own) and the failure headers of an earlier dead letter.
+pub fn carried_headers(original: Option<&async_nats::HeaderMap>) -> async_nats::HeaderMap {
+    let mut headers = async_nats::HeaderMap::new();
+    for (name, values) in original.into_iter().flat_map(|h| h.iter()) {
+        let name: &str = name.as_ref();
+        if name == MSG_ID || name == REPLAYED_FROM || FAILURE_HEADERS.contains(&name) {
+            continue;
+        }
+        for value in values {
+            headers.append(name, value.as_str());
+        }
+    }
+    headers
+}
+
 /// A header's value as text, if present.
 pub fn header<'a>(headers: Option<&'a async_nats::HeaderMap>, name: &str) -> Option<&'a str> {
     headers

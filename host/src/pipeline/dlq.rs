@@ -23,18 +23,7 @@ pub(super) fn dead_letter_headers(
     id: &Identity,
     failure: &Failure,
 ) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    if let Some(original) = &message.headers {
-        for (name, values) in original.iter() {
-            let name: &str = name.as_ref();
-            if name == bus::MSG_ID || bus::FAILURE_HEADERS.contains(&name) {
-                continue;
-            }
-            for value in values {
-                headers.append(name, value.as_str());
-            }
-        }
-    }
+    let mut headers = bus::carried_headers(message.headers.as_ref());
     if let Some(original_id) = bus::header(message.headers.as_ref(), bus::MSG_ID) {
         headers.insert(bus::DLQ_ORIGINAL_ID, original_id);
     }
@@ -201,17 +190,7 @@ pub async fn replay(js: &jetstream::Context, tenant: &str, sequence: u64) -> Res
             "dead letter {id} asks to be replayed to {subject}, outside tenant {tenant}; refused"
         );
     }
-    let mut headers = HeaderMap::new();
-    for (name, values) in message.headers.iter() {
-        let name: &str = name.as_ref();
-        if name == bus::MSG_ID || bus::FAILURE_HEADERS.contains(&name) || name == bus::REPLAYED_FROM
-        {
-            continue;
-        }
-        for value in values {
-            headers.append(name, value.as_str());
-        }
-    }
+    let mut headers = bus::carried_headers(Some(&message.headers));
     // A second replay of the same dead letter, before the first deleted it, is dropped as a duplicate.
     headers.insert(bus::MSG_ID, format!("replay:{tenant}:{sequence}").as_str());
     headers.insert(bus::REPLAYED_FROM, id.as_str());

@@ -354,7 +354,7 @@ fn identity(message: &Message) -> Identity {
 }
 
 /// A correlation id for an input that came without one: the same on every redelivery, unique per stored message.
-fn derived_correlation_id(key: &str, stored_at: jiff::Timestamp) -> String {
+pub(crate) fn derived_correlation_id(key: &str, stored_at: jiff::Timestamp) -> String {
     let digest = Sha256::new()
         .chain_update(key.as_bytes())
         .chain_update(stored_at.as_nanosecond().to_be_bytes())
