@@ -64,11 +64,23 @@ pub fn ship_notice(packs: usize, shipment: &str) -> Vec<u8> {
     (doc.join("~\n") + "~\n").into_bytes()
 }
 
-/// The number of packs that makes a ship notice of about `bytes` bytes.
+/// The number of packs that makes a ship notice closest to `bytes` bytes.
 pub fn packs_for(bytes: usize) -> usize {
-    let base = ship_notice(0, "SHP-000000").len();
-    let per_pack = ship_notice(1, "SHP-000000").len() - base;
-    (bytes.saturating_sub(base) / per_pack).max(1)
+    let size = |packs| ship_notice(packs, "SHP-000000").len();
+    let per_pack = size(1) - size(0);
+    let mut packs = (bytes.saturating_sub(size(0)) / per_pack).max(1);
+    while size(packs + 1) <= bytes {
+        packs += 1;
+    }
+    while packs > 1 && size(packs) > bytes {
+        packs -= 1;
+    }
+    // The nearer of the sizes just under and just over.
+    if size(packs + 1) - bytes < bytes.saturating_sub(size(packs)) {
+        packs + 1
+    } else {
+        packs
+    }
 }
 
 /// What to run.
@@ -215,6 +227,10 @@ pub async fn run(options: BenchOptions) -> Result<Report> {
             options.plugin.display()
         );
     }
+    // The route's file lives in a temporary directory: name the plugin absolutely.
+    let mut options = options;
+    options.plugin = std::fs::canonicalize(&options.plugin)
+        .with_context(|| format!("finding {}", options.plugin.display()))?;
     let data = tempfile::tempdir().context("a temporary data dir")?;
     let embedded = match &options.nats_url {
         Some(_) => None,
