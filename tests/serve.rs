@@ -929,3 +929,84 @@ fn a_bad_configuration_stops_serve_before_it_starts_naming_the_line() {
         }
     }
 }
+
+#[test]
+fn an_outbound_route_renders_events_onto_its_subject_with_every_header() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let units = units_csv(dir.path(), "");
+    let config = nats::write_config(
+        dir.path(),
+        &format!(
+            r#"
+[tenants.acme]
+lookups = {{ units = "{units}" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-856"
+plugin = "{inbound}"
+
+[[tenants.acme.outbound]]
+name = "erp"
+events = ["ship-notice", "goods-receipt"]
+plugin = "{outbound}"
+config = {{ erp-plant = "P2" }}
+target = {{ subject = "erp-inbox" }}
+"#,
+            inbound = support::component("x12-856-ship-notice").display(),
+            outbound = support::component("erp-expected-receipt").display(),
+        ),
+    );
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let rt = runtime();
+    rt.block_on(async {
+        let (_client, js) = server.client().await;
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[("Mw-Correlation-Id", "two-hops")],
+            asn("SHP-TWO-HOPS"),
+        )
+        .await;
+        let out = nats::wait_for(
+            &js,
+            "MW_acme_OUT",
+            "mw.acme.out.erp-inbox",
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
+        let events = nats::stored(&js, EV, "mw.acme.ev.>").await;
+        assert_eq!(events.len(), 1);
+        let document = &out[0];
+        assert_eq!(
+            document.header("Mw-Correlation-Id"),
+            Some("two-hops"),
+            "kept across both hops"
+        );
+        assert_eq!(
+            document.header("Mw-Causation-Id"),
+            events[0].header("Nats-Msg-Id"),
+            "caused by the canonical event"
+        );
+        assert_eq!(document.header("Mw-Source"), Some("supplier-856"));
+        assert!(
+            document
+                .header("Mw-Plugin")
+                .is_some_and(|p| p.starts_with("erp-expected-receipt@"))
+        );
+        assert_eq!(document.header("Content-Type"), Some("application/json"));
+        assert!(
+            document
+                .header("Mw-File-Name")
+                .is_some_and(|f| f.contains("SHP-TWO-HOPS"))
+        );
+        let body = document.json();
+        assert_eq!(
+            body["receivingPlant"], "P2",
+            "the route's profile reached the plugin"
+        );
+        assert_eq!(body["shipNoticeId"], "SHP-TWO-HOPS");
+    });
+    assert!(host.terminate());
+}
