@@ -131,6 +131,8 @@ pub struct Report {
 }
 
 const SENT: &str = "Mw-Bench-Sent-Ns";
+/// Publishes in flight at most, well under the client's limit of unacknowledged publishes.
+const ACK_WINDOW: usize = 4096;
 
 fn now_ns(origin: Instant) -> u64 {
     origin.elapsed().as_nanos() as u64
@@ -161,14 +163,21 @@ async fn publish_all(
     origin: Instant,
     mut sent: impl FnMut(usize, u64),
 ) -> Result<()> {
-    let mut acks = Vec::with_capacity(documents.len());
+    // Acknowledgments are awaited in a window, oldest first: the client holds a permit per unacknowledged
+    // publish, so awaiting none until the end would stall once the permits run out.
+    let mut acks = std::collections::VecDeque::new();
     for (index, document) in documents.iter().enumerate() {
+        if acks.len() >= ACK_WINDOW
+            && let Some(ack) = acks.pop_front()
+        {
+            ack.await.context("storing a published document")?;
+        }
         let at = now_ns(origin);
         sent(index, at);
         let mut headers = HeaderMap::new();
         headers.insert(SENT, at.to_string().as_str());
         headers.insert(bus::CORRELATION_ID, format!("bench-{index}").as_str());
-        acks.push(
+        acks.push_back(
             js.publish_with_headers(subject.to_string(), headers, document.clone().into())
                 .await
                 .context("publishing")?,
