@@ -165,7 +165,8 @@ async fn publish_all(
 ) -> Result<()> {
     // Acknowledgments are awaited in a window, oldest first: the client holds a permit per unacknowledged
     // publish, so awaiting none until the end would stall once the permits run out.
-    let mut acks = std::collections::VecDeque::new();
+    let mut acks: std::collections::VecDeque<jetstream::context::PublishAckFuture> =
+        std::collections::VecDeque::new();
     for (index, document) in documents.iter().enumerate() {
         if acks.len() >= ACK_WINDOW
             && let Some(ack) = acks.pop_front()
