@@ -63,6 +63,8 @@ mod allocator;
 #[global_allocator]
 static ALLOCATOR: allocator::SizeClasses = allocator::SizeClasses::new();
 
+mod inert_wasi;
+
 #[cfg(not(target_family = "wasm"))]
 pub mod harness;
 #[cfg(not(target_family = "wasm"))]
