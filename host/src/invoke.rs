@@ -12,13 +12,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use thiserror::Error;
-use wasmtime::component::{ComponentExportIndex, Func, InstancePre, Linker, Val};
+use wasmtime::component::{ComponentExportIndex, Func, InstancePre, Linker, TypedFunc, Val};
 use wasmtime::{Store, Trap};
 
 use crate::canonical::{self, kebab};
 use crate::engine::Engine;
 use crate::host_api::bindings::millwright::adapter::types;
-use crate::host_api::bindings::{InboundMapper, InboundMapperPre};
 use crate::host_api::{self, HostState, SlotContext};
 use crate::plugin::{Plugin, PluginError, PluginInfo, World};
 
@@ -252,8 +251,6 @@ pub struct Mapper {
     plugin: Plugin,
     info: PluginInfo,
     pre: InstancePre<HostState>,
-    /// Typed bindings of the inbound world, for inbound mappers: lowering and lifting without dynamic values.
-    inbound: Option<InboundMapperPre<HostState>>,
     entry: ComponentExportIndex,
     slot: Arc<SlotContext>,
     label: Arc<str>,
@@ -305,18 +302,6 @@ impl Mapper {
         };
         let entry = export(plugin.world.entry_point())?;
         let describe = export("describe")?;
-        let inbound =
-            match plugin.world {
-                World::Inbound => Some(InboundMapperPre::new(pre.clone()).map_err(|err| {
-                    PluginError::NotAMapper {
-                        name: plugin.name.clone(),
-                        exports: format!(
-                            "its inbound interface does not match the contract: {err:#}"
-                        ),
-                    }
-                })?),
-                World::Outbound => None,
-            };
         let mut limits = limits;
         limits.memory_bytes = limits.memory_bytes.min(engine.max_memory_bytes());
         let slot = Arc::new(slot);
@@ -327,6 +312,14 @@ impl Mapper {
                 reason: err.to_string(),
             }
         })?;
+        if plugin.world == World::Inbound {
+            check_map_signature(&pre, entry, &slot, &describing, &limits).map_err(|err| {
+                PluginError::NotAMapper {
+                    name: plugin.name.clone(),
+                    exports: format!("its inbound interface does not match the contract: {err}"),
+                }
+            })?;
+        }
         plugin.info = Some(info.clone());
         let label = Arc::from(plugin.label());
         Ok(Self {
@@ -334,7 +327,6 @@ impl Mapper {
             plugin,
             info,
             pre,
-            inbound,
             entry,
             slot,
             label,
@@ -374,20 +366,16 @@ impl Mapper {
 
     fn instantiate(&self) -> Result<Instance, InvokeError> {
         let mut store = new_store(self.pre.engine(), &self.slot, &self.label, &self.limits);
-        let bound = match &self.inbound {
-            Some(pre) => Bound::Inbound(
-                pre.instantiate(&mut store)
-                    .map_err(|err| classify_trap(err, &mut store, self.limits.deadline))?,
-            ),
-            None => {
-                let instance = self
-                    .pre
-                    .instantiate(&mut store)
-                    .map_err(|err| classify_trap(err, &mut store, self.limits.deadline))?;
-                Bound::Outbound(instance.get_func(&mut store, self.entry).ok_or_else(|| {
-                    InvokeError::Host("the entry point vanished after instantiation".into())
-                })?)
-            }
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|err| classify_trap(err, &mut store, self.limits.deadline))?;
+        let entry = instance.get_func(&mut store, self.entry).ok_or_else(|| {
+            InvokeError::Host("the entry point vanished after instantiation".into())
+        })?;
+        let bound = match self.plugin.world {
+            World::Inbound => Bound::Inbound(entry),
+            World::Outbound => Bound::Outbound(entry),
         };
         Ok(Instance {
             store,
@@ -403,10 +391,28 @@ struct Instance {
     uses: u32,
 }
 
-/// The instance's entry point: typed for inbound mappers, dynamic for outbound ones.
+/// The instance's entry point: `map` of an inbound mapper, called typed (see [`typed_map`]); `render` of an
+/// outbound mapper, called with dynamic values.
 enum Bound {
-    Inbound(InboundMapper),
+    Inbound(Func),
     Outbound(Func),
+}
+
+/// The parameters and results of `inbound.map`, as the typed call lowers and lifts them.
+type MapParams<'a> = (&'a types::Envelope,);
+type MapResults = (Result<Vec<types::CanonicalEvent>, types::MappingError>,);
+
+/// `map` as a typed function, without checking its type again. A typed function is normally checked against
+/// the component's types when it is made, field name by field name through the whole canonical model, which
+/// cost about a third of every instantiation; [`check_map_signature`] does that once per mapper instead.
+fn typed_map<'a>(func: Func) -> TypedFunc<MapParams<'a>, MapResults> {
+    // SAFETY: `func` is the `map` export of an instance of the mapper's component, and `Mapper::new` refused
+    // the component unless that export has exactly this signature (`check_map_signature`). Every instance of
+    // one component has the same export types, so the check holds for this instance too.
+    #[allow(unsafe_code)]
+    unsafe {
+        TypedFunc::new_unchecked(func)
+    }
 }
 
 /// Runs messages through one mapper on one thread, holding a warm instance when the policy says so.
@@ -448,7 +454,7 @@ impl Session<'_> {
         envelope: &Envelope,
     ) -> Result<Vec<types::CanonicalEvent>, InvokeError> {
         let mut instance = self.take_instance()?;
-        let Bound::Inbound(bindings) = &instance.bound else {
+        let Bound::Inbound(func) = instance.bound else {
             return Err(InvokeError::Host(format!(
                 "{} is an outbound mapper; it renders events, it does not map documents",
                 self.mapper.plugin.name
@@ -473,12 +479,10 @@ impl Session<'_> {
         instance
             .store
             .set_epoch_deadline(Engine::ticks_for(deadline));
-        let called = bindings
-            .millwright_adapter_inbound()
-            .call_map(&mut instance.store, &argument);
+        let called = typed_map(func).call(&mut instance.store, (&argument,));
         instance.uses += 1;
         let result = match called {
-            Ok(result) => {
+            Ok((result,)) => {
                 self.keep(instance);
                 result
             }
@@ -784,6 +788,27 @@ fn new_store(
     store.limiter(|state| &mut state.limits);
     store.set_epoch_deadline(Engine::ticks_for(limits.deadline));
     store
+}
+
+/// Checks once that the component's `map` has the contract's signature, so each instance can call it typed
+/// without checking again ([`typed_map`]).
+fn check_map_signature(
+    pre: &InstancePre<HostState>,
+    entry: ComponentExportIndex,
+    slot: &Arc<SlotContext>,
+    label: &Arc<str>,
+    limits: &Limits,
+) -> Result<(), String> {
+    let mut store = new_store(pre.engine(), slot, label, limits);
+    let instance = pre
+        .instantiate(&mut store)
+        .map_err(|err| classify_trap(err, &mut store, limits.deadline).to_string())?;
+    let func = instance
+        .get_func(&mut store, entry)
+        .ok_or_else(|| "map vanished after instantiation".to_string())?;
+    func.typed::<MapParams<'_>, MapResults>(&store)
+        .map(drop)
+        .map_err(|err| format!("{err:#}"))
 }
 
 fn describe_plugin(

@@ -12,14 +12,13 @@ pub use crate::bindings::inbound::millwright::adapter::edi::{
     EdiError, Element, Group, Interchange, Segment, Separators, Standard, Transaction,
 };
 
-#[cfg(target_family = "wasm")]
 use crate::bindings::inbound::millwright::adapter::edi as wit;
 
 /// Parses every interchange in a file, X12 or EDIFACT. Returns the first problem found, located; a document
 /// that parses has matching control numbers and counts and, in an 856, a consistent HL hierarchy.
 pub fn parse(document: &[u8]) -> Result<Vec<Interchange>, EdiError> {
     #[cfg(target_family = "wasm")]
-    return wit::parse(document);
+    return wit::parse(document).map(from_parsed);
     #[cfg(not(target_family = "wasm"))]
     return crate::native::edi_parse(document);
 }
@@ -31,6 +30,111 @@ pub fn render_x12(interchange: &Interchange) -> Result<Vec<u8>, EdiError> {
     return wit::render_x12(interchange);
     #[cfg(not(target_family = "wasm"))]
     return crate::native::edi_render_x12(interchange);
+}
+
+/// The tree that a `parsed-document` lays flat, as `interchange` records: how the host's parse result, which
+/// crosses into the plugin as one string of values and a few lists of numbers, becomes the tree mappings walk.
+/// Building it here, in the plugin's own memory, costs a fraction of having the host write every value into the
+/// plugin through a separate allocation call.
+#[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+pub(crate) fn from_parsed(document: wit::ParsedDocument) -> Vec<Interchange> {
+    let wit::ParsedDocument {
+        text,
+        interchanges,
+        segments,
+        segment_offsets,
+        elements,
+        components,
+        repeats,
+    } = document;
+    // The host lays the tables out itself; should an entry ever point out of bounds, it reads as empty.
+    let value = |start: u32, len: u32| {
+        let start = start as usize;
+        text.get(start..start + len as usize)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    /// Entries `first..first + count` of a table whose entries are `width` numbers wide.
+    fn entries(
+        table: &[u32],
+        width: usize,
+        first: u32,
+        count: u32,
+    ) -> std::slice::ChunksExact<'_, u32> {
+        let (first, count) = (first as usize, count as usize);
+        table
+            .get(first * width..(first + count) * width)
+            .unwrap_or_default()
+            .chunks_exact(width)
+    }
+    let strings = |first: u32, count: u32| -> Vec<String> {
+        entries(&components, 2, first, count)
+            .map(|c| value(c[0], c[1]))
+            .collect()
+    };
+    let segments = |range: wit::IndexRange| -> Vec<Segment> {
+        entries(&segments, 5, range.first, range.count)
+            .zip(segment_offsets.iter().skip(range.first as usize))
+            .map(|(s, &byte_offset)| Segment {
+                id: value(s[0], s[1]),
+                elements: entries(&elements, 6, s[2], s[3])
+                    .map(|e| Element {
+                        value: value(e[0], e[1]),
+                        components: (e[3] > 0).then(|| strings(e[2], e[3])),
+                        repeats: (e[5] > 0).then(|| {
+                            entries(&repeats, 2, e[4], e[5])
+                                .map(|r| strings(r[0], r[1]))
+                                .collect()
+                        }),
+                    })
+                    .collect(),
+                index: s[4],
+                byte_offset,
+            })
+            .collect()
+    };
+    interchanges
+        .into_iter()
+        .map(|i| Interchange {
+            standard: i.standard,
+            separators: i.separators,
+            sender_qualifier: i.sender_qualifier,
+            sender_id: i.sender_id,
+            receiver_qualifier: i.receiver_qualifier,
+            receiver_id: i.receiver_id,
+            date: i.date,
+            time: i.time,
+            version: i.version,
+            control_number: i.control_number,
+            acknowledgment_requested: i.acknowledgment_requested,
+            test: i.test,
+            groups: i
+                .groups
+                .into_iter()
+                .map(|g| Group {
+                    functional_id: g.functional_id,
+                    sender: g.sender,
+                    receiver: g.receiver,
+                    date: g.date,
+                    time: g.time,
+                    control_number: g.control_number,
+                    version: g.version,
+                    transactions: g
+                        .transactions
+                        .into_iter()
+                        .map(|t| Transaction {
+                            code: t.code,
+                            control_number: t.control_number,
+                            version: t.version,
+                            segments: segments(t.segments),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            service_segments: segments(i.service_segments),
+            byte_offset: i.byte_offset,
+        })
+        .collect()
 }
 
 impl From<EdiError> for MappingError {

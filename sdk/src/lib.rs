@@ -55,6 +55,16 @@ pub mod host;
 pub mod types;
 pub mod x12;
 
+#[cfg(target_family = "wasm")]
+mod allocator;
+
+/// Every Rust plugin allocates through the SDK's allocator on wasm (see `allocator.rs` for why).
+#[cfg(target_family = "wasm")]
+#[global_allocator]
+static ALLOCATOR: allocator::SizeClasses = allocator::SizeClasses::new();
+
+mod inert_wasi;
+
 #[cfg(not(target_family = "wasm"))]
 pub mod harness;
 #[cfg(not(target_family = "wasm"))]

@@ -1,5 +1,6 @@
-//! `edi.parse` and `edi.render-x12` for plugins: the native parser in `millwright-edi`, with its tree copied
-//! into the contract's types.
+//! `edi.parse` and `edi.render-x12` for plugins: the native parser in `millwright-edi`, with its tree laid flat
+//! into a `parsed-document` (one string of values and a few lists of numbers) so it crosses into the plugin in a
+//! handful of copies instead of one guest allocation per value.
 
 use millwright_edi as native;
 
@@ -10,9 +11,9 @@ impl edi::Host for HostState {
     fn parse(
         &mut self,
         document: Vec<u8>,
-    ) -> anyhow::Result<Result<Vec<edi::Interchange>, edi::EdiError>> {
+    ) -> anyhow::Result<Result<edi::ParsedDocument, edi::EdiError>> {
         Ok(native::parse(&document)
-            .map(|interchanges| interchanges.into_iter().map(interchange_to_wit).collect())
+            .map(document_to_wit)
             .map_err(error_to_wit))
     }
 

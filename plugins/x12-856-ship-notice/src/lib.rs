@@ -37,3 +37,5 @@ impl InboundMapper for ShipNoticeMapper {
 }
 
 millwright_sdk::export_inbound!(ShipNoticeMapper);
+// The mapping uses no WASI: the component imports only the contract, and a fresh instance binds less.
+millwright_sdk::inert_wasi!();
