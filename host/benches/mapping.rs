@@ -27,9 +27,10 @@ use millwright::plugin::Plugin;
 use millwright_sdk::harness::Harness;
 use x12_856_ship_notice::ShipNoticeMapper;
 
-#[path = "support/notice.rs"]
-mod notice;
-use notice::ship_notice;
+/// The synthetic S/O/P/I ship notice of `millwright bench`, with `packs` packs.
+fn ship_notice(packs: usize) -> Vec<u8> {
+    millwright::loadtest::ship_notice(packs, "SHP-BENCH")
+}
 
 fn mapper(policy: InstancePolicy) -> Mapper {
     load("x12-856-ship-notice", policy)

@@ -19,9 +19,6 @@ use millwright::plugin::Plugin;
 use millwright_sdk::harness::Harness;
 use x12_856_ship_notice::ShipNoticeMapper;
 
-#[path = "../benches/support/notice.rs"]
-mod notice;
-
 /// What is counted: one message, or one instantiation.
 enum Step<'a> {
     Native(&'a Harness, &'a millwright_sdk::types::Envelope),
@@ -48,7 +45,7 @@ fn step(step: &mut Step<'_>) {
 
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();
-    let document = notice::ship_notice(5);
+    let document = millwright::loadtest::ship_notice(5, "SHP-BENCH");
     let engine = Engine::new(&EngineOptions::default()).expect("engine");
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../plugins/target/components/x12-856-ship-notice.wasm");
