@@ -1010,3 +1010,33 @@ target = {{ subject = "erp-inbox" }}
     });
     assert!(host.terminate());
 }
+
+#[test]
+fn without_nats_server_serve_says_how_to_install_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let plugin = support::component("x12-856-ship-notice");
+    let config = nats::write_config(
+        dir.path(),
+        &format!(
+            "[tenants.acme]\n[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"{}\"\n",
+            plugin.display()
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_millwright"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("MILLWRIGHT_NATS_URL")
+        .env(
+            "MILLWRIGHT_NATS_SERVER",
+            dir.path().join("no-such-nats-server"),
+        )
+        .output()
+        .expect("run serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no-such-nats-server"), "{stderr}");
+    assert!(stderr.contains("apt-get install nats-server"), "{stderr}");
+    assert!(stderr.contains("--nats-url"), "{stderr}");
+}

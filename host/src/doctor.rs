@@ -71,12 +71,18 @@ pub fn run() -> Vec<Check> {
         required: engine.is_err(),
         detail,
     });
-    let nats = output("nats-server", &["--version"]);
+    // The same search `serve` does on the embedded default (Debian installs it in /usr/sbin).
+    let nats = crate::bus::embedded::find_binary().and_then(|binary| {
+        output(&binary.display().to_string(), &["--version"])
+            .map(|version| format!("{version} ({})", binary.display()))
+            .ok_or_else(|| anyhow::anyhow!("{} does not run", binary.display()))
+    });
     checks.push(Check {
         name: "nats-server",
-        ok: nats.is_some(),
+        ok: nats.is_ok(),
         required: false,
-        detail: nats.unwrap_or_else(|| "not found: `apt-get install nats-server` (needed by `serve` on the embedded default)".into()),
+        detail: nats
+            .unwrap_or_else(|err| format!("{err:#} (needed by `serve` on the embedded default)")),
     });
     let py = output("componentize-py", &["--version"]);
     checks.push(Check {

@@ -31,9 +31,8 @@ pub struct NatsServer {
 impl NatsServer {
     /// Starts it and waits until it accepts connections.
     pub fn start() -> Self {
-        let binary = millwright::bus::embedded::find_binary().expect(
-            "nats-server is not installed: `sudo apt-get install nats-server` (scripts/test installs it)",
-        );
+        let binary = millwright::bus::embedded::find_binary()
+            .unwrap_or_else(|err| panic!("{err} (scripts/test installs it)"));
         let store = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let child = Command::new(binary)

@@ -20,16 +20,25 @@ const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/usr/local/sbin", "/usr/local/bin", 
 pub const INSTALL_HINT: &str = "install it with `sudo apt-get install nats-server` (Debian, Ubuntu) or from \
 https://github.com/nats-io/nats-server/releases, or join a running server with --nats-url";
 
-/// Finds the `nats-server` binary: `MILLWRIGHT_NATS_SERVER`, then `PATH`, then the usual system directories.
-pub fn find_binary() -> Option<PathBuf> {
+/// Finds the `nats-server` binary: `MILLWRIGHT_NATS_SERVER` if set, else `PATH`, then the usual system
+/// directories.
+pub fn find_binary() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("MILLWRIGHT_NATS_SERVER") {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        if path.is_file() {
+            return Ok(path);
+        }
+        bail!(
+            "MILLWRIGHT_NATS_SERVER names {}, which is not a file; {INSTALL_HINT}",
+            path.display()
+        );
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(EXTRA_DIRS.iter().map(PathBuf::from))
         .map(|dir| dir.join("nats-server"))
         .find(|candidate| candidate.is_file())
+        .ok_or_else(|| anyhow!("nats-server was not found on PATH or in /usr/sbin; {INSTALL_HINT}"))
 }
 
 /// A running, supervised nats-server.
@@ -120,9 +129,7 @@ impl Setup {
 impl Embedded {
     /// Starts nats-server on 127.0.0.1:`port` with its store under `data_dir/nats`, and returns once it is ready.
     pub async fn start(data_dir: &Path, port: u16) -> Result<Self> {
-        let binary = find_binary().ok_or_else(|| {
-            anyhow!("nats-server was not found on PATH or in /usr/sbin; {INSTALL_HINT}")
-        })?;
+        let binary = find_binary()?;
         let dir = data_dir.join("nats");
         std::fs::create_dir_all(&dir).with_context(|| {
             format!(
