@@ -174,29 +174,8 @@ fn killed_mid_stream_and_restarted_every_output_exactly_once() {
     let data = dir.path().join("data");
     let rt = runtime();
     let (_client, js) = rt.block_on(server.client());
-    // The stream must exist before publishing: start the host once, then publish with it running.
-    let host = Host::start(&config, &server.url, &data);
+    let host = start_mid_stream(&config, &server.url, &data, &rt, &js, "kill");
     let first_pid = host.pid();
-    rt.block_on(async {
-        publish_notices(&js, "kill", "KILL").await;
-        // Kill it while it is in the middle of the stream.
-        let started = std::time::Instant::now();
-        loop {
-            let done = nats::count_on(&js, EV, "mw.acme.ev.>").await;
-            if done >= 150 {
-                assert!(
-                    done < 1000,
-                    "the host finished before it could be killed mid-stream"
-                );
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(300),
-                "no progress: {done} events"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
     host.kill();
     let host = Host::start(&config, &server.url, &data);
     assert_ne!(host.pid(), first_pid);
@@ -236,6 +215,41 @@ async fn publish_notices(js: &async_nats::jetstream::Context, correlation: &str,
         )
         .await;
     }
+}
+
+/// Starts the host on a stream already holding 1000 ship notices (KILL-nnnn, correlation `<correlation>-n`) and
+/// returns it once it has mapped at least 150 of them and not all: certainly in the middle of the stream. (A
+/// first start creates the streams and the route's consumer; the documents are queued while it is stopped.)
+fn start_mid_stream(
+    config: &Path,
+    url: &str,
+    data: &Path,
+    rt: &tokio::runtime::Runtime,
+    js: &async_nats::jetstream::Context,
+    correlation: &str,
+) -> Host {
+    assert!(Host::start(config, url, data).terminate());
+    rt.block_on(publish_notices(js, correlation, "KILL"));
+    let host = Host::start(config, url, data);
+    rt.block_on(async {
+        let started = std::time::Instant::now();
+        loop {
+            let done = nats::count_on(js, EV, "mw.acme.ev.>").await;
+            if done >= 150 {
+                assert!(
+                    done < 1000,
+                    "the host finished before it could be stopped mid-stream"
+                );
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "no progress: {done} events"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    host
 }
 
 /// Waits until route supplier-856 has nothing pending or unacknowledged.
@@ -739,17 +753,9 @@ fn sigterm_finishes_what_is_in_flight_and_leaves_nothing_unacknowledged() {
     // The default ack wait (30 s): anything the host left unacknowledged would still show as pending.
     let config = config_856(dir.path(), &units, "");
     let data = dir.path().join("data");
-    let host = Host::start(&config, &server.url, &data);
     let rt = runtime();
     let (_client, js) = rt.block_on(server.client());
-    rt.block_on(async {
-        publish_notices(&js, "term", "KILL").await;
-        let started = std::time::Instant::now();
-        while nats::count_on(&js, EV, "mw.acme.ev.>").await < 100 {
-            assert!(started.elapsed() < Duration::from_secs(300), "no progress");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
+    let host = start_mid_stream(&config, &server.url, &data, &rt, &js, "term");
     assert!(host.terminate(), "a graceful exit");
     rt.block_on(async {
         let mut consumer = js
