@@ -16,52 +16,18 @@
 //! docs/BENCHMARKS.md.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use millwright::engine::{Engine, EngineOptions};
-use millwright::host_api::SlotContext;
-use millwright::invoke::{Envelope, InstancePolicy, Limits, Mapper};
-use millwright::plugin::Plugin;
+use millwright::invoke::{InstancePolicy, Mapper};
 use millwright_sdk::harness::Harness;
 use x12_856_ship_notice::ShipNoticeMapper;
 
-/// The synthetic S/O/P/I ship notice of `millwright bench`, with `packs` packs.
-fn ship_notice(packs: usize) -> Vec<u8> {
-    millwright::loadtest::ship_notice(packs, "SHP-BENCH")
-}
+mod support;
+use support::{envelope, load, ship_notice};
 
 fn mapper(policy: InstancePolicy) -> Mapper {
     load("x12-856-ship-notice", policy)
-}
-
-fn load(name: &str, policy: InstancePolicy) -> Mapper {
-    let engine = Engine::new(&EngineOptions::default()).expect("engine");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../plugins/target/components/{name}.wasm"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `millwright plugin build` first",
-            path.display()
-        )
-    });
-    let plugin = Plugin::load(&engine, name, &bytes).expect("plugin");
-    let slot = SlotContext::new("acme", "supplier-856").with_config("timezone", "America/Chicago");
-    Mapper::new(&engine, plugin, slot, Limits::default(), policy).expect("mapper")
-}
-
-fn envelope(payload: Vec<u8>) -> Envelope {
-    Envelope {
-        source: "supplier-856".into(),
-        message_id: "bench-1".into(),
-        correlation_id: "bench".into(),
-        received_at: jiff::Timestamp::UNIX_EPOCH,
-        content_type: None,
-        file_name: None,
-        headers: Vec::new(),
-        payload,
-    }
 }
 
 fn native_vs_component(c: &mut Criterion) {

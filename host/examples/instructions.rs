@@ -10,12 +10,10 @@
 //! Divide the collected instructions by the number of steps (300, or 1,000 for `instantiate`). The inputs are
 //! those of `benches/mapping.rs`: the 1 KiB ship notice, the same plugin, the same harness.
 
-use std::path::Path;
+#[path = "../benches/support/mod.rs"]
+mod support;
 
-use millwright::engine::{Engine, EngineOptions};
-use millwright::host_api::SlotContext;
-use millwright::invoke::{Envelope, InstancePolicy, Limits, Mapper, Session};
-use millwright::plugin::Plugin;
+use millwright::invoke::{Envelope, InstancePolicy, Mapper, Session};
 use millwright_sdk::harness::Harness;
 use x12_856_ship_notice::ShipNoticeMapper;
 
@@ -45,38 +43,11 @@ fn step(step: &mut Step<'_>) {
 
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();
-    let document = millwright::loadtest::ship_notice(5, "SHP-BENCH");
-    let engine = Engine::new(&EngineOptions::default()).expect("engine");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/target/components/x12-856-ship-notice.wasm");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `millwright plugin build` first",
-            path.display()
-        )
-    });
-    let plugin = Plugin::load(&engine, "x12-856-ship-notice", &bytes).expect("plugin");
-    let slot = SlotContext::new("acme", "supplier-856").with_config("timezone", "America/Chicago");
-    let mapper = Mapper::new(
-        &engine,
-        plugin,
-        slot,
-        Limits::default(),
-        InstancePolicy::Fresh,
-    )
-    .expect("mapper");
+    let document = support::ship_notice(5);
+    let mapper = support::load("x12-856-ship-notice", InstancePolicy::Fresh);
     let harness = Harness::new().with_config("timezone", "America/Chicago");
     let sdk_envelope = millwright_sdk::types::Envelope::for_bytes("supplier-856", document.clone());
-    let host_envelope = Envelope {
-        source: "supplier-856".into(),
-        message_id: "bench-1".into(),
-        correlation_id: "bench".into(),
-        received_at: jiff::Timestamp::UNIX_EPOCH,
-        content_type: None,
-        file_name: None,
-        headers: Vec::new(),
-        payload: document,
-    };
+    let host_envelope = support::envelope(document);
     let (mut current, count) = match which.as_str() {
         "native" => (Step::Native(&harness, &sdk_envelope), 300),
         "component" => (Step::Component(mapper.session(), &host_envelope), 300),

@@ -190,8 +190,8 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             biased;
-            Some((message, permit, result)) = mapped.next() => {
-                settle(&route, message, result, permit, &mut settling).await;
+            Some((message, id, permit, result)) = mapped.next() => {
+                settle(&route, message, id, result, permit, &mut settling).await;
             }
             // Only this loop takes permits, so one is free whenever the count says so; the settling tasks give
             // them back, and their ends wake the loop.
@@ -199,9 +199,11 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
                 match (message, in_flight.clone().try_acquire_owned()) {
                     (Some(message), Ok(permit)) => {
                         let route = route.clone();
+                        // Worked out once per delivery: the checks, the plugin call and the outputs share it.
+                        let id = identity(&message);
                         mapped.push_back(async move {
-                            let result = invoke(&route, &message).await;
-                            (message, permit, result)
+                            let result = invoke(&route, &message, &id).await;
+                            (message, id, permit, result)
                         });
                     }
                     (Some(message), Err(_)) => {
@@ -371,8 +373,7 @@ pub(crate) fn derived_correlation_id(key: &str, stored_at: jiff::Timestamp) -> S
 }
 
 /// Checks the message and runs it through the plugin.
-async fn invoke(route: &Route, message: &Message) -> Outcome {
-    let id = identity(message);
+async fn invoke(route: &Route, message: &Message, id: &Identity) -> Outcome {
     let payload = &message.payload;
     let limit = route.common.max_payload_bytes;
     if payload.len() > limit {
@@ -476,11 +477,11 @@ fn output_headers(route: &Route, message: &Message, id: &Identity, output_id: &s
 async fn settle(
     route: &Arc<Route>,
     message: Message,
+    id: Identity,
     outcome: Outcome,
     permit: tokio::sync::OwnedSemaphorePermit,
     settling: &mut JoinSet<()>,
 ) {
-    let id = identity(&message);
     let route = route.clone();
     let outputs: Vec<(String, HeaderMap, Bytes)> = match outcome {
         Outcome::Answer(Answer::Events(events)) => events
