@@ -66,6 +66,19 @@ pub struct Nats {
     pub max_age: Duration,
 }
 
+impl Default for Nats {
+    /// The embedded server on its default port; output ids remembered 2 minutes; messages kept 7 days.
+    fn default() -> Self {
+        Self {
+            url: None,
+            token: None,
+            embedded_port: DEFAULT_EMBEDDED_PORT,
+            duplicate_window: Duration::from_secs(120),
+            max_age: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
 impl Nats {
     /// The URL clients use: the configured one, or the embedded server's.
     pub fn client_url(&self) -> String {
@@ -366,16 +379,17 @@ impl Checker<'_> {
 
     fn check(&self, file: File) -> Result<Config> {
         let data_dir = file.data_dir.map(|d| self.base.join(d.get_ref()));
+        let defaults = Nats::default();
         let nats = Nats {
             url: file.nats.url.map(|u| self.expand(&u)).transpose()?,
             token: file.nats.token.map(|t| self.expand(&t)).transpose()?,
-            embedded_port: file.nats.embedded_port.unwrap_or(DEFAULT_EMBEDDED_PORT),
+            embedded_port: file.nats.embedded_port.unwrap_or(defaults.embedded_port),
             duplicate_window: self
                 .duration(file.nats.duplicate_window.as_ref())?
-                .unwrap_or(Duration::from_secs(120)),
+                .unwrap_or(defaults.duplicate_window),
             max_age: self
                 .duration(file.nats.max_age.as_ref())?
-                .unwrap_or(Duration::from_secs(7 * 24 * 3600)),
+                .unwrap_or(defaults.max_age),
         };
         let mut tenants = Vec::new();
         for (name, tenant) in file.tenants {

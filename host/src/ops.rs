@@ -11,7 +11,7 @@ use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
 
 use crate::bus::{self, StreamKind};
-use crate::config::{Config, DEFAULT_EMBEDDED_PORT, Nats};
+use crate::config::{Config, Nats};
 use crate::pipeline::dlq::{self, DeadLetter, Replayed};
 
 /// Where the system's NATS is, from the flags and the file.
@@ -29,13 +29,7 @@ impl Target {
     /// `--nats-url` wins; else the file's URL; else the embedded server's port from the file, or the default.
     pub fn resolve(config: Option<&Path>, nats_url: Option<String>) -> Result<Self> {
         let config = config.map(Config::load).transpose()?;
-        let nats = config.as_ref().map(|c| c.nats.clone()).unwrap_or(Nats {
-            url: None,
-            token: None,
-            embedded_port: DEFAULT_EMBEDDED_PORT,
-            duplicate_window: Duration::from_secs(120),
-            max_age: Duration::from_secs(7 * 24 * 3600),
-        });
+        let nats = config.as_ref().map(|c| c.nats.clone()).unwrap_or_default();
         let url = nats_url.unwrap_or_else(|| nats.client_url());
         Ok(Self { url, nats, config })
     }
