@@ -27,6 +27,8 @@ pub mod ops;
 pub mod pipeline;
 /// A validated, compiled plugin and what it says about itself.
 pub mod plugin;
+/// Plugin versions per tenant and slot, the active pointer, rollback; in a directory or JetStream.
+pub mod registry;
 /// The offline runner behind `millwright plugin test`.
 pub mod runner;
 /// `millwright serve`: the service.

@@ -1,0 +1,635 @@
+//! The registry in JetStream, for a fleet: every host reads and watches the same buckets, so an activation on one
+//! host switches the slot on all of them.
+//!
+//! Metadata lives in one KV bucket (`MW_REGISTRY` unless [`JsOptions`] says otherwise), one key per thing:
+//! `version.<tenant>.<slot>.<sha256>` (a [`VersionMeta`]), `slot.<tenant>.<slot>` (a [`SlotState`]; the KV
+//! revision is the compare-and-set token) and `route.<tenant>.<name>` (the route as given). Artifacts live in an
+//! Object Store bucket (`MW_PLUGINS`), one object per sha256, chunked by the client. Names are checked before
+//! they become keys, and a checked name has no `.`, `*` or `>`, so every key has exactly the tokens it should.
+//!
+//! The buckets keep one revision per key (history is the slot's own `history` field, not the bucket's) and only
+//! use what nats-server 2.9 offers.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use async_nats::jetstream::kv::{self, Operation};
+use async_nats::jetstream::stream::{self, StorageType};
+use async_nats::jetstream::{self, object_store};
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use tokio::io::AsyncReadExt;
+
+use super::{
+    Backend, Change, RegistryError, SlotState, VersionMeta, check_meta, check_name, check_sha256,
+};
+
+/// Where a [`JsBackend`] keeps things.
+#[derive(Debug, Clone)]
+pub struct JsOptions {
+    /// The KV bucket for version rows, slots and routes.
+    pub kv_bucket: String,
+    /// The Object Store bucket for artifacts.
+    pub object_bucket: String,
+    /// Replicas of both buckets when this host creates them (1 on a single server; 3 in a cluster of 3).
+    pub replicas: usize,
+}
+
+impl Default for JsOptions {
+    /// `MW_REGISTRY` and `MW_PLUGINS`, one replica.
+    fn default() -> Self {
+        Self {
+            kv_bucket: "MW_REGISTRY".to_string(),
+            object_bucket: "MW_PLUGINS".to_string(),
+            replicas: 1,
+        }
+    }
+}
+
+/// The registry's JetStream buckets.
+#[derive(Clone)]
+pub struct JsBackend {
+    kv: kv::Store,
+    objects: object_store::ObjectStore,
+}
+
+impl std::fmt::Debug for JsBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsBackend")
+            .field("kv", &self.kv.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsBackend {
+    /// Opens the buckets, creating them if missing. Safe on every start, and when several hosts start at once:
+    /// a bucket another host created in the meantime is opened as it is.
+    pub async fn open(js: jetstream::Context, options: &JsOptions) -> anyhow::Result<Self> {
+        let kv = open_kv(&js, options).await?;
+        let objects = match js.get_object_store(&options.object_bucket).await {
+            Ok(objects) => objects,
+            Err(_) => {
+                let created = js
+                    .create_object_store(object_store::Config {
+                        bucket: options.object_bucket.clone(),
+                        description: Some("Millwright: plugin components by sha256".to_string()),
+                        storage: StorageType::File,
+                        num_replicas: options.replicas,
+                        ..Default::default()
+                    })
+                    .await;
+                match created {
+                    Ok(objects) => objects,
+                    Err(err) => js
+                        .get_object_store(&options.object_bucket)
+                        .await
+                        .map_err(|_| err)
+                        .with_context(|| {
+                            format!(
+                                "creating the JetStream Object Store {}",
+                                options.object_bucket
+                            )
+                        })?,
+                }
+            }
+        };
+        Ok(Self { kv, objects })
+    }
+
+    /// The value under `key` and its revision; `None` if missing or deleted.
+    async fn get(&self, key: &str) -> Result<Option<(Bytes, u64)>, RegistryError> {
+        let entry = self
+            .kv
+            .entry(key)
+            .await
+            .map_err(|err| RegistryError::storage(format!("reading {key}"), err))?;
+        Ok(entry
+            .filter(|entry| entry.operation == Operation::Put)
+            .map(|entry| (entry.value, entry.revision)))
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), RegistryError> {
+        self.kv
+            .put(key, value.into())
+            .await
+            .map(|_| ())
+            .map_err(|err| RegistryError::storage(format!("storing {key}"), err))
+    }
+
+    /// Deletes `key`; `false` if there was nothing to delete.
+    async fn delete(&self, key: &str) -> Result<bool, RegistryError> {
+        if self.get(key).await?.is_none() {
+            return Ok(false);
+        }
+        self.kv
+            .delete(key)
+            .await
+            .map_err(|err| RegistryError::storage(format!("deleting {key}"), err))?;
+        Ok(true)
+    }
+
+    /// The live keys under `prefix`, parsed.
+    async fn keys(&self, prefix: &str) -> Result<Vec<Key>, RegistryError> {
+        let keys: Vec<String> = self
+            .kv
+            .keys()
+            .await
+            .map_err(|err| RegistryError::storage("listing the registry's keys", err))?
+            .try_collect()
+            .await
+            .map_err(|err| RegistryError::storage("listing the registry's keys", err))?;
+        Ok(keys
+            .iter()
+            .filter(|key| key.starts_with(prefix))
+            .filter_map(|key| Key::parse(key))
+            .collect())
+    }
+
+    /// The values of `keys`, decoded; keys deleted since they were listed are left out.
+    async fn values<T: serde::de::DeserializeOwned>(
+        &self,
+        keys: impl IntoIterator<Item = String>,
+    ) -> Result<BTreeMap<String, T>, RegistryError> {
+        let mut values = BTreeMap::new();
+        for key in keys {
+            if let Some((bytes, _)) = self.get(&key).await? {
+                values.insert(key.clone(), decode(&key, &bytes)?);
+            }
+        }
+        Ok(values)
+    }
+}
+
+/// Opens the KV bucket, creating it if missing.
+///
+/// The bucket is created as the stream behind it (`KV_<bucket>`, the KV layout), not with
+/// `create_key_value`: that one first asks for the account's JetStream info, and async-nats 0.51 cannot parse
+/// the answer of a 2.9 server (it lacks `reserved_memory`), so it fails there.
+async fn open_kv(js: &jetstream::Context, options: &JsOptions) -> anyhow::Result<kv::Store> {
+    let bucket = &options.kv_bucket;
+    if let Ok(kv) = js.get_key_value(bucket).await {
+        return Ok(kv);
+    }
+    let created = js
+        .create_stream(stream::Config {
+            name: format!("KV_{bucket}"),
+            description: Some("Millwright: plugin versions, active pointers, routes".to_string()),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            // One revision per key: a slot's history is in its value, and CAS needs only the latest.
+            max_messages_per_subject: 1,
+            max_message_size: -1,
+            storage: StorageType::File,
+            num_replicas: options.replicas,
+            discard: stream::DiscardPolicy::New,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            ..Default::default()
+        })
+        .await;
+    match js.get_key_value(bucket).await {
+        Ok(kv) => Ok(kv),
+        // Another host may have created it in the meantime, with settings of its own; then the get succeeds.
+        Err(err) => Err(match created {
+            Err(create) => anyhow::Error::new(create),
+            Ok(_) => anyhow::Error::new(err),
+        })
+        .with_context(|| format!("creating the JetStream KV bucket {bucket}")),
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, RegistryError> {
+    serde_json::to_vec(value).map_err(|err| RegistryError::storage("encoding JSON", err))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, RegistryError> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| RegistryError::storage(format!("reading {key}"), err))
+}
+
+/// A registry key, parsed back into its checked parts.
+#[derive(Debug, PartialEq, Eq)]
+enum Key {
+    Version {
+        tenant: String,
+        slot: String,
+        sha256: String,
+    },
+    Slot {
+        tenant: String,
+        slot: String,
+    },
+    Route {
+        tenant: String,
+        name: String,
+    },
+}
+
+impl Key {
+    fn version(tenant: &str, slot: &str, sha256: &str) -> String {
+        format!("version.{tenant}.{slot}.{sha256}")
+    }
+
+    fn slot(tenant: &str, slot: &str) -> String {
+        format!("slot.{tenant}.{slot}")
+    }
+
+    fn route(tenant: &str, name: &str) -> String {
+        format!("route.{tenant}.{name}")
+    }
+
+    /// `None` for a key this module did not write.
+    fn parse(key: &str) -> Option<Key> {
+        let parts: Vec<&str> = key.split('.').collect();
+        let key = match parts.as_slice() {
+            ["version", tenant, slot, sha256] => {
+                check_sha256(sha256).ok()?;
+                Key::Version {
+                    tenant: tenant.to_string(),
+                    slot: slot.to_string(),
+                    sha256: sha256.to_string(),
+                }
+            }
+            ["slot", tenant, slot] => Key::Slot {
+                tenant: tenant.to_string(),
+                slot: slot.to_string(),
+            },
+            ["route", tenant, name] => Key::Route {
+                tenant: tenant.to_string(),
+                name: name.to_string(),
+            },
+            _ => return None,
+        };
+        let names_ok = match &key {
+            Key::Version { tenant, slot, .. } | Key::Slot { tenant, slot } => {
+                check_name("tenant", tenant).is_ok() && check_name("slot", slot).is_ok()
+            }
+            Key::Route { tenant, name } => {
+                check_name("tenant", tenant).is_ok() && check_name("route", name).is_ok()
+            }
+        };
+        names_ok.then_some(key)
+    }
+}
+
+/// The change a KV entry stands for, if it is one a watcher cares about.
+fn change(entry: kv::Entry) -> Option<Change> {
+    match Key::parse(&entry.key)? {
+        Key::Version { .. } => None,
+        Key::Slot { tenant, slot } => match entry.operation {
+            Operation::Put => match serde_json::from_slice::<SlotState>(&entry.value) {
+                Ok(state) => Some(Change::Slot {
+                    tenant,
+                    slot,
+                    state,
+                }),
+                Err(err) => {
+                    tracing::warn!(key = %entry.key, error = %err, "skipping an unreadable slot in the registry");
+                    None
+                }
+            },
+            // Slots are never deleted by the registry.
+            Operation::Delete | Operation::Purge => None,
+        },
+        Key::Route { tenant, name } => match entry.operation {
+            Operation::Put => match serde_json::from_slice(&entry.value) {
+                Ok(route) => Some(Change::Route {
+                    tenant,
+                    name,
+                    route: Some(route),
+                }),
+                Err(err) => {
+                    tracing::warn!(key = %entry.key, error = %err, "skipping an unreadable route in the registry");
+                    None
+                }
+            },
+            Operation::Delete | Operation::Purge => Some(Change::Route {
+                tenant,
+                name,
+                route: None,
+            }),
+        },
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for JsBackend {
+    async fn put_artifact(&self, sha256: &str, bytes: Bytes) -> Result<(), RegistryError> {
+        check_sha256(sha256)?;
+        match self.objects.info(sha256).await {
+            Ok(info) if !info.deleted => return Ok(()),
+            Ok(_) => {}
+            Err(err) if err.kind() == object_store::InfoErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(RegistryError::storage(
+                    format!("looking up artifact {sha256}"),
+                    err,
+                ));
+            }
+        }
+        self.objects
+            .put(sha256, &mut bytes.as_ref())
+            .await
+            .map(|_| ())
+            .map_err(|err| RegistryError::storage(format!("storing artifact {sha256}"), err))
+    }
+
+    async fn artifact(&self, sha256: &str) -> Result<Option<Bytes>, RegistryError> {
+        check_sha256(sha256)?;
+        let mut object = match self.objects.get(sha256).await {
+            Ok(object) => object,
+            Err(err) if err.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(RegistryError::storage(
+                    format!("reading artifact {sha256}"),
+                    err,
+                ));
+            }
+        };
+        let mut bytes = Vec::with_capacity(object.info().size);
+        object
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|err| RegistryError::storage(format!("reading artifact {sha256}"), err))?;
+        Ok(Some(bytes.into()))
+    }
+
+    async fn delete_artifact(&self, sha256: &str) -> Result<(), RegistryError> {
+        check_sha256(sha256)?;
+        match self.objects.info(sha256).await {
+            Ok(info) if info.deleted => return Ok(()),
+            Ok(_) => {}
+            Err(err) if err.kind() == object_store::InfoErrorKind::NotFound => return Ok(()),
+            Err(err) => {
+                return Err(RegistryError::storage(
+                    format!("looking up artifact {sha256}"),
+                    err,
+                ));
+            }
+        }
+        match self.objects.delete(sha256).await {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == object_store::DeleteErrorKind::NotFound => Ok(()),
+            Err(err) => Err(RegistryError::storage(
+                format!("deleting artifact {sha256}"),
+                err,
+            )),
+        }
+    }
+
+    async fn put_version(&self, meta: &VersionMeta) -> Result<(), RegistryError> {
+        check_meta(meta)?;
+        self.put(
+            &Key::version(&meta.tenant, &meta.slot, &meta.sha256),
+            encode(meta)?,
+        )
+        .await
+    }
+
+    async fn version(
+        &self,
+        tenant: &str,
+        slot: &str,
+        sha256: &str,
+    ) -> Result<Option<VersionMeta>, RegistryError> {
+        check_name("tenant", tenant)?;
+        check_name("slot", slot)?;
+        check_sha256(sha256)?;
+        let key = Key::version(tenant, slot, sha256);
+        match self.get(&key).await? {
+            Some((bytes, _)) => decode(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn versions(
+        &self,
+        tenant: &str,
+        slot: Option<&str>,
+    ) -> Result<Vec<VersionMeta>, RegistryError> {
+        check_name("tenant", tenant)?;
+        let prefix = match slot {
+            Some(slot) => {
+                check_name("slot", slot)?;
+                format!("version.{tenant}.{slot}.")
+            }
+            None => format!("version.{tenant}."),
+        };
+        let keys = self
+            .keys(&prefix)
+            .await?
+            .into_iter()
+            .filter_map(|key| match key {
+                Key::Version {
+                    tenant,
+                    slot,
+                    sha256,
+                } => Some(Key::version(&tenant, &slot, &sha256)),
+                _ => None,
+            });
+        Ok(self
+            .values::<VersionMeta>(keys)
+            .await?
+            .into_values()
+            .collect())
+    }
+
+    async fn artifact_users(&self, sha256: &str) -> Result<Vec<(String, String)>, RegistryError> {
+        check_sha256(sha256)?;
+        Ok(self
+            .keys("version.")
+            .await?
+            .into_iter()
+            .filter_map(|key| match key {
+                Key::Version {
+                    tenant,
+                    slot,
+                    sha256: used,
+                } if used == sha256 => Some((tenant, slot)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn delete_version(
+        &self,
+        tenant: &str,
+        slot: &str,
+        sha256: &str,
+    ) -> Result<(), RegistryError> {
+        check_name("tenant", tenant)?;
+        check_name("slot", slot)?;
+        check_sha256(sha256)?;
+        if self.delete(&Key::version(tenant, slot, sha256)).await? {
+            Ok(())
+        } else {
+            Err(RegistryError::NotFound {
+                what: "version",
+                name: format!("{tenant}/{slot}@{sha256}"),
+            })
+        }
+    }
+
+    async fn slot(
+        &self,
+        tenant: &str,
+        slot: &str,
+    ) -> Result<Option<(SlotState, u64)>, RegistryError> {
+        check_name("tenant", tenant)?;
+        check_name("slot", slot)?;
+        let key = Key::slot(tenant, slot);
+        match self.get(&key).await? {
+            Some((bytes, revision)) => Ok(Some((decode(&key, &bytes)?, revision))),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_slot(
+        &self,
+        tenant: &str,
+        slot: &str,
+        state: &SlotState,
+        expected: Option<u64>,
+    ) -> Result<u64, RegistryError> {
+        check_name("tenant", tenant)?;
+        check_name("slot", slot)?;
+        let key = Key::slot(tenant, slot);
+        let value = Bytes::from(encode(state)?);
+        let conflict = || RegistryError::Conflict {
+            what: format!("slot {tenant}/{slot}"),
+        };
+        match expected {
+            None => self.kv.create(&key, value).await.map_err(|err| {
+                if err.kind() == kv::CreateErrorKind::AlreadyExists {
+                    conflict()
+                } else {
+                    RegistryError::storage(format!("storing {key}"), err)
+                }
+            }),
+            Some(revision) => self.kv.update(&key, value, revision).await.map_err(|err| {
+                if err.kind() == kv::UpdateErrorKind::WrongLastRevision {
+                    conflict()
+                } else {
+                    RegistryError::storage(format!("storing {key}"), err)
+                }
+            }),
+        }
+    }
+
+    async fn slots(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, String, SlotState)>, RegistryError> {
+        let prefix = match tenant {
+            Some(tenant) => {
+                check_name("tenant", tenant)?;
+                format!("slot.{tenant}.")
+            }
+            None => "slot.".to_string(),
+        };
+        let mut slots = Vec::new();
+        for key in self.keys(&prefix).await? {
+            if let Key::Slot { tenant, slot } = key
+                && let Some((state, _)) = self.slot(&tenant, &slot).await?
+            {
+                slots.push((tenant, slot, state));
+            }
+        }
+        Ok(slots)
+    }
+
+    async fn put_route(
+        &self,
+        tenant: &str,
+        name: &str,
+        route: &serde_json::Value,
+    ) -> Result<(), RegistryError> {
+        check_name("tenant", tenant)?;
+        check_name("route", name)?;
+        self.put(&Key::route(tenant, name), encode(route)?).await
+    }
+
+    async fn delete_route(&self, tenant: &str, name: &str) -> Result<(), RegistryError> {
+        check_name("tenant", tenant)?;
+        check_name("route", name)?;
+        if self.delete(&Key::route(tenant, name)).await? {
+            Ok(())
+        } else {
+            Err(RegistryError::NotFound {
+                what: "route",
+                name: format!("{tenant}/{name}"),
+            })
+        }
+    }
+
+    async fn routes(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, String, serde_json::Value)>, RegistryError> {
+        let prefix = match tenant {
+            Some(tenant) => {
+                check_name("tenant", tenant)?;
+                format!("route.{tenant}.")
+            }
+            None => "route.".to_string(),
+        };
+        let mut routes = Vec::new();
+        for key in self.keys(&prefix).await? {
+            if let Key::Route { tenant, name } = key {
+                let key = Key::route(&tenant, &name);
+                if let Some((bytes, _)) = self.get(&key).await? {
+                    routes.push((tenant, name, decode(&key, &bytes)?));
+                }
+            }
+        }
+        Ok(routes)
+    }
+
+    async fn watch(&self) -> Result<BoxStream<'static, Change>, RegistryError> {
+        // The consumer exists once `watch_all` returns, so every later change is delivered.
+        let entries = self
+            .kv
+            .watch_all()
+            .await
+            .map_err(|err| RegistryError::storage("watching the registry", err))?;
+        let bucket = self.kv.name.clone();
+        Ok(entries
+            .take_while(move |entry| {
+                if let Err(err) = entry {
+                    tracing::warn!(%bucket, error = %err, "the registry watch failed; it ends");
+                }
+                std::future::ready(entry.is_ok())
+            })
+            .filter_map(|entry| std::future::ready(entry.ok().and_then(change)))
+            .boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_back_into_their_checked_parts() {
+        let sha = "a".repeat(64);
+        assert_eq!(
+            Key::parse(&Key::version("acme", "supplier-856", &sha)),
+            Some(Key::Version {
+                tenant: "acme".into(),
+                slot: "supplier-856".into(),
+                sha256: sha.clone(),
+            })
+        );
+        assert_eq!(
+            Key::parse(&Key::slot("acme", "erp")),
+            Some(Key::Slot {
+                tenant: "acme".into(),
+                slot: "erp".into()
+            })
+        );
+        assert_eq!(Key::parse("version.acme.erp.not-a-sha"), None);
+        assert_eq!(Key::parse("slot.acme.erp.extra"), None);
+        assert_eq!(Key::parse("other.acme.erp"), None);
+    }
+}
