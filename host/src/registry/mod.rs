@@ -1,7 +1,8 @@
 //! The plugin registry: every uploaded version of every tenant's slots, which one is active, and what came before.
 //!
-//! An upload ends here once [`crate::plugin::Plugin::load`] has validated it: [`Registry::add_version`] stores
-//! the bytes by sha256 and a [`VersionMeta`] row for the slot. Activation and rollback move the slot's active pointer with a compare-and-set on its [`SlotState`], so
+//! An upload ends here once [`crate::plugin::Plugin::load`] has validated it and its signature was checked
+//! ([`signature::verify`]): [`Registry::add_version`] stores the bytes by sha256 and a [`VersionMeta`] row for the
+//! slot. Activation and rollback move the slot's active pointer with a compare-and-set on its [`SlotState`], so
 //! two admins (or two hosts) switching one slot at once both land, in some order, and nothing is lost. Route
 //! workers learn about a switch from [`Registry::watch`] and load the new version for every later message; a
 //! message already running finishes on the version it started with.
@@ -14,6 +15,7 @@
 
 pub mod dir;
 pub mod jetstream;
+pub mod signature;
 
 #[cfg(test)]
 mod tests;
