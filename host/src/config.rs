@@ -95,6 +95,10 @@ pub struct Tenant {
     pub name: String,
     /// Master-data tables: name and CSV file.
     pub lookups: Vec<(String, PathBuf)>,
+    /// Partners' ed25519 public keys (name, base64) that may sign this tenant's plugins.
+    pub signing_keys: Vec<(String, String)>,
+    /// Whether an upload must carry a signature one of `signing_keys` verifies.
+    pub require_signatures: bool,
     /// Routes from partner or system documents into canonical events.
     pub inbound: Vec<InboundRoute>,
     /// Routes from canonical events out to a target.
@@ -102,12 +106,15 @@ pub struct Tenant {
 }
 
 /// What every route shares: its plugin, the profile the plugin reads, and how failures are handled.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteCommon {
     /// The route's name: its durable consumer and its dead-letter subject `mw.<tenant>.dlq.<name>`.
     pub name: String,
-    /// The plugin component.
-    pub plugin: PathBuf,
+    /// The plugin slot the route runs: its active version serves the route and is swapped live.
+    pub slot: String,
+    /// A plugin file that seeds the slot: registered as a version at start and activated when the slot has
+    /// none active, or when this file's content was never activated from the configuration before.
+    pub plugin: Option<PathBuf>,
     /// The partner profile values the plugin reads with `config`.
     pub config: BTreeMap<String, String>,
     /// Fresh instance per message, or warm reuse.
@@ -157,7 +164,7 @@ pub struct OutboundRoute {
 }
 
 /// Where an outbound route delivers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Published on `mw.<tenant>.out.<subject>`.
     Subject {
@@ -212,6 +219,94 @@ impl Config {
     /// The tenant named `name`.
     pub fn tenant(&self, name: &str) -> Option<&Tenant> {
         self.tenants.iter().find(|t| t.name == name)
+    }
+}
+
+/// A route sent to the admin API, checked by the same rules as the file's routes.
+#[derive(Debug, Clone)]
+pub enum ApiRoute {
+    /// An inbound route.
+    Inbound(InboundRoute),
+    /// An outbound route.
+    Outbound(OutboundRoute),
+}
+
+impl ApiRoute {
+    /// What both kinds share.
+    pub fn common(&self) -> &RouteCommon {
+        match self {
+            ApiRoute::Inbound(route) => &route.common,
+            ApiRoute::Outbound(route) => &route.common,
+        }
+    }
+}
+
+/// Checks a route given to the admin API as JSON: `direction` (`"inbound"` or `"outbound"`) and the keys a
+/// route table of the file takes, with `name` coming from the request. API routes run a slot: `plugin` (a path
+/// on the host) is refused, and so are `${NAME}` secrets, which are the file's alone.
+pub fn api_route(tenant: &str, name: &str, body: &serde_json::Value) -> Result<ApiRoute> {
+    let serde_json::Value::Object(fields) = body else {
+        bail!("a route is a JSON object with `direction` and the route's keys");
+    };
+    let mut fields = fields.clone();
+    let direction = match fields.remove("direction") {
+        Some(serde_json::Value::String(d)) if d == "inbound" || d == "outbound" => d,
+        Some(other) => bail!("direction is {other}: say \"inbound\" or \"outbound\""),
+        None => bail!("direction is missing: say \"inbound\" or \"outbound\""),
+    };
+    if fields.contains_key("plugin") {
+        bail!(
+            "plugin: routes made through the API run a slot, not a file; upload the plugin to a slot and name it with `slot`"
+        );
+    }
+    if let Some(given) = fields.get("name")
+        && given.as_str() != Some(name)
+    {
+        bail!("name is {given} but the route's address says {name:?}");
+    }
+    fields.insert("name".into(), serde_json::Value::String(name.into()));
+    let route: toml::Value = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|err| anyhow!("the route cannot be read: {err}"))?;
+    let document = toml::Value::Table(toml::map::Map::from_iter([(
+        "tenants".to_string(),
+        toml::Value::Table(toml::map::Map::from_iter([(
+            tenant.to_string(),
+            toml::Value::Table(toml::map::Map::from_iter([(
+                direction.clone(),
+                toml::Value::Array(vec![route]),
+            )])),
+        )])),
+    )]));
+    let text =
+        toml::to_string(&document).map_err(|err| anyhow!("the route cannot be read: {err}"))?;
+    let place = Path::new("route");
+    let no_secrets = |_: &str| None;
+    let config = Config::parse(&text, place, &no_secrets).map_err(|err| {
+        // The text is made here, so its line numbers mean nothing to the caller: keep the message.
+        let message = err.to_string();
+        let message = match message.strip_prefix("route, line ") {
+            Some(rest) => rest.split_once(": ").map_or(rest, |(_, m)| m).to_string(),
+            None => message.strip_prefix("route: ").unwrap_or(&message).to_string(),
+        };
+        match message.split_once(" is not set (") {
+            Some((variable, _)) => anyhow!(
+                "{}: `${{...}}` secrets come from the host's environment and are for the configuration file only",
+                variable.trim_start_matches("the environment variable ")
+            ),
+            None => anyhow!("{message}"),
+        }
+    })?;
+    let mut tenants = config.tenants;
+    let tenant = tenants
+        .pop()
+        .ok_or_else(|| anyhow!("the route cannot be read"))?;
+    match (
+        tenant.inbound.into_iter().next(),
+        tenant.outbound.into_iter().next(),
+    ) {
+        (Some(route), None) => Ok(ApiRoute::Inbound(route)),
+        (None, Some(route)) => Ok(ApiRoute::Outbound(route)),
+        _ => bail!("the route cannot be read"),
     }
 }
 
@@ -314,6 +409,9 @@ struct TenantFile {
     #[serde(default)]
     lookups: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
+    signing_keys: BTreeMap<String, Spanned<String>>,
+    require_signatures: Option<Spanned<bool>>,
+    #[serde(default)]
     inbound: Vec<Spanned<InboundFile>>,
     #[serde(default)]
     outbound: Vec<Spanned<OutboundFile>>,
@@ -323,7 +421,8 @@ with_settings! {
     struct InboundFile {
         source: Spanned<String>,
         name: Option<Spanned<String>>,
-        plugin: Spanned<String>,
+        slot: Option<Spanned<String>>,
+        plugin: Option<Spanned<String>>,
         #[serde(default)]
         config: BTreeMap<String, Spanned<String>>,
         payload: Option<Spanned<String>>,
@@ -334,7 +433,8 @@ with_settings! {
     struct OutboundFile {
         name: Spanned<String>,
         events: Spanned<Vec<String>>,
-        plugin: Spanned<String>,
+        slot: Option<Spanned<String>>,
+        plugin: Option<Spanned<String>>,
         #[serde(default)]
         config: BTreeMap<String, Spanned<String>>,
         target: Spanned<TargetFile>,
@@ -419,6 +519,31 @@ impl Checker<'_> {
             }
             lookups.push((table, path));
         }
+        let mut signing_keys = Vec::new();
+        for (key_name, key) in &file.signing_keys {
+            crate::registry::signature::check_public_key(key_name, key.get_ref()).map_err(
+                |err| {
+                    self.at(
+                        key,
+                        format!("tenant {name}'s signing key {key_name}: {err}"),
+                    )
+                },
+            )?;
+            signing_keys.push((key_name.clone(), key.get_ref().clone()));
+        }
+        let require_signatures = file
+            .require_signatures
+            .as_ref()
+            .is_some_and(|r| *r.get_ref());
+        if let Some(flag) = &file.require_signatures
+            && *flag.get_ref()
+            && signing_keys.is_empty()
+        {
+            return Err(self.at(
+                flag,
+                format!("tenant {name} requires signatures but has no signing_keys: add the partners' public keys"),
+            ));
+        }
         // Route names and sources are unique per tenant: they name consumers, subjects and dead letters.
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut sources: HashMap<String, usize> = HashMap::new();
@@ -463,7 +588,8 @@ impl Checker<'_> {
             let settings = route.settings().or(defaults);
             let common = self.common(
                 route_name.get_ref().clone(),
-                &route.plugin,
+                route.slot.as_ref(),
+                route.plugin.as_ref(),
                 route.config,
                 settings,
                 line,
@@ -501,7 +627,8 @@ impl Checker<'_> {
             let settings = route.settings().or(defaults);
             let common = self.common(
                 route.name.get_ref().clone(),
-                &route.plugin,
+                route.slot.as_ref(),
+                route.plugin.as_ref(),
                 route.config,
                 settings,
                 line,
@@ -515,6 +642,8 @@ impl Checker<'_> {
         Ok(Tenant {
             name,
             lookups,
+            signing_keys,
+            require_signatures,
             inbound,
             outbound,
         })
@@ -576,41 +705,55 @@ impl Checker<'_> {
     fn common(
         &self,
         name: String,
-        plugin: &Spanned<String>,
+        slot: Option<&Spanned<String>>,
+        plugin: Option<&Spanned<String>>,
         config: BTreeMap<String, Spanned<String>>,
         settings: Settings,
         line: usize,
     ) -> Result<RouteCommon> {
-        let path = self.base.join(plugin.get_ref());
-        if !path.is_file() {
-            return Err(self.at(
-                plugin,
-                format!(
-                    "route {name}: no plugin at {}{}",
-                    path.display(),
-                    if path.extension().is_some_and(|e| e == "wasm") {
-                        " (build the plugins with `millwright plugin build`)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
+        if let Some(slot) = slot {
+            self.token(slot, "a slot name")?;
         }
+        let slot = slot.map_or_else(|| name.clone(), |s| s.get_ref().clone());
+        let path = match plugin {
+            Some(plugin) => {
+                let path = self.base.join(plugin.get_ref());
+                if !path.is_file() {
+                    return Err(self.at(
+                        plugin,
+                        format!(
+                            "route {name}: no plugin at {}{}",
+                            path.display(),
+                            if path.extension().is_some_and(|e| e == "wasm") {
+                                " (build the plugins with `millwright plugin build`)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+                Some(path)
+            }
+            None => None,
+        };
         let mut profile = BTreeMap::new();
         for (key, value) in config {
             profile.insert(key, self.expand(&value)?);
         }
-        let instances = match settings.instances.as_ref().map(|i| i.get_ref().as_str()) {
-            None | Some("fresh") => InstancePolicy::Fresh,
-            Some("reuse") => InstancePolicy::Reuse {
-                recycle_after: settings.recycle_after.unwrap_or(1000).max(1),
+        let instances = match settings.instances.as_ref() {
+            None => InstancePolicy::Fresh,
+            Some(value) => match value.get_ref().as_str() {
+                "fresh" => InstancePolicy::Fresh,
+                "reuse" => InstancePolicy::Reuse {
+                    recycle_after: settings.recycle_after.unwrap_or(1000).max(1),
+                },
+                other => {
+                    return Err(self.at(
+                        value,
+                        format!("instances = \"{other}\": say \"fresh\" (a new instance per message, the default) or \"reuse\""),
+                    ));
+                }
             },
-            Some(other) => {
-                return Err(self.at(
-                    settings.instances.as_ref().unwrap_or(plugin),
-                    format!("instances = \"{other}\": say \"fresh\" (a new instance per message, the default) or \"reuse\""),
-                ));
-            }
         };
         let at_least_one = |value: Option<usize>, key: &str, default: usize| match value {
             Some(0) => Err(anyhow!(
@@ -633,6 +776,7 @@ impl Checker<'_> {
             at_least_one(settings.max_payload_bytes, "max_payload_bytes", 1 << 20)?;
         Ok(RouteCommon {
             name,
+            slot,
             plugin: path,
             config: profile,
             instances,

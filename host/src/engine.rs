@@ -158,7 +158,7 @@ impl Engine {
     /// engine with the same settings. Compilation is slow (milliseconds to seconds): call this off the async
     /// runtime.
     pub fn compile(&self, bytes: &[u8]) -> Result<(Component, String)> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
+        let sha256 = sha256_hex(bytes);
         if let Some(cache) = &self.cache
             && let Some(component) = cache.load(&self.inner, &sha256)
         {
@@ -173,6 +173,11 @@ impl Engine {
         }
         Ok((component, sha256))
     }
+}
+
+/// The sha256 of `bytes` in lowercase hex: a plugin's identity in the compile cache and the registry.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn build(options: &EngineOptions, pooling: bool) -> Result<wasmtime::Engine> {

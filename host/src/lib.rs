@@ -3,12 +3,16 @@
 //!
 //! Read it in flow order:
 
+/// The admin API: tenants, plugins and versions, routes, dead letters, health.
+pub mod admin;
 /// Building the plugins workspace (`millwright plugin build`).
 pub mod builder;
 /// NATS: subjects, headers, streams, the embedded nats-server.
 pub mod bus;
 /// Canonical events as JSON, and their JSON Schema, from the WIT.
 pub mod canonical;
+/// The CLI's side of the admin API: plugin push, list, activate, rollback.
+pub mod client;
 /// The service's configuration file: tenants, routes, NATS.
 pub mod config;
 /// Checks of the machine (`millwright doctor`).
@@ -33,5 +37,7 @@ pub mod registry;
 pub mod runner;
 /// `millwright serve`: the service.
 pub mod serve;
+/// Hot swap: the slots' active versions, compiled, following the registry.
+pub mod swap;
 
 pub use millwright_edi as edi;

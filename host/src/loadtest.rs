@@ -21,6 +21,8 @@ use crate::bus::{self, embedded::Embedded};
 use crate::config::Config;
 use crate::serve;
 
+pub mod swap;
+
 /// A synthetic X12 856 (S/O/P/I) with `packs` packs of one item each, shipment `shipment`. About 120 bytes per
 /// pack on top of 500 bytes of envelope and header.
 pub fn ship_notice(packs: usize, shipment: &str) -> Vec<u8> {
@@ -339,9 +341,10 @@ instances = "{instances}"
     let engine = crate::engine::Engine::new(
         &crate::engine::EngineOptions::default().with_cache_dir(data.join("compiled")),
     )?;
-    let prepared = {
+    let seeds = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || serve::prepare(&config, &engine)).await??
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || serve::check_plugins(&config, &engine)).await??
     };
     for tenant in &config.tenants {
         bus::ensure_streams(&js, &tenant.name, &config.nats).await?;
@@ -358,12 +361,22 @@ instances = "{instances}"
         })
         .await?;
     let (shutdown, shutting_down) = watch::channel(false);
-    let routes = tokio::spawn(serve::run_routes(
+    let service = serve::Service::start(
         config.clone(),
+        client.clone(),
         js.clone(),
-        prepared,
-        shutting_down,
-    ));
+        engine,
+        seeds,
+        shutting_down.clone(),
+    )
+    .await?;
+    if !service.wait_serving(Duration::from_secs(60)).await {
+        bail!("the bench route did not start serving within a minute");
+    }
+    let routes = {
+        let service = service.clone();
+        tokio::spawn(async move { service.run_until(shutting_down).await })
+    };
     let sent_at: Arc<std::sync::Mutex<HashMap<String, u64>>> = Arc::default();
     let pipeline = {
         let sent_at_consumer = sent_at.clone();

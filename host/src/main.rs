@@ -41,6 +41,19 @@ enum Command {
         /// Where the host keeps its state (default: the file's data_dir, else ~/.local/share/millwright).
         #[arg(long, env = "MILLWRIGHT_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// Where the admin API listens (127.0.0.1:0 picks a free port; the log says which).
+        #[arg(long, env = "MILLWRIGHT_ADMIN_ADDR", default_value = millwright::admin::DEFAULT_ADDR)]
+        admin_addr: String,
+        /// The platform-admin token for the API; unset, serve makes one and prints it once.
+        #[arg(
+            long = "admin-token",
+            env = "MILLWRIGHT_ADMIN_TOKEN",
+            hide_env_values = true
+        )]
+        admin_token: Option<String>,
+        /// The largest plugin upload the API takes, in MiB.
+        #[arg(long, default_value_t = 64)]
+        max_upload_mb: usize,
     },
     /// Publish documents to a tenant's source, as a partner or system would.
     Publish {
@@ -117,11 +130,51 @@ enum Command {
         /// Print the figures as JSON.
         #[arg(long)]
         json: bool,
+        /// Measure hot swap instead: this many activations (half new uploads, half re-activations) while
+        /// documents flow at --rate through a route with 2 fresh-instance workers (--workers, --reuse and
+        /// --batch are for the throughput run); reports upload-to-serving times and p99 latency around swaps
+        /// against steady state.
+        #[arg(long)]
+        swaps: Option<usize>,
+        /// With --swaps: documents per second.
+        #[arg(long, default_value_t = 200)]
+        rate: usize,
     },
     /// Print the JSON Schema of canonical events as the host publishes them.
     Schema,
+    /// Print the admin API's OpenAPI document (the one `serve` serves at /v1/openapi.json).
+    Openapi,
     /// Check this machine: toolchain, wasm target, pooling allocator, nats-server, componentize-py.
     Doctor,
+}
+
+/// How to reach a host's admin API.
+#[derive(Debug, clap::Args)]
+struct ApiArgs {
+    /// The admin API of a running host.
+    #[arg(
+        long,
+        env = "MILLWRIGHT_ADMIN_URL",
+        default_value = "http://127.0.0.1:7070"
+    )]
+    admin_url: String,
+    /// The admin token (serve prints one at start unless MILLWRIGHT_ADMIN_TOKEN set it).
+    #[arg(long, env = "MILLWRIGHT_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl ApiArgs {
+    fn target(self) -> millwright::client::ApiTarget {
+        millwright::client::ApiTarget {
+            url: self.admin_url,
+            token: self.token,
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 /// How to reach the system's NATS.
@@ -217,6 +270,87 @@ enum PluginCommand {
         #[arg(long, env = "MILLWRIGHT_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
+    /// Upload a plugin version to a slot of a running host, optionally activating it.
+    ///
+    /// The host validates it (a component of a supported contract and the slot's world, within the size cap,
+    /// signed where the tenant requires), compiles it, runs it beside the active version on the fixtures and the
+    /// slot's recent inputs (the shadow run) and reports every difference, then activates it if asked.
+    Push {
+        /// The component (.wasm).
+        plugin: PathBuf,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The slot.
+        #[arg(long)]
+        slot: String,
+        /// Activate the version once stored (and shadow-run).
+        #[arg(long)]
+        activate: bool,
+        /// Sample inputs for the shadow run: every file in this directory.
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+        /// A file with the base64 ed25519 signature of the component.
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// Skip the shadow run.
+        #[arg(long)]
+        no_shadow: bool,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's plugin slots and versions (`*` marks the active one).
+    List {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Only this slot.
+        #[arg(long)]
+        slot: Option<String>,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a version the slot's active one; every host switches, messages in flight finish on the old one.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["version", "sha"])))]
+    Activate {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The slot.
+        #[arg(long)]
+        slot: String,
+        /// The version string the plugin describes itself with.
+        #[arg(long)]
+        version: Option<String>,
+        /// The version's sha256.
+        #[arg(long)]
+        sha: Option<String>,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch the slot back to the version active before the current one.
+    Rollback {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The slot.
+        #[arg(long)]
+        slot: String,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Build every plugin in the plugins workspace into plugins/target/components/.
     Build {
         /// The plugins directory.
@@ -264,11 +398,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             config,
             nats_url,
             data_dir,
+            admin_addr,
+            admin_token,
+            max_upload_mb,
         } => {
             let config = millwright::config::Config::load(&config)?;
+            let admin = millwright::admin::AdminOptions {
+                addr: admin_addr,
+                token: admin_token,
+                max_upload: max_upload_mb.saturating_mul(1 << 20),
+            };
             runtime()?.block_on(millwright::serve::serve(
                 config,
-                millwright::serve::ServeOptions { nats_url, data_dir },
+                millwright::serve::ServeOptions {
+                    nats_url,
+                    data_dir,
+                    admin,
+                },
             ))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -313,10 +459,70 @@ fn run(cli: Cli) -> Result<ExitCode> {
             size,
             plugin,
             nats_url,
+            json,
+            swaps: Some(swaps),
+            rate,
+            ..
+        } => {
+            let report = runtime()?.block_on(millwright::loadtest::swap::run(
+                millwright::loadtest::swap::SwapOptions {
+                    plugin,
+                    documents,
+                    rate,
+                    swaps,
+                    size,
+                    nats_url,
+                },
+            ))?;
+            if json {
+                print_json(&report)?;
+            } else {
+                let list = |v: &[f64]| {
+                    v.iter()
+                        .map(|ms| format!("{ms:.0}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!(
+                    "hot swap under {rate} documents/s, {} documents of {size} bytes",
+                    documents
+                );
+                println!(
+                    "upload to serving, compile included (ms): {}",
+                    list(&report.upload_to_serving_ms)
+                );
+                println!(
+                    "re-activation of a compiled version (ms): {}",
+                    list(&report.reactivation_ms)
+                );
+                println!(
+                    "steady:       {:>6} documents  p50 {:>7.2} ms  p99 {:>7.2} ms",
+                    report.steady.documents, report.steady.p50_ms, report.steady.p99_ms
+                );
+                println!(
+                    "around swaps: {:>6} documents  p50 {:>7.2} ms  p99 {:>7.2} ms",
+                    report.around_swaps.documents,
+                    report.around_swaps.p50_ms,
+                    report.around_swaps.p99_ms
+                );
+                println!(
+                    "p99 around swaps / steady: {:.2}x   lost: {}   duplicated: {}",
+                    report.p99_ratio, report.lost, report.duplicated
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            documents,
+            size,
+            plugin,
+            nats_url,
             workers,
             reuse,
             batch,
             json,
+            swaps: None,
+            ..
         } => {
             let report = runtime()?.block_on(millwright::loadtest::run(
                 millwright::loadtest::BenchOptions {
@@ -419,6 +625,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", runner::pretty(&millwright::canonical::json_schema()?));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Openapi => {
+            print_json(&millwright::admin::api())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor => {
             let checks = millwright::doctor::run();
             let mut failed = false;
@@ -434,6 +644,102 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Plugin { command } => match command {
+            PluginCommand::Push {
+                plugin,
+                api,
+                tenant,
+                slot,
+                activate,
+                fixtures,
+                signature,
+                no_shadow,
+                json,
+            } => {
+                use std::io::IsTerminal;
+                let push = millwright::client::Push {
+                    plugin,
+                    tenant,
+                    slot,
+                    activate,
+                    fixtures,
+                    signature,
+                    no_shadow,
+                };
+                let progress = !json && std::io::stderr().is_terminal();
+                let result = runtime()?.block_on(millwright::client::push(
+                    &api.target(),
+                    &push,
+                    progress,
+                ))?;
+                if json {
+                    print_json(&result)?;
+                } else {
+                    print!("{}", millwright::client::describe_upload(&result));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            PluginCommand::List {
+                api,
+                tenant,
+                slot,
+                json,
+            } => {
+                let slots = runtime()?.block_on(millwright::client::list(
+                    &api.target(),
+                    &tenant,
+                    slot.as_deref(),
+                ))?;
+                if json {
+                    print_json(&slots)?;
+                } else {
+                    print!("{}", millwright::client::describe_slots(&slots));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            PluginCommand::Activate {
+                api,
+                tenant,
+                slot,
+                version,
+                sha,
+                json,
+            } => {
+                let which = match (version, sha) {
+                    (_, Some(sha)) => millwright::client::Which::Sha(sha),
+                    (Some(version), None) => millwright::client::Which::Version(version),
+                    (None, None) => anyhow::bail!("say which version: --version or --sha"),
+                };
+                let result = runtime()?.block_on(millwright::client::activate(
+                    &api.target(),
+                    &tenant,
+                    &slot,
+                    &which,
+                ))?;
+                if json {
+                    print_json(&result)?;
+                } else {
+                    print!("{}", millwright::client::describe_activation(&result));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            PluginCommand::Rollback {
+                api,
+                tenant,
+                slot,
+                json,
+            } => {
+                let result = runtime()?.block_on(millwright::client::rollback(
+                    &api.target(),
+                    &tenant,
+                    &slot,
+                ))?;
+                if json {
+                    print_json(&result)?;
+                } else {
+                    print!("{}", millwright::client::describe_activation(&result));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             PluginCommand::Build { plugins_dir, debug } => {
                 let written = millwright::builder::build_all(&plugins_dir, !debug)?;
                 eprintln!("built {} plugin(s)", written.len());

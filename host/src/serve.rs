@@ -6,23 +6,32 @@
 //! seconds, moves it to the tenant's dead letters (route `_unrouted`, class `no-route`) with a warning naming
 //! the source, from where it can be replayed once a route for it exists.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use async_nats::jetstream;
-use futures::TryStreamExt;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use tokio::sync::watch;
 
+use crate::admin;
 use crate::bus::{self, StreamKind, embedded::Embedded};
-use crate::config::{Config, RouteCommon, Target, Tenant};
+use crate::config::{self, ApiRoute, Config, RouteCommon};
 use crate::engine::{Engine, EngineOptions};
-use crate::host_api::{Lookups, SlotContext};
-use crate::invoke::{Limits, Mapper};
-use crate::pipeline::{self, Kind, Route, http::Delivery, pool::Pool};
+use crate::host_api::Lookups;
+use crate::pipeline::{
+    self, Kind,
+    routes::{Origin, RouteSpec, Routes},
+};
 use crate::plugin::{Plugin, World};
+use crate::registry::{
+    Change, Registry, SignatureStatus, VersionMeta,
+    jetstream::{JsBackend, JsOptions},
+};
+use crate::swap::{self, Versions};
 
 /// The dead-letter route name for documents whose source no route takes.
 pub const UNROUTED: &str = "_unrouted";
@@ -46,130 +55,409 @@ pub struct ServeOptions {
     pub nats_url: Option<String>,
     /// The data dir, instead of the file's or the default.
     pub data_dir: Option<PathBuf>,
+    /// The admin API's address and token.
+    pub admin: admin::AdminOptions,
 }
 
-/// A route's plugin compiled and ready, before NATS is reached.
-pub struct Prepared {
+/// A plugin file named by a route of the configuration, checked and compiled before NATS is reached: it seeds
+/// the route's slot.
+#[derive(Debug)]
+pub struct Seed {
     tenant: String,
-    common: RouteCommon,
-    kind: Kind,
-    pool: Pool,
-    http: Option<Delivery>,
+    slot: String,
+    path: std::path::PathBuf,
+    bytes: Bytes,
+    plugin: Plugin,
 }
 
-/// Loads and checks every route's plugin: an inbound route needs an inbound mapper, an outbound route an
-/// outbound one. Compiling is CPU work, so this runs off the async runtime.
-pub fn prepare(config: &Config, engine: &Engine) -> Result<Vec<Prepared>> {
-    let mut prepared = Vec::new();
+/// Checks every plugin file the configuration names: a component of the route's world that describes itself.
+/// Compiling is CPU work, so call this off the async runtime. A bad file fails here, naming its line.
+pub fn check_plugins(config: &Config, engine: &Engine) -> Result<Vec<Seed>> {
+    let mut seeds = Vec::new();
     for tenant in &config.tenants {
-        let mut lookups = Lookups::default();
-        for (table, file) in &tenant.lookups {
-            lookups
-                .load_csv(table, file)
-                .with_context(|| format!("tenant {}", tenant.name))?;
-        }
-        for route in &tenant.inbound {
-            let pool = load(
-                config,
+        let routes = tenant
+            .inbound
+            .iter()
+            .map(|r| (&r.common, World::Inbound))
+            .chain(tenant.outbound.iter().map(|r| (&r.common, World::Outbound)));
+        for (common, world) in routes {
+            let Some(path) = &common.plugin else { continue };
+            let place = format!(
+                "{}, line {}: tenant {}, route {}",
+                config.path.display(),
+                common.line,
+                tenant.name,
+                common.name
+            );
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("{place}: reading {}", path.display()))?;
+            let plugin = swap::inspect(
                 engine,
-                tenant,
-                &route.common,
-                &lookups,
-                World::Inbound,
-            )?;
-            prepared.push(Prepared {
+                &path.display().to_string(),
+                &bytes,
+                &tenant.name,
+                &common.slot,
+            )
+            .with_context(|| place.clone())?;
+            if plugin.world != world {
+                bail!(
+                    "{place}: {} implements the {} world, but an {} route needs an {world}",
+                    path.display(),
+                    plugin.world,
+                    match world {
+                        World::Inbound => "inbound",
+                        World::Outbound => "outbound",
+                    },
+                );
+            }
+            seeds.push(Seed {
                 tenant: tenant.name.clone(),
-                common: route.common.clone(),
-                kind: Kind::Inbound {
-                    source: route.source.clone(),
+                slot: common.slot.clone(),
+                path: path.clone(),
+                bytes: Bytes::from(bytes),
+                plugin,
+            });
+        }
+    }
+    Ok(seeds)
+}
+
+/// The running service: the registry, the slots' active versions and the routes, on one NATS connection.
+pub struct Service {
+    /// The configuration it started with.
+    pub config: Config,
+    /// The NATS connection.
+    pub client: async_nats::Client,
+    /// JetStream on it.
+    pub js: jetstream::Context,
+    /// Plugin versions and active pointers.
+    pub registry: Registry,
+    /// The slots' active versions, compiled.
+    pub versions: Arc<Versions>,
+    /// The routes running on this host.
+    pub routes: Arc<Routes>,
+    lookups: HashMap<String, Lookups>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Opens the registry on JetStream, seeds the slots from the configuration's plugin files, and starts the
+    /// file's routes and those made through the API. The tenants' streams must exist. Runs until `stop`.
+    pub async fn start(
+        config: Config,
+        client: async_nats::Client,
+        js: jetstream::Context,
+        engine: Engine,
+        seeds: Vec<Seed>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Arc<Self>> {
+        let backend = JsBackend::open(js.clone(), &JsOptions::default())
+            .await
+            .context("opening the plugin registry on JetStream")?;
+        let registry = Registry::new(Arc::new(backend));
+        let tenants = config.tenants.iter().map(|t| t.name.clone()).collect();
+        let versions = Versions::start(engine, registry.clone(), tenants, stop.clone()).await?;
+        for seed in seeds {
+            seed_slot(&registry, &versions, seed).await?;
+        }
+        let mut lookups = HashMap::new();
+        for tenant in &config.tenants {
+            let mut tables = Lookups::default();
+            for (table, file) in &tenant.lookups {
+                tables
+                    .load_csv(table, file)
+                    .with_context(|| format!("tenant {}", tenant.name))?;
+            }
+            lookups.insert(tenant.name.clone(), tables);
+        }
+        let routes = Arc::new(Routes::new(js.clone(), versions.clone()));
+        let service = Arc::new(Self {
+            config,
+            client,
+            js,
+            registry,
+            versions,
+            routes,
+            lookups,
+        });
+        let mut changes = service
+            .registry
+            .watch()
+            .await
+            .context("watching the registry's routes")?;
+        for tenant in &service.config.tenants {
+            for route in &tenant.inbound {
+                service
+                    .routes
+                    .start(service.spec(
+                        &tenant.name,
+                        route.common.clone(),
+                        Kind::Inbound {
+                            source: route.source.clone(),
+                            text: route.text,
+                        },
+                        Origin::Config {
+                            line: route.common.line,
+                        },
+                    ))
+                    .await?;
+            }
+            for route in &tenant.outbound {
+                service
+                    .routes
+                    .start(service.spec(
+                        &tenant.name,
+                        route.common.clone(),
+                        Kind::Outbound {
+                            events: route.events.clone(),
+                            target: route.target.clone(),
+                        },
+                        Origin::Config {
+                            line: route.common.line,
+                        },
+                    ))
+                    .await?;
+            }
+        }
+        for (tenant, name, body) in service.registry.routes(None).await? {
+            service.apply_route(&tenant, &name, Some(&body)).await;
+        }
+        let follower = service.clone();
+        let mut stop = stop;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    change = changes.next() => match change {
+                        Some(Change::Route { tenant, name, route }) => {
+                            follower.apply_route(&tenant, &name, route.as_ref()).await;
+                        }
+                        Some(_) => {}
+                        None => {
+                            tracing::error!("the registry's watch ended; routes changed elsewhere are not seen until restart");
+                            return;
+                        }
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+        Ok(service)
+    }
+
+    /// A route's full description.
+    pub fn spec(&self, tenant: &str, common: RouteCommon, kind: Kind, origin: Origin) -> RouteSpec {
+        RouteSpec {
+            tenant: tenant.to_string(),
+            common,
+            kind,
+            lookups: self.lookups.get(tenant).cloned().unwrap_or_default(),
+            origin,
+        }
+    }
+
+    /// The route `name` of `tenant` as the API stored it, checked into a spec.
+    pub fn api_spec(
+        &self,
+        tenant: &str,
+        name: &str,
+        body: &serde_json::Value,
+    ) -> Result<RouteSpec> {
+        let route = config::api_route(tenant, name, body)?;
+        Ok(match route {
+            ApiRoute::Inbound(route) => self.spec(
+                tenant,
+                route.common,
+                Kind::Inbound {
+                    source: route.source,
                     text: route.text,
                 },
-                pool,
-                http: None,
-            });
-        }
-        for route in &tenant.outbound {
-            let pool = load(
-                config,
-                engine,
+                Origin::Api,
+            ),
+            ApiRoute::Outbound(route) => self.spec(
                 tenant,
-                &route.common,
-                &lookups,
-                World::Outbound,
-            )?;
-            let http = match &route.target {
-                Target::Http {
-                    url,
-                    method,
-                    headers,
-                    timeout,
-                    ..
-                } => Some(Delivery::new(url, method, headers.clone(), *timeout)?),
-                Target::Subject { .. } => None,
-            };
-            prepared.push(Prepared {
-                tenant: tenant.name.clone(),
-                common: route.common.clone(),
-                kind: Kind::Outbound {
-                    events: route.events.clone(),
-                    target: route.target.clone(),
+                route.common,
+                Kind::Outbound {
+                    events: route.events,
+                    target: route.target,
                 },
-                pool,
-                http,
-            });
+                Origin::Api,
+            ),
+        })
+    }
+
+    /// Starts, restarts or stops an API route after a change in the registry (from this host or another).
+    async fn apply_route(&self, tenant: &str, name: &str, body: Option<&serde_json::Value>) {
+        if self.config.tenant(tenant).is_none() {
+            tracing::warn!(
+                tenant,
+                route = name,
+                "the registry has a route for a tenant this host does not serve; ignored"
+            );
+            return;
+        }
+        let running = self.routes.spec(tenant, name).await;
+        if let Some(RouteSpec {
+            origin: Origin::Config { line },
+            ..
+        }) = running
+        {
+            tracing::warn!(
+                tenant,
+                route = name,
+                "the registry has a route named like the file's route at line {line}; the file's wins"
+            );
+            return;
+        }
+        match body {
+            Some(body) => match self.api_spec(tenant, name, body) {
+                Ok(spec) => {
+                    if let Err(err) = self.routes.start(spec).await {
+                        tracing::error!(tenant, route = name, "starting the route: {err:#}");
+                    } else {
+                        tracing::info!(tenant, route = name, "route started from the registry");
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(
+                        tenant,
+                        route = name,
+                        "the registry's route cannot run here: {err:#}"
+                    );
+                }
+            },
+            None => {
+                if self.routes.stop(tenant, name).await {
+                    tracing::info!(tenant, route = name, "route removed");
+                }
+            }
         }
     }
-    Ok(prepared)
+
+    /// The sources of `tenant` some running route takes.
+    pub async fn sources(&self, tenant: &str) -> HashSet<String> {
+        self.routes
+            .specs()
+            .await
+            .into_iter()
+            .filter(|spec| spec.tenant == tenant)
+            .filter_map(|spec| match spec.kind {
+                Kind::Inbound { source, .. } => Some(source),
+                Kind::Outbound { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Waits until every route serves a version, at most `timeout`; false if some still wait.
+    pub async fn wait_serving(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self
+                .routes
+                .status()
+                .await
+                .iter()
+                .all(|r| r.serving.is_some())
+            {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Runs the sweep for unrouted documents until `stop`, then stops every route, each finishing what it has
+    /// in flight.
+    pub async fn run_until(self: &Arc<Self>, stop: watch::Receiver<bool>) {
+        sweep_unrouted(self.clone(), stop).await;
+        self.routes.stop_all().await;
+    }
 }
 
-fn load(
-    config: &Config,
-    engine: &Engine,
-    tenant: &Tenant,
-    common: &RouteCommon,
-    lookups: &Lookups,
-    world: World,
-) -> Result<Pool> {
-    let place = format!(
-        "{}, line {}: tenant {}, route {}",
-        config.path.display(),
-        common.line,
-        tenant.name,
-        common.name
+/// Registers a configuration's plugin file as a version of its slot, and activates it when the slot has no
+/// active version or the file holds content the configuration never activated before (so editing the file and
+/// restarting switches, while a version activated through the API survives a plain restart).
+async fn seed_slot(registry: &Registry, versions: &Versions, seed: Seed) -> Result<()> {
+    let by = format!("config {}", seed.path.display());
+    let meta = version_meta(
+        &seed.tenant,
+        &seed.slot,
+        &seed.plugin,
+        &by,
+        SignatureStatus::Unsigned,
     );
-    let bytes = std::fs::read(&common.plugin)
-        .with_context(|| format!("{place}: reading {}", common.plugin.display()))?;
-    let plugin = Plugin::load(engine, &common.plugin.display().to_string(), &bytes)
-        .with_context(|| place.clone())?;
-    if plugin.world != world {
-        bail!(
-            "{place}: {} implements the {} world, but an {} route needs an {world}",
-            common.plugin.display(),
-            plugin.world,
-            match world {
-                World::Inbound => "inbound",
-                World::Outbound => "outbound",
-            },
-        );
-    }
-    let mut slot =
-        SlotContext::new(tenant.name.clone(), common.name.clone()).with_lookups(lookups.clone());
-    for (key, value) in &common.config {
-        slot = slot.with_config(key.clone(), value.clone());
-    }
-    let limits = Limits {
-        deadline: common.deadline,
-        memory_bytes: common.memory_bytes,
-        ..Limits::default()
+    versions.remember(seed.plugin);
+    let meta = registry
+        .add_version(meta, seed.bytes)
+        .await
+        .with_context(|| {
+            format!(
+                "registering {} in slot {}/{}",
+                seed.path.display(),
+                seed.tenant,
+                seed.slot
+            )
+        })?;
+    let state = registry.slot(&seed.tenant, &seed.slot).await?;
+    let activate = match &state {
+        None => true,
+        Some(state) => {
+            state.active.is_none()
+                || !state
+                    .history
+                    .iter()
+                    .any(|a| a.sha256 == meta.sha256 && a.by.starts_with("config "))
+        }
     };
-    let mapper = Mapper::new(engine, plugin, slot, limits, common.instances)
-        .with_context(|| place.clone())?;
-    Pool::new(
-        mapper,
-        common.workers,
-        &format!("{}/{}", tenant.name, common.name),
-    )
-    .with_context(|| format!("{place}: starting its plugin threads"))
+    if activate {
+        registry
+            .activate(&seed.tenant, &seed.slot, &meta.sha256, &by)
+            .await
+            .with_context(|| {
+                format!(
+                    "activating {} in slot {}/{}",
+                    seed.path.display(),
+                    seed.tenant,
+                    seed.slot
+                )
+            })?;
+        tracing::info!(tenant = %seed.tenant, slot = %seed.slot, version = %meta.version, "slot seeded from {}", seed.path.display());
+    }
+    Ok(())
+}
+
+/// The registry's record of a checked plugin.
+pub fn version_meta(
+    tenant: &str,
+    slot: &str,
+    plugin: &Plugin,
+    by: &str,
+    signature: SignatureStatus,
+) -> VersionMeta {
+    let (name, version) = plugin
+        .info
+        .as_ref()
+        .map(|i| (i.name.clone(), i.version.clone()))
+        .unwrap_or_else(|| (plugin.name.clone(), "0.0.0".into()));
+    VersionMeta {
+        tenant: tenant.to_string(),
+        slot: slot.to_string(),
+        sha256: plugin.sha256.clone(),
+        name,
+        version,
+        world: plugin.world.wit_name().to_string(),
+        contract: plugin.contract.clone(),
+        size: plugin.size as u64,
+        uploaded_by: by.to_string(),
+        uploaded_at: jiff::Timestamp::now(),
+        signature,
+    }
 }
 
 /// Runs the service until SIGTERM or Ctrl-C.
@@ -185,15 +473,17 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
 
     let engine_options = EngineOptions::default().with_cache_dir(data_dir.join("compiled"));
-    let prepared = {
+    let (engine, seeds) = {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || -> Result<_> {
             let engine = Engine::new(&engine_options)?;
-            prepare(&config, &engine)
+            let seeds = check_plugins(&config, &engine)?;
+            Ok((engine, seeds))
         })
         .await
         .context("compiling the plugins")??
     };
+    let admin = admin::Admin::bind(&options.admin).await?;
 
     let url = options.nats_url.clone().or_else(|| config.nats.url.clone());
     let embedded = match &url {
@@ -206,7 +496,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
             .map(|e| e.url().to_string())
             .unwrap_or_default()
     });
-    let result = run(&config, &url, prepared, shutting_down).await;
+    let result = run(config, &url, engine, seeds, admin, shutting_down).await;
     signals.abort();
     if let Some(embedded) = embedded {
         embedded.stop().await;
@@ -216,51 +506,39 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
 }
 
 async fn run(
-    config: &Config,
+    config: Config,
     url: &str,
-    prepared: Vec<Prepared>,
+    engine: Engine,
+    seeds: Vec<Seed>,
+    admin: admin::Admin,
     shutting_down: watch::Receiver<bool>,
 ) -> Result<()> {
     let (client, js) = bus::connect(url, &config.nats).await?;
     for tenant in &config.tenants {
         bus::ensure_streams(&js, &tenant.name, &config.nats).await?;
     }
+    let tenants = config.tenants.len();
+    let service = Service::start(
+        config,
+        client.clone(),
+        js,
+        engine,
+        seeds,
+        shutting_down.clone(),
+    )
+    .await?;
+    let admin = admin.serve(service.clone(), shutting_down.clone());
     tracing::info!(
-        "ready: {} routes for {} tenants on {url}",
-        prepared.len(),
-        config.tenants.len()
+        "ready: {} routes for {tenants} tenants on {url}",
+        service.routes.specs().await.len(),
     );
-    run_routes(config.clone(), js, prepared, shutting_down).await;
+    service.run_until(shutting_down).await;
+    let _ = admin.await;
     if let Err(err) = client.flush().await {
         tracing::warn!("flushing the NATS connection: {err}");
     }
     tracing::info!("all routes stopped");
     Ok(())
-}
-
-/// Runs the prepared routes (and the sweep for unrouted documents) on `js` until `shutting_down` turns true and
-/// every route has finished what it had in flight. The tenants' streams must exist.
-pub async fn run_routes(
-    config: Config,
-    js: jetstream::Context,
-    prepared: Vec<Prepared>,
-    shutting_down: watch::Receiver<bool>,
-) {
-    let mut routes = tokio::task::JoinSet::new();
-    for p in prepared {
-        let route = Arc::new(Route {
-            tenant: p.tenant,
-            common: p.common,
-            kind: p.kind,
-            pool: p.pool,
-            js: js.clone(),
-            http: p.http,
-        });
-        routes.spawn(pipeline::run(route, shutting_down.clone()));
-    }
-    let sweeper = tokio::spawn(sweep_unrouted(js, config, shutting_down));
-    while routes.join_next().await.is_some() {}
-    let _ = sweeper.await;
 }
 
 async fn wait_for_signal(shutdown: watch::Sender<bool>) {
@@ -281,14 +559,11 @@ async fn wait_for_signal(shutdown: watch::Sender<bool>) {
 }
 
 /// Moves documents whose source has no route into the tenant's dead letters, every few seconds.
-async fn sweep_unrouted(
-    js: jetstream::Context,
-    config: Config,
-    mut shutting_down: watch::Receiver<bool>,
-) {
+async fn sweep_unrouted(service: Arc<Service>, mut shutting_down: watch::Receiver<bool>) {
     loop {
-        for tenant in &config.tenants {
-            if let Err(err) = sweep_tenant(&js, tenant).await {
+        for tenant in &service.config.tenants {
+            let sources = service.sources(&tenant.name).await;
+            if let Err(err) = sweep_tenant(&service.js, &tenant.name, &sources).await {
                 tracing::warn!(tenant = %tenant.name, "checking for documents no route takes: {err:#}");
             }
         }
@@ -299,12 +574,15 @@ async fn sweep_unrouted(
     }
 }
 
-async fn sweep_tenant(js: &jetstream::Context, tenant: &Tenant) -> Result<()> {
-    let sources: HashSet<&str> = tenant.inbound.iter().map(|r| r.source.as_str()).collect();
+async fn sweep_tenant(
+    js: &jetstream::Context,
+    tenant: &str,
+    sources: &HashSet<String>,
+) -> Result<()> {
     let stream = js
-        .get_stream(bus::stream_name(&tenant.name, StreamKind::In))
+        .get_stream(bus::stream_name(tenant, StreamKind::In))
         .await?;
-    let prefix = format!("mw.{}.in.", tenant.name);
+    let prefix = format!("mw.{tenant}.in.");
     let subjects: Vec<(String, usize)> = stream
         .info_with_subjects(format!("{prefix}>"))
         .await?
@@ -315,14 +593,30 @@ async fn sweep_tenant(js: &jetstream::Context, tenant: &Tenant) -> Result<()> {
         if count == 0 || sources.contains(source) {
             continue;
         }
+        // A source that had a route has its durable consumer still: what it acknowledged was delivered, so only
+        // what lies beyond goes to the dead letters.
+        let mut done = 0;
+        let mut consumers = stream.consumers();
+        while let Some(info) = consumers.next().await {
+            let info = info?;
+            if info.config.filter_subject == subject {
+                done = done.max(info.ack_floor.stream_sequence);
+            }
+        }
+        if stream
+            .direct_get_next_for_subject(&subject, Some(done + 1))
+            .await
+            .is_err()
+        {
+            continue;
+        }
         tracing::warn!(
-            tenant = %tenant.name,
+            %tenant,
             source,
             count,
-            "no route takes source {source}: its documents go to the dead letters (mw.{}.dlq.{UNROUTED}); add a route and replay them",
-            tenant.name
+            "no route takes source {source}: its documents go to the dead letters (mw.{tenant}.dlq.{UNROUTED}); add a route and replay them"
         );
-        let mut next = 1;
+        let mut next = done + 1;
         loop {
             let message = match stream
                 .direct_get_next_for_subject(&subject, Some(next))
@@ -335,7 +629,7 @@ async fn sweep_tenant(js: &jetstream::Context, tenant: &Tenant) -> Result<()> {
             let mut headers = bus::carried_headers(Some(&message.headers));
             let key = format!(
                 "{}:{}",
-                bus::stream_name(&tenant.name, StreamKind::In),
+                bus::stream_name(tenant, StreamKind::In),
                 message.sequence
             );
             if bus::header(Some(&headers), bus::CORRELATION_ID).is_none() {
@@ -351,17 +645,13 @@ async fn sweep_tenant(js: &jetstream::Context, tenant: &Tenant) -> Result<()> {
             headers.insert(bus::DLQ_CLASS, "no-route");
             headers.insert(
                 bus::DLQ_ERROR,
-                format!(
-                    "tenant {} has no inbound route for source {source}",
-                    tenant.name
-                )
-                .as_str(),
+                format!("tenant {tenant} has no inbound route for source {source}").as_str(),
             );
             headers.insert(bus::DLQ_ATTEMPTS, "0");
             headers.insert(bus::DLQ_AT, jiff::Timestamp::now().to_string().as_str());
             headers.insert(bus::DLQ_REPLAY_TO, subject.as_str());
             js.publish_with_headers(
-                bus::dlq_subject(&tenant.name, UNROUTED),
+                bus::dlq_subject(tenant, UNROUTED),
                 headers,
                 message.payload.clone(),
             )

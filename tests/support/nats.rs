@@ -20,6 +20,9 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// The admin token every test host runs with.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// A nats-server with JetStream, its store in a temporary directory, killed when dropped.
 pub struct NatsServer {
     child: Child,
@@ -102,6 +105,21 @@ impl Host {
         data_dir: &Path,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::launch(config, nats_url, data_dir, env, &[])
+    }
+
+    /// [`Host::start`] with extra arguments to `serve`.
+    pub fn start_with_args(config: &Path, nats_url: &str, data_dir: &Path, args: &[&str]) -> Self {
+        Self::launch(config, Some(nats_url), data_dir, &[], args)
+    }
+
+    fn launch(
+        config: &Path,
+        nats_url: Option<&str>,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_millwright"));
         command
             .envs(env.iter().copied())
@@ -115,6 +133,11 @@ impl Host {
         let mut child = command
             .arg("--data-dir")
             .arg(data_dir)
+            // Tests run side by side: each host's admin API on a port of its own.
+            .arg("--admin-addr")
+            .arg("127.0.0.1:0")
+            .env("MILLWRIGHT_ADMIN_TOKEN", ADMIN_TOKEN)
+            .args(args)
             .env("MILLWRIGHT_LOG", "info,async_nats=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -158,6 +181,16 @@ impl Host {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The admin API's base URL, e.g. `http://127.0.0.1:40123`, from the host's log.
+    pub fn admin_url(&self) -> String {
+        self.wait_for_log("admin API on http://", Duration::from_secs(60));
+        let log = self.log();
+        let start = log.find("admin API on http://").expect("logged") + "admin API on ".len();
+        let rest = &log[start..];
+        let end = rest.find("/v1").expect("the address ends with /v1");
+        rest[..end].to_string()
     }
 
     /// The host's process id.

@@ -21,6 +21,7 @@ pub(super) fn dead_letter_headers(
     route: &Route,
     message: &Message,
     id: &Identity,
+    plugin: &str,
     failure: &Failure,
 ) -> HeaderMap {
     let mut headers = bus::carried_headers(message.headers.as_ref());
@@ -37,7 +38,7 @@ pub(super) fn dead_letter_headers(
     if let Kind::Inbound { source, .. } = &route.kind {
         headers.insert(bus::SOURCE, source.as_str());
     }
-    headers.insert(bus::PLUGIN, route.pool.label());
+    headers.insert(bus::PLUGIN, plugin);
     headers.insert(bus::DLQ_ROUTE, route.common.name.as_str());
     headers.insert(bus::DLQ_CLASS, failure.class);
     headers.insert(bus::DLQ_ERROR, one_line(&failure.error).as_str());

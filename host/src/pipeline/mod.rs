@@ -15,6 +15,7 @@
 pub mod dlq;
 pub mod http;
 pub mod pool;
+pub mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +36,7 @@ use crate::invoke::{Action, Envelope, InvokeError};
 use pool::{Answer, Job, Pool};
 
 /// What a route does with its messages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// Documents from `mw.<tenant>.in.<source>` into canonical events.
     Inbound {
@@ -61,8 +62,9 @@ pub struct Route {
     pub common: RouteCommon,
     /// Inbound or outbound.
     pub kind: Kind,
-    /// The plugin threads.
-    pub pool: Pool,
+    /// The route's slot: its active version's plugin threads, replaced when another version is activated.
+    /// `None` while the slot has no active version: the route then fetches nothing and its messages wait.
+    pub active: watch::Receiver<Option<Arc<Pool>>>,
     /// JetStream.
     pub js: jetstream::Context,
     /// HTTP deliveries, for HTTP targets.
@@ -167,9 +169,16 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
             }
         }
     };
-    tracing::info!(tenant = %route.tenant, route = %route.common.name, plugin = %route.pool.label(), "route started");
+    match route.active.borrow().as_ref() {
+        Some(pool) => {
+            tracing::info!(tenant = %route.tenant, route = %route.common.name, plugin = %pool.label(), "route started")
+        }
+        None => {
+            tracing::warn!(tenant = %route.tenant, route = %route.common.name, slot = %route.common.slot, "route started, but slot {} has no active version: its messages wait in the stream until one is activated", route.common.slot)
+        }
+    }
     let batch = route.common.batch;
-    let (tx, mut rx) = mpsc::channel::<Message>(batch);
+    let (tx, mut rx) = mpsc::channel::<(Message, Arc<Pool>)>(batch);
     let mut fetchers = JoinSet::new();
     for consumer in consumers {
         fetchers.spawn(fetch(
@@ -190,23 +199,23 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             biased;
-            Some((message, id, permit, result)) = mapped.next() => {
-                settle(&route, message, id, result, permit, &mut settling).await;
+            Some((message, id, pool, permit, result)) = mapped.next() => {
+                settle(&route, message, id, &pool, result, permit, &mut settling).await;
             }
             // Only this loop takes permits, so one is free whenever the count says so; the settling tasks give
             // them back, and their ends wake the loop.
             message = rx.recv(), if open && in_flight.available_permits() > 0 => {
                 match (message, in_flight.clone().try_acquire_owned()) {
-                    (Some(message), Ok(permit)) => {
+                    (Some((message, pool)), Ok(permit)) => {
                         let route = route.clone();
                         // Worked out once per delivery: the checks, the plugin call and the outputs share it.
                         let id = identity(&message);
                         mapped.push_back(async move {
-                            let result = invoke(&route, &message, &id).await;
-                            (message, id, permit, result)
+                            let result = invoke(&route, &message, &id, &pool).await;
+                            (message, id, pool, permit, result)
                         });
                     }
-                    (Some(message), Err(_)) => {
+                    (Some((message, _)), Err(_)) => {
                         // Unreachable in practice; hand the message back rather than hold it.
                         let _ = message.ack_with(AckKind::Nak(None)).await;
                     }
@@ -225,16 +234,26 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Pulls batches from one consumer into the route's channel until shutdown. A batch that has started is
-/// finished, so every message pulled is handed to the route.
+/// finished, so every message pulled is handed to the route, each with the version active when it arrived: a
+/// swap takes effect from the next message on, and a message already fetched finishes on its version. While the
+/// slot has no active version nothing is fetched.
 async fn fetch(
     consumer: consumer::PullConsumer,
     batch: usize,
-    tx: mpsc::Sender<Message>,
-    shutdown: watch::Receiver<bool>,
+    tx: mpsc::Sender<(Message, Arc<Pool>)>,
+    mut shutdown: watch::Receiver<bool>,
     route: Arc<Route>,
 ) {
     let mut delay = Duration::from_millis(200);
+    let mut active = route.active.clone();
     while !*shutdown.borrow() {
+        if active.borrow().is_none() {
+            tokio::select! {
+                waited = active.wait_for(Option::is_some) => if waited.is_err() { return },
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
         let messages = consumer
             .batch()
             .max_messages(batch)
@@ -254,7 +273,13 @@ async fn fetch(
         while let Some(message) = messages.next().await {
             match message {
                 Ok(message) => {
-                    if tx.send(message).await.is_err() {
+                    let pool = active.borrow().clone();
+                    let Some(pool) = pool else {
+                        // The route lost its version mid-batch (it is being removed): the message goes back.
+                        let _ = message.ack_with(AckKind::Nak(None)).await;
+                        continue;
+                    };
+                    if tx.send((message, pool)).await.is_err() {
                         return;
                     }
                 }
@@ -373,7 +398,7 @@ pub(crate) fn derived_correlation_id(key: &str, stored_at: jiff::Timestamp) -> S
 }
 
 /// Checks the message and runs it through the plugin.
-async fn invoke(route: &Route, message: &Message, id: &Identity) -> Outcome {
+async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) -> Outcome {
     let payload = &message.payload;
     let limit = route.common.max_payload_bytes;
     if payload.len() > limit {
@@ -433,7 +458,7 @@ async fn invoke(route: &Route, message: &Message, id: &Identity) -> Outcome {
             }
         }
     };
-    match route.pool.run(job).await {
+    match pool.run(job).await {
         Ok(answer) => Outcome::Answer(answer),
         Err(err) => Outcome::Failed(Failure::from_invoke(err)),
     }
@@ -456,7 +481,13 @@ fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
 }
 
 /// The headers every output of an input carries.
-fn output_headers(route: &Route, message: &Message, id: &Identity, output_id: &str) -> HeaderMap {
+fn output_headers(
+    route: &Route,
+    message: &Message,
+    id: &Identity,
+    plugin: &str,
+    output_id: &str,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(bus::MSG_ID, output_id);
     headers.insert(bus::CORRELATION_ID, id.correlation_id.as_str());
@@ -468,7 +499,7 @@ fn output_headers(route: &Route, message: &Message, id: &Identity, output_id: &s
     if let Some(source) = source {
         headers.insert(bus::SOURCE, source);
     }
-    headers.insert(bus::PLUGIN, route.pool.label());
+    headers.insert(bus::PLUGIN, plugin);
     headers
 }
 
@@ -478,18 +509,20 @@ async fn settle(
     route: &Arc<Route>,
     message: Message,
     id: Identity,
+    pool: &Arc<Pool>,
     outcome: Outcome,
     permit: tokio::sync::OwnedSemaphorePermit,
     settling: &mut JoinSet<()>,
 ) {
     let route = route.clone();
+    let plugin: Arc<str> = pool.label_arc();
     let outputs: Vec<(String, HeaderMap, Bytes)> = match outcome {
         Outcome::Answer(Answer::Events(events)) => events
             .into_iter()
             .enumerate()
             .map(|(index, event)| {
                 let output_id = format!("{}:{}:{index}", route.common.name, id.key);
-                let mut headers = output_headers(&route, &message, &id, &output_id);
+                let mut headers = output_headers(&route, &message, &id, &plugin, &output_id);
                 headers.insert(bus::EVENT_TYPE, event.event_type);
                 headers.insert(bus::CONTENT_TYPE, "application/json");
                 let subject = bus::ev_subject(&route.tenant, event.event_type);
@@ -507,7 +540,8 @@ async fn settle(
                     .enumerate()
                     .map(|(index, document)| {
                         let output_id = format!("{}:{}:{index}", route.common.name, id.key);
-                        let mut headers = output_headers(&route, &message, &id, &output_id);
+                        let mut headers =
+                            output_headers(&route, &message, &id, &plugin, &output_id);
                         for (name, value) in &document.headers {
                             headers.insert(name.as_str(), value.as_str());
                         }
@@ -521,7 +555,7 @@ async fn settle(
             }
             _ => {
                 settling.spawn(async move {
-                    deliver_http(&route, &message, &id, documents).await;
+                    deliver_http(&route, &message, &id, &plugin, documents).await;
                     drop(permit);
                 });
                 return;
@@ -529,7 +563,7 @@ async fn settle(
         },
         Outcome::Failed(failure) => {
             settling.spawn(async move {
-                fail(&route, &message, &id, failure).await;
+                fail(&route, &message, &id, &plugin, failure).await;
                 drop(permit);
             });
             return;
@@ -580,6 +614,7 @@ async fn deliver_http(
     route: &Route,
     message: &Message,
     id: &Identity,
+    plugin: &str,
     documents: Vec<crate::invoke::OutboundDocument>,
 ) {
     let Some(delivery) = &route.http else {
@@ -587,6 +622,7 @@ async fn deliver_http(
             route,
             message,
             id,
+            plugin,
             Failure::reject("host", "the route has no HTTP client".into()),
         )
         .await;
@@ -594,7 +630,7 @@ async fn deliver_http(
     };
     for (index, document) in documents.iter().enumerate() {
         let output_id = format!("{}:{}:{index}", route.common.name, id.key);
-        let headers = output_headers(route, message, id, &output_id);
+        let headers = output_headers(route, message, id, plugin, &output_id);
         if let Err(err) = delivery.send(document, &headers, &output_id).await {
             let failure = Failure {
                 class: if err.retryable {
@@ -610,7 +646,7 @@ async fn deliver_http(
                     Action::DeadLetter
                 },
             };
-            fail(route, message, id, failure).await;
+            fail(route, message, id, plugin, failure).await;
             return;
         }
     }
@@ -629,7 +665,7 @@ pub fn backoff(common: &RouteCommon, delivered: i64) -> Duration {
 }
 
 /// Retries, or dead-letters, a failed input.
-async fn fail(route: &Route, message: &Message, id: &Identity, failure: Failure) {
+async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, failure: Failure) {
     let attempts = id.delivered;
     if failure.action == Action::Retry && attempts < i64::from(route.common.max_attempts) {
         let delay = backoff(&route.common, attempts);
@@ -638,7 +674,7 @@ async fn fail(route: &Route, message: &Message, id: &Identity, failure: Failure)
         return;
     }
     tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class, "dead-lettered: {}", failure.error);
-    let headers = dlq::dead_letter_headers(route, message, id, &failure);
+    let headers = dlq::dead_letter_headers(route, message, id, plugin, &failure);
     let subject = bus::dlq_subject(&route.tenant, &route.common.name);
     let stored = async {
         route

@@ -38,6 +38,7 @@ type Reply = oneshot::Sender<Result<Answer, InvokeError>>;
 pub struct Pool {
     jobs: mpsc::Sender<(Job, Reply)>,
     mapper: Arc<Mapper>,
+    label: Arc<str>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -82,12 +83,27 @@ impl Pool {
                     }
                 })?;
         }
-        Ok(Self { jobs, mapper })
+        let label = Arc::from(mapper.label());
+        Ok(Self {
+            jobs,
+            mapper,
+            label,
+        })
     }
 
     /// The plugin's `name@version+sha`.
     pub fn label(&self) -> &str {
-        self.mapper.label()
+        &self.label
+    }
+
+    /// The label, shared cheaply with the tasks that settle a message.
+    pub fn label_arc(&self) -> Arc<str> {
+        self.label.clone()
+    }
+
+    /// The mapper the threads run.
+    pub fn mapper(&self) -> &Mapper {
+        &self.mapper
     }
 
     /// Runs `job` on a free thread.

@@ -298,7 +298,9 @@ impl Backend for DirBackend {
             format!("storing {}", dir.join(&name).display()),
             move |root| write_atomic(root, &dir, &name, &bytes).map_err(storage),
         )
-        .await
+        .await?;
+        self.announce(Change::Version { meta: meta.clone() });
+        Ok(())
     }
 
     async fn version(

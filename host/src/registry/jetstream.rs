@@ -276,7 +276,16 @@ impl Key {
 /// The change a KV entry stands for, if it is one a watcher cares about.
 fn change(entry: kv::Entry) -> Option<Change> {
     match Key::parse(&entry.key)? {
-        Key::Version { .. } => None,
+        Key::Version { .. } => match entry.operation {
+            Operation::Put => match serde_json::from_slice::<VersionMeta>(&entry.value) {
+                Ok(meta) => Some(Change::Version { meta }),
+                Err(err) => {
+                    tracing::warn!(key = %entry.key, error = %err, "skipping an unreadable version in the registry");
+                    None
+                }
+            },
+            Operation::Delete | Operation::Purge => None,
+        },
         Key::Slot { tenant, slot } => match entry.operation {
             Operation::Put => match serde_json::from_slice::<SlotState>(&entry.value) {
                 Ok(state) => Some(Change::Slot {

@@ -158,6 +158,11 @@ pub enum Change {
         /// Its new state.
         state: SlotState,
     },
+    /// A version was uploaded (hosts compile it ahead of its activation).
+    Version {
+        /// What the registry holds about it.
+        meta: VersionMeta,
+    },
     /// A route was stored or deleted.
     Route {
         /// The tenant.

@@ -1,0 +1,402 @@
+//! The admin API: JSON over HTTP under `/v1`, served by `serve` beside the routes (axum on hyper).
+//!
+//! Every `/v1` call needs `Authorization: Bearer <token>`; the platform-admin token comes from
+//! `MILLWRIGHT_ADMIN_TOKEN`, or `serve` makes one and prints it once. Only its sha256 is kept. `/healthz`,
+//! `/readyz` and the OpenAPI document at `/v1/openapi.json` are open, for probes and tools. Errors are JSON,
+//! `{"error": {"code": "...", "message": "..."}}`, with a stable code and a message that says what to do.
+//!
+//! The handlers and the OpenAPI document come from the same annotations ([`api`]), and the document is checked
+//! in at `docs/openapi.json`; a test fails when they disagree.
+
+mod errors;
+pub mod plugins;
+mod routes;
+pub mod shadow;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use errors::ApiError;
+
+use crate::serve::Service;
+
+/// The environment variable holding the platform-admin token.
+pub const TOKEN_ENV: &str = "MILLWRIGHT_ADMIN_TOKEN";
+/// Where the admin API listens unless told otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7070";
+/// The largest plugin upload taken, unless told otherwise.
+pub const DEFAULT_MAX_UPLOAD: usize = 64 << 20;
+
+/// How the admin API is reached.
+#[derive(Debug, Clone)]
+pub struct AdminOptions {
+    /// The address to listen on (`127.0.0.1:0` picks a free port).
+    pub addr: String,
+    /// The platform-admin token; `None` makes one and prints it once.
+    pub token: Option<String>,
+    /// The largest plugin upload, in bytes.
+    pub max_upload: usize,
+}
+
+impl Default for AdminOptions {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR.into(),
+            token: None,
+            max_upload: DEFAULT_MAX_UPLOAD,
+        }
+    }
+}
+
+/// The admin API's listener, bound before the service starts so a taken port fails at once.
+#[derive(Debug)]
+pub struct Admin {
+    listener: TcpListener,
+    token_sha256: [u8; 32],
+    max_upload: usize,
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) service: Arc<Service>,
+    token_sha256: [u8; 32],
+    pub(crate) max_upload: usize,
+}
+
+impl Admin {
+    /// Binds the listener and settles the token: the given one, or a new one printed once on stderr.
+    pub async fn bind(options: &AdminOptions) -> Result<Self> {
+        let listener = TcpListener::bind(&options.addr).await.with_context(|| {
+            format!(
+                "the admin API cannot listen on {}: is another host running there? Pick another with --admin-addr",
+                options.addr
+            )
+        })?;
+        let token = match options.token.clone().filter(|t| !t.is_empty()) {
+            Some(token) => token,
+            None => {
+                let mut bytes = [0u8; 24];
+                getrandom::fill(&mut bytes)
+                    .map_err(|err| anyhow::anyhow!("making an admin token: {err}"))?;
+                let token = format!("mw_{}", hex::encode(bytes));
+                eprintln!("admin token (shown once; set {TOKEN_ENV} to choose your own): {token}");
+                token
+            }
+        };
+        Ok(Self {
+            listener,
+            token_sha256: Sha256::digest(token.as_bytes()).into(),
+            max_upload: options.max_upload,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves the API for `service` until `stop` turns true.
+    pub fn serve(self, service: Arc<Service>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let addr = self
+            .listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let state = AppState {
+            service,
+            token_sha256: self.token_sha256,
+            max_upload: self.max_upload,
+        };
+        let app = router(state);
+        tracing::info!("admin API on http://{addr}/v1 (OpenAPI at /v1/openapi.json)");
+        tokio::spawn(async move {
+            let served = axum::serve(self.listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(err) = served {
+                tracing::error!("the admin API stopped: {err}");
+            }
+        })
+    }
+}
+
+/// The document's fixed parts; the paths come from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Millwright admin API",
+        description = "Tenants, plugin versions and hot swap, routes, dead letters. Every /v1 call takes \
+                       `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+        version = "1.0.0"
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn parts() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let open = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz));
+    let guarded = OpenApiRouter::new()
+        .routes(routes!(list_tenants))
+        .routes(routes!(show_tenant))
+        .merge(plugins::router())
+        .merge(routes::router());
+    (open, guarded)
+}
+
+/// The OpenAPI document of this API, as served at `/v1/openapi.json`.
+pub fn api() -> utoipa::openapi::OpenApi {
+    let (open, guarded) = parts();
+    let (_, mut doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(open)
+        .merge(guarded)
+        .split_for_parts();
+    // Probes are open: say so per operation.
+    for path in ["/healthz", "/readyz"] {
+        if let Some(item) = doc.paths.paths.get_mut(path)
+            && let Some(get) = item.get.as_mut()
+        {
+            get.security = Some(Vec::new());
+        }
+    }
+    doc
+}
+
+fn router(state: AppState) -> axum::Router {
+    let (open, guarded) = parts();
+    let guarded = guarded.layer(middleware::from_fn_with_state(state.clone(), authorize));
+    let (app, _) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(open)
+        .merge(guarded)
+        .split_for_parts();
+    let doc = api();
+    app.route(
+        "/v1/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { Json(doc) }
+        }),
+    )
+    .fallback(|| async {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such resource; the API's paths are listed at /v1/openapi.json",
+        )
+    })
+    .layer(axum::extract::DefaultBodyLimit::max(
+        state.max_upload.saturating_add(1 << 20),
+    ))
+    .with_state(state)
+}
+
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        None => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("send the admin token as `Authorization: Bearer <token>` (serve printed it at start, or takes it from {TOKEN_ENV})"),
+        )
+        .into_response(),
+        Some(token) => {
+            let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+            if digest == state.token_sha256 {
+                next.run(request).await
+            } else {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the token is not valid for this host",
+                )
+                .into_response()
+            }
+        }
+    }
+}
+
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+struct Health {
+    /// Always `ok` when the process answers.
+    status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Whether the host does its work: connected to NATS, every route serving a version.
+#[derive(Debug, Serialize, ToSchema)]
+struct Readiness {
+    /// True when NATS is connected and no route waits.
+    ready: bool,
+    /// NATS connection state.
+    nats: String,
+    /// Routes that wait, and why.
+    waiting: Vec<Waiting>,
+}
+
+/// A route that does not serve yet.
+#[derive(Debug, Serialize, ToSchema)]
+struct Waiting {
+    tenant: String,
+    route: String,
+    slot: String,
+    /// What is missing.
+    reason: String,
+}
+
+/// Ready when connected to NATS with every route serving; 503 names what waits.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, body = Readiness, description = "ready"),
+    (status = 503, body = Readiness, description = "not ready: see `waiting` and `nats`")
+))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    let connection = state.service.client.connection_state();
+    let connected = matches!(connection, async_nats::connection::State::Connected);
+    let waiting: Vec<Waiting> = state
+        .service
+        .routes
+        .status()
+        .await
+        .into_iter()
+        .filter(|r| r.serving.is_none())
+        .map(|r| Waiting {
+            reason: format!(
+                "slot {} has no active version; upload one and activate it (millwright plugin push --tenant {} --slot {} --activate)",
+                r.slot, r.tenant, r.slot
+            ),
+            tenant: r.tenant,
+            route: r.name,
+            slot: r.slot,
+        })
+        .collect();
+    let ready = connected && waiting.is_empty();
+    let body = Readiness {
+        ready,
+        nats: connection.to_string(),
+        waiting,
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A tenant and what it has.
+#[derive(Debug, Serialize, ToSchema)]
+struct TenantView {
+    /// Its name: the second token of its subjects.
+    name: String,
+    /// Its master-data tables.
+    lookups: Vec<String>,
+    /// Its routes' names.
+    routes: Vec<String>,
+    /// Its plugin slots that have versions.
+    slots: Vec<String>,
+}
+
+async fn tenant_view(state: &AppState, name: &str) -> Result<TenantView, ApiError> {
+    let tenant = errors::tenant(&state.service, name)?;
+    let mut routes: Vec<String> = state
+        .service
+        .routes
+        .specs()
+        .await
+        .into_iter()
+        .filter(|s| s.tenant == name)
+        .map(|s| s.common.name)
+        .collect();
+    routes.sort();
+    let mut slots: Vec<String> = state
+        .service
+        .registry
+        .versions(name, None)
+        .await?
+        .into_iter()
+        .map(|v| v.slot)
+        .collect();
+    slots.sort();
+    slots.dedup();
+    Ok(TenantView {
+        name: tenant.name.clone(),
+        lookups: tenant.lookups.iter().map(|(t, _)| t.clone()).collect(),
+        routes,
+        slots,
+    })
+}
+
+/// The tenants this host serves (from its configuration).
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", responses(
+    (status = 200, body = Vec<TenantView>),
+    (status = 401, body = errors::ErrorBody)
+))]
+async fn list_tenants(State(state): State<AppState>) -> Result<Json<Vec<TenantView>>, ApiError> {
+    let mut out = Vec::new();
+    for tenant in &state.service.config.tenants {
+        out.push(tenant_view(&state, &tenant.name).await?);
+    }
+    Ok(Json(out))
+}
+
+/// One tenant.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's name")),
+    responses(
+        (status = 200, body = TenantView),
+        (status = 404, body = errors::ErrorBody, description = "no such tenant")
+    )
+)]
+async fn show_tenant(
+    State(state): State<AppState>,
+    axum::extract::Path(tenant): axum::extract::Path<String>,
+) -> Result<Json<TenantView>, ApiError> {
+    Ok(Json(tenant_view(&state, &tenant).await?))
+}
+
+/// The caller's identity, for the registry's `uploaded_by` and activation history.
+pub(crate) fn caller(_headers: &HeaderMap) -> String {
+    "platform-admin".into()
+}

@@ -1,0 +1,342 @@
+//! The routes a host runs, changed while it runs: routes from the configuration file start with the service;
+//! routes created through the admin API are kept in the registry, so every host of a fleet starts and stops
+//! them on the same change. Each running route follows its slot: when the slot's active version changes, the
+//! route builds plugin threads for the new version off the async runtime and switches to them between two
+//! messages.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+use async_nats::jetstream;
+use serde::Serialize;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+
+use super::{Kind, Route, http::Delivery, pool::Pool};
+use crate::config::{RouteCommon, Target};
+use crate::host_api::{Lookups, SlotContext};
+use crate::invoke::{Limits, Mapper};
+use crate::plugin::World;
+use crate::swap::{Loaded, Versions};
+
+/// Where a route was defined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Origin {
+    /// In the configuration file, at this line: changed there, not through the API.
+    Config {
+        /// The line the route starts at.
+        line: usize,
+    },
+    /// Through the admin API (kept in the registry).
+    Api,
+}
+
+/// Everything needed to run one route.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    /// The tenant.
+    pub tenant: String,
+    /// Name, slot, profile, limits.
+    pub common: RouteCommon,
+    /// Inbound or outbound.
+    pub kind: Kind,
+    /// The tenant's master data.
+    pub lookups: Lookups,
+    /// Where it was defined.
+    pub origin: Origin,
+}
+
+impl RouteSpec {
+    /// The world the route's plugin must implement.
+    pub fn world(&self) -> World {
+        match self.kind {
+            Kind::Inbound { .. } => World::Inbound,
+            Kind::Outbound { .. } => World::Outbound,
+        }
+    }
+}
+
+/// What a route is doing, for the admin API and `/readyz`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteStatus {
+    /// The tenant.
+    pub tenant: String,
+    /// The route's name.
+    pub name: String,
+    /// Its slot.
+    pub slot: String,
+    /// The version serving it (`name@version+sha`), or `None` while it waits for its slot.
+    pub serving: Option<String>,
+    /// The sha256 of the version serving it.
+    pub serving_sha256: Option<String>,
+}
+
+struct Running {
+    spec: RouteSpec,
+    stop: watch::Sender<bool>,
+    pool: watch::Receiver<Option<Arc<Pool>>>,
+    worker: JoinHandle<()>,
+    builder: JoinHandle<()>,
+}
+
+/// The running routes of this host.
+pub struct Routes {
+    js: jetstream::Context,
+    versions: Arc<Versions>,
+    running: Mutex<BTreeMap<(String, String), Running>>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routes").finish_non_exhaustive()
+    }
+}
+
+impl Routes {
+    /// No routes yet.
+    pub fn new(js: jetstream::Context, versions: Arc<Versions>) -> Self {
+        Self {
+            js,
+            versions,
+            running: Mutex::default(),
+        }
+    }
+
+    /// Starts `spec`, or restarts it with its new settings when a route of that name runs (the durable
+    /// consumer is kept, so it goes on where the old one stopped).
+    pub async fn start(&self, spec: RouteSpec) -> Result<()> {
+        let key = (spec.tenant.clone(), spec.common.name.clone());
+        let old = self.running.lock().await.remove(&key);
+        if let Some(old) = old {
+            finish(old).await;
+        }
+        let http = match &spec.kind {
+            Kind::Outbound {
+                target:
+                    Target::Http {
+                        url,
+                        method,
+                        headers,
+                        timeout,
+                        ..
+                    },
+                ..
+            } => Some(Delivery::new(url, method, headers.clone(), *timeout)?),
+            _ => None,
+        };
+        let (pool_tx, pool) = watch::channel(None);
+        let builder = tokio::spawn(follow_slot(spec.clone(), self.versions.clone(), pool_tx));
+        let (stop, stopping) = watch::channel(false);
+        let route = Arc::new(Route {
+            tenant: spec.tenant.clone(),
+            common: spec.common.clone(),
+            kind: spec.kind.clone(),
+            active: pool.clone(),
+            js: self.js.clone(),
+            http,
+        });
+        let worker = tokio::spawn(super::run(route, stopping));
+        self.running.lock().await.insert(
+            key,
+            Running {
+                spec,
+                stop,
+                pool,
+                worker,
+                builder,
+            },
+        );
+        Ok(())
+    }
+
+    /// Stops a route: it fetches no more, finishes what it has in flight and acknowledges it. Its durable
+    /// consumer stays, so messages not yet taken wait in the stream. `false` when no such route runs.
+    pub async fn stop(&self, tenant: &str, name: &str) -> bool {
+        let running = self
+            .running
+            .lock()
+            .await
+            .remove(&(tenant.to_string(), name.to_string()));
+        match running {
+            Some(running) => {
+                finish(running).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every route, each finishing what it has in flight.
+    pub async fn stop_all(&self) {
+        let all = std::mem::take(&mut *self.running.lock().await);
+        // Told all first, so they wind down together.
+        for running in all.values() {
+            let _ = running.stop.send(true);
+        }
+        for running in all.into_values() {
+            finish(running).await;
+        }
+    }
+
+    /// The routes running now.
+    pub async fn specs(&self) -> Vec<RouteSpec> {
+        self.running
+            .lock()
+            .await
+            .values()
+            .map(|r| r.spec.clone())
+            .collect()
+    }
+
+    /// The route `tenant`/`name`, if it runs.
+    pub async fn spec(&self, tenant: &str, name: &str) -> Option<RouteSpec> {
+        self.running
+            .lock()
+            .await
+            .get(&(tenant.to_string(), name.to_string()))
+            .map(|r| r.spec.clone())
+    }
+
+    /// What every route is serving.
+    pub async fn status(&self) -> Vec<RouteStatus> {
+        self.running
+            .lock()
+            .await
+            .values()
+            .map(|r| {
+                let pool = r.pool.borrow().clone();
+                RouteStatus {
+                    tenant: r.spec.tenant.clone(),
+                    name: r.spec.common.name.clone(),
+                    slot: r.spec.common.slot.clone(),
+                    serving: pool.as_ref().map(|p| p.label().to_string()),
+                    serving_sha256: pool.as_ref().map(|p| p.mapper().plugin().sha256.clone()),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until every route of `tenant` on `slot` serves `sha256`, at most `timeout`; returns the routes
+    /// that do.
+    pub async fn wait_serving(
+        &self,
+        tenant: &str,
+        slot: &str,
+        sha256: &str,
+        timeout: std::time::Duration,
+    ) -> Vec<String> {
+        let receivers: Vec<(String, watch::Receiver<Option<Arc<Pool>>>)> = self
+            .running
+            .lock()
+            .await
+            .values()
+            .filter(|r| r.spec.tenant == tenant && r.spec.common.slot == slot)
+            .map(|r| (r.spec.common.name.clone(), r.pool.clone()))
+            .collect();
+        let mut serving = Vec::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        for (name, mut pool) in receivers {
+            let waited = tokio::time::timeout_at(
+                deadline,
+                pool.wait_for(|p| {
+                    p.as_ref()
+                        .is_some_and(|p| p.mapper().plugin().sha256 == sha256)
+                }),
+            )
+            .await;
+            if matches!(waited, Ok(Ok(_))) {
+                serving.push(name);
+            }
+        }
+        serving
+    }
+}
+
+async fn finish(running: Running) {
+    let _ = running.stop.send(true);
+    let _ = running.worker.await;
+    running.builder.abort();
+}
+
+/// Builds plugin threads for each version the route's slot activates and hands them to the route.
+async fn follow_slot(
+    spec: RouteSpec,
+    versions: Arc<Versions>,
+    pool: watch::Sender<Option<Arc<Pool>>>,
+) {
+    let mut slot = versions.subscribe(&spec.tenant, &spec.common.slot);
+    loop {
+        let loaded = slot.borrow_and_update().clone();
+        if let Some(loaded) = loaded {
+            let same = pool
+                .borrow()
+                .as_ref()
+                .is_some_and(|p| p.mapper().plugin().sha256 == loaded.meta.sha256);
+            if !same {
+                let engine = versions.engine().clone();
+                let for_build = spec.clone();
+                let built =
+                    tokio::task::spawn_blocking(move || build_pool(&engine, &for_build, &loaded))
+                        .await;
+                match built {
+                    Ok(Ok(new)) => {
+                        tracing::info!(tenant = %spec.tenant, route = %spec.common.name, plugin = %new.label(), "route serves a new version");
+                        pool.send_replace(Some(Arc::new(new)));
+                    }
+                    Ok(Err(err)) => {
+                        tracing::error!(tenant = %spec.tenant, route = %spec.common.name, slot = %spec.common.slot, "cannot run the slot's new version, the route keeps the one it runs: {err:#}");
+                    }
+                    Err(err) => {
+                        tracing::error!(tenant = %spec.tenant, route = %spec.common.name, "building the plugin threads stopped: {err}");
+                    }
+                }
+            }
+        }
+        if slot.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The route's plugin threads for `loaded`: its profile, master data and limits.
+pub fn build_pool(
+    engine: &crate::engine::Engine,
+    spec: &RouteSpec,
+    loaded: &Loaded,
+) -> Result<Pool> {
+    let world = spec.world();
+    if loaded.plugin.world != world {
+        anyhow::bail!(
+            "slot {}'s active version {}@{} implements the {} world, but route {} needs an {world}",
+            spec.common.slot,
+            loaded.meta.name,
+            loaded.meta.version,
+            loaded.plugin.world,
+            spec.common.name
+        );
+    }
+    let mut slot = SlotContext::new(spec.tenant.clone(), spec.common.slot.clone())
+        .with_lookups(spec.lookups.clone());
+    for (key, value) in &spec.common.config {
+        slot = slot.with_config(key.clone(), value.clone());
+    }
+    let limits = Limits {
+        deadline: spec.common.deadline,
+        memory_bytes: spec.common.memory_bytes,
+        ..Limits::default()
+    };
+    let mapper = Mapper::new(
+        engine,
+        loaded.plugin.clone(),
+        slot,
+        limits,
+        spec.common.instances,
+    )?;
+    Ok(Pool::new(
+        mapper,
+        spec.common.workers,
+        &format!("{}/{}", spec.tenant, spec.common.name),
+    )?)
+}
