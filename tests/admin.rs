@@ -686,3 +686,139 @@ fn the_served_openapi_document_is_the_checked_in_one_and_every_path_answers() {
         }
     });
 }
+
+#[test]
+fn a_route_waits_for_its_slot_and_a_tenant_that_requires_signatures_gets_only_signed_versions() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let millwright = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
+            .args(args)
+            .output()
+            .expect("millwright");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let key = dir.path().join("steelco.key");
+    let public = millwright(&["plugin", "keygen", "--out", &key.display().to_string()]);
+    let plugin = dir.path().join("asn.wasm");
+    std::fs::write(&plugin, component("x12-856-ship-notice")).expect("plugin");
+    millwright(&[
+        "plugin",
+        "sign",
+        &plugin.display().to_string(),
+        "--key",
+        &key.display().to_string(),
+    ]);
+    let signature = std::fs::read_to_string(dir.path().join("asn.wasm.sig")).expect("signature");
+
+    let server = NatsServer::start();
+    let config = nats::write_config(
+        dir.path(),
+        &format!(
+            "[tenants.acme]\nsigning_keys = {{ steelco = \"{public}\" }}\nrequire_signatures = true\n\n[[tenants.acme.inbound]]\nsource = \"supplier-856\"\nslot = \"edi\"\n"
+        ),
+    );
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let api = Api::new(&host);
+    runtime().block_on(async {
+        let (status, body) = api.get("/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["waiting"][0]["route"], "supplier-856", "{body}");
+        assert!(
+            body["waiting"][0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("slot edi has no active version")),
+            "{body}"
+        );
+
+        let (status, body) = api
+            .upload(
+                "acme",
+                "edi",
+                component("x12-856-ship-notice"),
+                "activate=true",
+            )
+            .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::FORBIDDEN, "signature_required"),
+            "{body}"
+        );
+        let tampered = Form::new()
+            .part("plugin", Part::bytes(variant(3)).file_name("asn.wasm"))
+            .text("signature", signature.trim().to_string());
+        let (status, body) = api
+            .call(
+                api.http
+                    .post(format!("{}/v1/tenants/acme/plugins/edi/versions", api.url))
+                    .multipart(tampered),
+            )
+            .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::FORBIDDEN, "signature_invalid"),
+            "{body}"
+        );
+        assert_eq!(
+            api.registry_state().await,
+            json!([{
+                "tenant": "acme", "slot": "edi", "active": null, "versions": [], "history": [],
+                "serving": [{ "route": "supplier-856", "plugin": null, "sha256": null }]
+            }])
+        );
+
+        let signed = Form::new()
+            .part(
+                "plugin",
+                Part::bytes(component("x12-856-ship-notice")).file_name("asn.wasm"),
+            )
+            .text("signature", signature.trim().to_string());
+        let (status, body) = api
+            .call(
+                api.http
+                    .post(format!(
+                        "{}/v1/tenants/acme/plugins/edi/versions?activate=true",
+                        api.url
+                    ))
+                    .multipart(signed),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["version"]["signature"], "verified:steelco");
+        assert_eq!(
+            body["activation"]["serving"],
+            json!(["supplier-856"]),
+            "{body}"
+        );
+        let (status, body) = api.get("/readyz").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["ready"], true);
+
+        // The route that waited now maps what was published meanwhile and after.
+        let (_, js) = server.client().await;
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[("Mw-Correlation-Id", "signed-1")],
+            asn("SHP-SIGNED"),
+        )
+        .await;
+        let outputs = nats::wait_for(
+            &js,
+            EV,
+            "mw.acme.ev.ship-notice",
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert!(
+            outputs[0]
+                .header("Mw-Plugin")
+                .is_some_and(|p| p.starts_with("x12-856-ship-notice@"))
+        );
+    });
+}

@@ -302,6 +302,24 @@ enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make an ed25519 key pair for signing plugins: the secret key goes to a file, the public key (to register
+    /// with the tenant under signing_keys) is printed.
+    Keygen {
+        /// Where to write the secret key (base64); it must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a plugin with a secret key from `plugin keygen`; writes the base64 signature to <plugin>.sig (or --out).
+    Sign {
+        /// The component (.wasm).
+        plugin: PathBuf,
+        /// The secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the signature.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List a tenant's plugin slots and versions (`*` marks the active one).
     List {
         #[command(flatten)]
@@ -676,6 +694,46 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     print!("{}", millwright::client::describe_upload(&result));
                 }
+                Ok(ExitCode::SUCCESS)
+            }
+            PluginCommand::Keygen { out } => {
+                use millwright::registry::signature;
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).map_err(|err| anyhow::anyhow!("making a key: {err}"))?;
+                let secret =
+                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, seed);
+                let public = signature::public_key_of(&secret)?;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&out)
+                    .with_context(|| {
+                        format!("creating {} (it must not exist yet)", out.display())
+                    })?;
+                std::io::Write::write_all(&mut file, format!("{secret}\n").as_bytes())?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600))?;
+                }
+                eprintln!("secret key written to {} (keep it private)", out.display());
+                println!("{public}");
+                Ok(ExitCode::SUCCESS)
+            }
+            PluginCommand::Sign { plugin, key, out } => {
+                let bytes = std::fs::read(&plugin)
+                    .with_context(|| format!("reading {}", plugin.display()))?;
+                let secret = std::fs::read_to_string(&key)
+                    .with_context(|| format!("reading the key {}", key.display()))?;
+                let signature = millwright::registry::signature::sign(&bytes, secret.trim())?;
+                let out = out.unwrap_or_else(|| {
+                    let mut name = plugin.clone().into_os_string();
+                    name.push(".sig");
+                    PathBuf::from(name)
+                });
+                std::fs::write(&out, format!("{signature}\n"))
+                    .with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("signature written to {}", out.display());
                 Ok(ExitCode::SUCCESS)
             }
             PluginCommand::List {
