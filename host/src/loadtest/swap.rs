@@ -2,14 +2,16 @@
 //!
 //! One process runs a nats-server (its own, unless `--nats-url`), the service with one inbound route on slot
 //! `supplier-856`, and the admin API on a free loopback port. A publisher sends ship notices at a steady rate;
-//! meanwhile versions of the plugin are uploaded through the API and activated (each a new build: the plugin's
-//! bytes with a custom section naming the build, so a new sha256 and a real compile), alternating with
-//! re-activations of versions compiled before. It reports, in the same run:
+//! meanwhile, in rounds of three: a new build of the plugin is uploaded through the API with `activate=true`
+//! (the plugin's bytes with a custom section naming the build: a new sha256 and a real compile), the slot is
+//! rolled back, and the new build is activated again. It reports, in the same run:
 //!
-//! - upload-to-serving time (the request sent until the answer says this host's route serves the version,
-//!   compile included) and re-activation time of a compiled version;
-//! - publish-to-output latency of documents published in the windows around swaps (from the request to one
-//!   second after the answer) against those published outside them, p50 and p99, and their ratio;
+//! - upload-to-serving time (the upload request sent until the answer says this host's route serves the
+//!   version, compile included) and the time of each switch between compiled versions (rollback, activation);
+//! - publish-to-output latency of documents published in the windows around switches and around uploads (each
+//!   from the request to one second after the answer) against those published outside every window, p50 and
+//!   p99; the switches' p99 over the steady p99 is the hot swap's cost, the uploads' shows what compiling on the
+//!   same cores costs the stream;
 //! - documents lost (no output) and duplicated (more than one output), which must be 0.
 
 use std::collections::HashMap;
@@ -39,7 +41,8 @@ pub struct SwapOptions {
     pub documents: usize,
     /// Documents per second.
     pub rate: usize,
-    /// Swaps during the stream (half new uploads, half re-activations).
+    /// Switches during the stream: each round of three is an upload with activation, a rollback and a
+    /// re-activation.
     pub swaps: usize,
     /// Approximate document size.
     pub size: usize,
@@ -63,14 +66,20 @@ pub struct Latency {
 pub struct SwapReport {
     /// Upload request to serving, compile included, per new version (ms).
     pub upload_to_serving_ms: Vec<f64>,
-    /// Re-activation of a compiled version to serving (ms).
-    pub reactivation_ms: Vec<f64>,
-    /// Documents published outside the swap windows.
+    /// Of which validating and compiling, as the host reported it (ms).
+    pub compile_ms: Vec<f64>,
+    /// Switches between compiled versions (rollbacks and re-activations), request to serving (ms).
+    pub switch_ms: Vec<f64>,
+    /// Documents published outside every window.
     pub steady: Latency,
-    /// Documents published inside them.
+    /// Documents published around a switch between compiled versions.
     pub around_swaps: Latency,
+    /// Documents published around an upload (compile and switch).
+    pub around_uploads: Latency,
     /// around_swaps.p99 / steady.p99.
     pub p99_ratio: f64,
+    /// around_uploads.p99 / steady.p99.
+    pub upload_p99_ratio: f64,
     /// Documents with no output.
     pub lost: usize,
     /// Documents with more than one output.
@@ -275,53 +284,63 @@ async fn run_on(
     // The swaps, spread over the middle of the stream.
     let http = reqwest::Client::new();
     let total = interval.mul_f64(options.documents as f64);
-    let mut windows: Vec<(Duration, Duration)> = Vec::new();
+    let mut swap_windows: Vec<(Duration, Duration)> = Vec::new();
+    let mut upload_windows: Vec<(Duration, Duration)> = Vec::new();
     let mut uploads = Vec::new();
-    let mut reactivations = Vec::new();
-    let mut shas: Vec<String> = Vec::new();
-    for swap in 0..options.swaps {
-        let due = total.mul_f64((swap + 1) as f64 / (options.swaps + 1) as f64);
+    let mut compiles = Vec::new();
+    let mut switches = Vec::new();
+    let mut latest = String::new();
+    for step in 0..options.swaps {
+        let due = total.mul_f64((step + 1) as f64 / (options.swaps + 1) as f64);
         if let Some(wait) = due.checked_sub(origin.elapsed()) {
             tokio::time::sleep(wait).await;
         }
         let requested = origin.elapsed();
         let started = Instant::now();
-        if swap % 2 == 0 || shas.len() < 2 {
-            let bytes = build_variant(component, swap as u32 + 1);
-            let form = reqwest::multipart::Form::new().part(
-                "plugin",
-                reqwest::multipart::Part::bytes(bytes).file_name("plugin.wasm"),
-            );
-            let answer: serde_json::Value = http
-                .post(format!(
-                    "{admin_url}/v1/tenants/{TENANT}/plugins/{SLOT}/versions?activate=true&shadow=false"
-                ))
-                .bearer_auth(TOKEN)
-                .multipart(form)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            uploads.push(started.elapsed().as_secs_f64() * 1e3);
-            if let Some(sha) = answer["version"]["sha256"].as_str() {
-                shas.push(sha.to_string());
+        let slot_url = format!("{admin_url}/v1/tenants/{TENANT}/plugins/{SLOT}");
+        match step % 3 {
+            0 => {
+                let bytes = build_variant(component, step as u32 + 1);
+                let form = reqwest::multipart::Form::new().part(
+                    "plugin",
+                    reqwest::multipart::Part::bytes(bytes).file_name("plugin.wasm"),
+                );
+                let answer: serde_json::Value = http
+                    .post(format!("{slot_url}/versions?activate=true&shadow=false"))
+                    .bearer_auth(TOKEN)
+                    .multipart(form)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                uploads.push(started.elapsed().as_secs_f64() * 1e3);
+                compiles.push(answer["compile_ms"].as_f64().unwrap_or_default());
+                latest = answer["version"]["sha256"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                upload_windows.push((requested, origin.elapsed() + AFTER));
+                continue;
             }
-        } else {
-            // Back to the version before the one active: compiled already.
-            let sha = shas[shas.len() - 2].clone();
-            http.post(format!(
-                "{admin_url}/v1/tenants/{TENANT}/plugins/{SLOT}/activate"
-            ))
-            .bearer_auth(TOKEN)
-            .json(&serde_json::json!({ "sha256": sha }))
-            .send()
-            .await?
-            .error_for_status()?;
-            reactivations.push(started.elapsed().as_secs_f64() * 1e3);
-            shas.push(sha);
+            1 => {
+                http.post(format!("{slot_url}/rollback"))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+            }
+            _ => {
+                http.post(format!("{slot_url}/activate"))
+                    .bearer_auth(TOKEN)
+                    .json(&serde_json::json!({ "sha256": latest }))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+            }
         }
-        windows.push((requested, origin.elapsed() + AFTER));
+        switches.push(started.elapsed().as_secs_f64() * 1e3);
+        swap_windows.push((requested, origin.elapsed() + AFTER));
     }
 
     let sent = publisher.await??;
@@ -342,6 +361,10 @@ async fn run_on(
     let received = received.lock().map(|r| r.clone()).unwrap_or_default();
     let mut steady = Vec::new();
     let mut around = Vec::new();
+    let mut around_upload = Vec::new();
+    let inside = |windows: &[(Duration, Duration)], at: &Duration| {
+        windows.iter().any(|(from, to)| at >= from && at <= to)
+    };
     let (mut lost, mut duplicated) = (0, 0);
     for (index, published) in sent.iter().enumerate() {
         match received.get(&index).map(Vec::as_slice) {
@@ -351,10 +374,9 @@ async fn run_on(
                     duplicated += 1;
                 }
                 let latency = times[0].saturating_sub(*published);
-                if windows
-                    .iter()
-                    .any(|(from, to)| published >= from && published <= to)
-                {
+                if inside(&upload_windows, published) {
+                    around_upload.push(latency);
+                } else if inside(&swap_windows, published) {
                     around.push(latency);
                 } else {
                     steady.push(latency);
@@ -364,16 +386,23 @@ async fn run_on(
     }
     let steady = latency(steady);
     let around_swaps = latency(around);
-    Ok(SwapReport {
-        upload_to_serving_ms: uploads,
-        reactivation_ms: reactivations,
-        p99_ratio: if steady.p99_ms > 0.0 {
-            around_swaps.p99_ms / steady.p99_ms
+    let around_uploads = latency(around_upload);
+    let ratio = |group: &Latency| {
+        if steady.p99_ms > 0.0 {
+            group.p99_ms / steady.p99_ms
         } else {
             0.0
-        },
+        }
+    };
+    Ok(SwapReport {
+        upload_to_serving_ms: uploads,
+        compile_ms: compiles,
+        switch_ms: switches,
+        p99_ratio: ratio(&around_swaps),
+        upload_p99_ratio: ratio(&around_uploads),
         steady,
         around_swaps,
+        around_uploads,
         lost,
         duplicated,
     })

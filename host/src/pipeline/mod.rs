@@ -169,14 +169,7 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
             }
         }
     };
-    match route.active.borrow().as_ref() {
-        Some(pool) => {
-            tracing::info!(tenant = %route.tenant, route = %route.common.name, plugin = %pool.label(), "route started")
-        }
-        None => {
-            tracing::warn!(tenant = %route.tenant, route = %route.common.name, slot = %route.common.slot, "route started, but slot {} has no active version: its messages wait in the stream until one is activated", route.common.slot)
-        }
-    }
+    tracing::info!(tenant = %route.tenant, route = %route.common.name, slot = %route.common.slot, "route started");
     let batch = route.common.batch;
     let (tx, mut rx) = mpsc::channel::<(Message, Arc<Pool>)>(batch);
     let mut fetchers = JoinSet::new();

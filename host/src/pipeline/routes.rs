@@ -267,6 +267,13 @@ async fn follow_slot(
     pool: watch::Sender<Option<Arc<Pool>>>,
 ) {
     let mut slot = versions.subscribe(&spec.tenant, &spec.common.slot);
+    if let Ok(None) = versions
+        .registry()
+        .active(&spec.tenant, &spec.common.slot)
+        .await
+    {
+        tracing::warn!(tenant = %spec.tenant, route = %spec.common.name, slot = %spec.common.slot, "slot {} has no active version: the route's messages wait in the stream until one is activated", spec.common.slot);
+    }
     loop {
         let loaded = slot.borrow_and_update().clone();
         if let Some(loaded) = loaded {
