@@ -332,24 +332,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
-                    "{} documents of {} bytes",
-                    report.baseline.documents, report.document_bytes
-                );
-                println!(
-                    "{:<28} {:>10} {:>12} {:>10} {:>10}",
-                    "", "seconds", "docs/s", "p50 ms", "p99 ms"
-                );
-                for (name, f) in [
-                    ("raw JetStream (baseline)", &report.baseline),
-                    ("856 pipeline", &report.pipeline),
-                ] {
-                    println!(
-                        "{name:<28} {:>10.3} {:>12.0} {:>10.2} {:>10.2}",
-                        f.seconds, f.per_second, f.p50_ms, f.p99_ms
-                    );
-                }
-                println!("pipeline / baseline throughput: {:.2}x", report.ratio);
+                print!("{report}");
             }
             Ok(ExitCode::SUCCESS)
         }
