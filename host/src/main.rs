@@ -10,7 +10,7 @@ use millwright::runner::{self, Outcome, RunOptions, Runner};
 use serde_json::Value;
 
 /// Every message through a route is many small allocations made on one thread and freed on another. glibc's
-/// malloc spent about a quarter of the host's CPU on them; with mimalloc the host needs 25-30 % less CPU per
+/// malloc spent about a quarter of the host's CPU on them; with mimalloc the host needs 14-30 % less CPU per
 /// document (docs/BENCHMARKS.md, "The allocator: mimalloc in the binary").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
