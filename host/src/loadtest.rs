@@ -4,6 +4,13 @@
 //! pipeline — the same publishes into a tenant's source, the route mapping each through the plugin and publishing
 //! the canonical ship notice, and a pull consumer taking those. Latency is from a document's publish to its
 //! (raw or mapped) message reaching the consumer.
+//!
+//! Each phase also reports the CPU time it cost, per document: this process's (the load generator and the
+//! consumer, and in the pipeline the route too) and the embedded nats-server's, and how busy that kept the
+//! cores. A phase whose cores were busy throughout is CPU-bound: then the CPU per document, not the code's
+//! waiting, sets its throughput.
+
+mod cpu;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,6 +24,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use self::cpu::{Sample, Usage};
 use crate::bus::{self, embedded::Embedded};
 use crate::config::Config;
 use crate::serve;
@@ -117,6 +125,24 @@ pub struct RunFigures {
     pub p50_ms: f64,
     /// 99th percentile, milliseconds.
     pub p99_ms: f64,
+    /// What the phase cost in CPU; `None` where `/proc` cannot be read.
+    pub cpu: Option<CpuFigures>,
+}
+
+/// One phase's CPU time, per document, and how busy it kept the cores.
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuFigures {
+    /// This process: the load generator and the consumer, and in the pipeline the route. Microseconds.
+    pub host_us_per_document: f64,
+    /// The embedded nats-server, microseconds; `None` when the bench joined a server by URL (its process is not
+    /// ours to see) or the server restarted during the phase.
+    pub server_us_per_document: Option<f64>,
+    /// Both together; this process alone when the server is not seen.
+    pub total_us_per_document: f64,
+    /// The CPU time above over (wall time × cores): near 1 the phase was CPU-bound.
+    pub busy: f64,
+    /// The phase's whole CPU time, milliseconds: against the clock's tick, how exact the figures above are.
+    pub total_ms: f64,
 }
 
 /// Both runs and their ratio.
@@ -130,9 +156,20 @@ pub struct Report {
     pub pipeline: RunFigures,
     /// Pipeline throughput / baseline throughput.
     pub ratio: f64,
+    /// The cores the bench could use.
+    pub cores: usize,
+    /// One tick of the CPU clock the figures are read with, milliseconds.
+    pub cpu_tick_ms: f64,
+    /// Whether nats-server's CPU is counted: it is for the embedded server, not for one joined by URL.
+    pub server_seen: bool,
+    /// The pipeline's throughput with every core busy at its CPU per document (cores / total CPU per
+    /// document): the most these cores can give it, however its waiting is arranged.
+    pub pipeline_cpu_ceiling_per_second: Option<f64>,
 }
 
 const SENT: &str = "Mw-Bench-Sent-Ns";
+/// The tenant's one source, which its one route reads.
+const SOURCE: &str = "supplier-856";
 /// Publishes in flight at most, well under the client's limit of unacknowledged publishes.
 const ACK_WINDOW: usize = 4096;
 
@@ -140,7 +177,13 @@ fn now_ns(origin: Instant) -> u64 {
     origin.elapsed().as_nanos() as u64
 }
 
-fn figures(documents: usize, seconds: f64, mut latencies: Vec<u64>) -> RunFigures {
+fn figures(
+    documents: usize,
+    seconds: f64,
+    mut latencies: Vec<u64>,
+    usage: Usage,
+    cores: usize,
+) -> RunFigures {
     latencies.sort_unstable();
     let pick = |q: f64| {
         latencies
@@ -153,7 +196,22 @@ fn figures(documents: usize, seconds: f64, mut latencies: Vec<u64>) -> RunFigure
         per_second: documents as f64 / seconds,
         p50_ms: pick(0.5),
         p99_ms: pick(0.99),
+        cpu: cpu_figures(documents, usage, cores),
     }
+}
+
+fn cpu_figures(documents: usize, usage: Usage, cores: usize) -> Option<CpuFigures> {
+    let host = usage.host?;
+    let total = host + usage.server.unwrap_or_default();
+    let per_document = |cpu: std::time::Duration| cpu.as_secs_f64() * 1e6 / documents.max(1) as f64;
+    Some(CpuFigures {
+        host_us_per_document: per_document(host),
+        server_us_per_document: usage.server.map(per_document),
+        total_us_per_document: per_document(total),
+        busy: total.as_secs_f64()
+            / (usage.wall.as_secs_f64() * cores as f64).max(f64::MIN_POSITIVE),
+        total_ms: total.as_secs_f64() * 1e3,
+    })
 }
 
 /// Publishes every document (pipelined: acknowledgments awaited together at the end), each with a correlation id
@@ -258,14 +316,21 @@ pub async fn run(options: BenchOptions) -> Result<Report> {
         .clone()
         .or_else(|| embedded.as_ref().map(|e| e.url().to_string()))
         .unwrap_or_default();
-    let result = run_on(&options, &url, data.path()).await;
+    let result = run_on(&options, &url, data.path(), embedded.as_ref()).await;
     if let Some(embedded) = embedded {
         embedded.stop().await;
     }
     result
 }
 
-async fn run_on(options: &BenchOptions, url: &str, data: &std::path::Path) -> Result<Report> {
+async fn run_on(
+    options: &BenchOptions,
+    url: &str,
+    data: &std::path::Path,
+    server: Option<&Embedded>,
+) -> Result<Report> {
+    let cores = cpu::cores();
+    let sample = || Sample::take(server.and_then(Embedded::pid));
     let packs = packs_for(options.size);
     let documents: Vec<Vec<u8>> = (0..options.documents)
         .map(|i| ship_notice(packs, &format!("SHP-{i:06}")))
@@ -281,7 +346,7 @@ max_age = "1h"
 [tenants.{tenant}]
 
 [[tenants.{tenant}.inbound]]
-source = "supplier-856"
+source = "{SOURCE}"
 plugin = "{plugin}"
 workers = {workers}
 batch = {batch}
@@ -323,6 +388,7 @@ instances = "{instances}"
         .await?;
     let origin = Instant::now();
     let baseline = {
+        let before = sample();
         let consumer = tokio::spawn(consume(
             raw_consumer,
             documents.len(),
@@ -333,7 +399,14 @@ instances = "{instances}"
         let start = now_ns(origin);
         publish_all(&js, &raw_subject, &documents, origin, |_, _| {}).await?;
         let (latencies, last) = consumer.await??;
-        figures(documents.len(), (last - start) as f64 / 1e9, latencies)
+        let usage = before.until(&sample());
+        figures(
+            documents.len(),
+            (last - start) as f64 / 1e9,
+            latencies,
+            usage,
+            cores,
+        )
     };
     js.delete_stream(&raw_stream).await.ok();
 
@@ -377,8 +450,17 @@ instances = "{instances}"
         let service = service.clone();
         tokio::spawn(async move { service.run_until(shutting_down).await })
     };
+    // The phase starts once the route has its consumer, so its setting up is neither timed nor counted.
+    wait_for_consumer(
+        &js,
+        &bus::stream_name(&tenant, bus::StreamKind::In),
+        // An inbound route is named after its source, and its consumer after the route.
+        &format!("in-{SOURCE}"),
+    )
+    .await?;
     let sent_at: Arc<std::sync::Mutex<HashMap<String, u64>>> = Arc::default();
     let pipeline = {
+        let before = sample();
         let sent_at_consumer = sent_at.clone();
         let consumer = tokio::spawn(consume(
             ev,
@@ -391,7 +473,7 @@ instances = "{instances}"
             },
         ));
         let start = now_ns(origin);
-        let subject = bus::in_subject(&tenant, "supplier-856");
+        let subject = bus::in_subject(&tenant, SOURCE);
         publish_all(&js, &subject, &documents, origin, |index, at| {
             if let Ok(mut map) = sent_at.lock() {
                 map.insert(format!("bench-{index}"), at);
@@ -399,7 +481,14 @@ instances = "{instances}"
         })
         .await?;
         let (latencies, last) = consumer.await??;
-        figures(documents.len(), (last - start) as f64 / 1e9, latencies)
+        let usage = before.until(&sample());
+        figures(
+            documents.len(),
+            (last - start) as f64 / 1e9,
+            latencies,
+            usage,
+            cores,
+        )
     };
     let _ = shutdown.send(true);
     let _ = routes.await;
@@ -413,14 +502,220 @@ instances = "{instances}"
     }
     client.flush().await.ok();
     let ratio = pipeline.per_second / baseline.per_second;
+    let server_seen = server.is_some();
+    let pipeline_cpu_ceiling_per_second = pipeline
+        .cpu
+        .as_ref()
+        .filter(|cpu| cpu.server_us_per_document.is_some())
+        .map(|cpu| cores as f64 * 1e6 / cpu.total_us_per_document);
     Ok(Report {
         document_bytes,
         baseline,
         pipeline,
         ratio,
+        cores,
+        cpu_tick_ms: cpu::resolution().as_secs_f64() * 1e3,
+        server_seen,
+        pipeline_cpu_ceiling_per_second,
     })
+}
+
+/// Waits until `durable` exists on `stream`.
+async fn wait_for_consumer(js: &jetstream::Context, stream: &str, durable: &str) -> Result<()> {
+    let stream = js.get_stream_no_info(stream).await?;
+    for _ in 0..1000 {
+        if stream.consumer_info(durable).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bail!("the route's consumer {durable} did not appear within 10 s")
+}
+
+/// The report as `millwright bench` prints it.
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let phases = [
+            ("raw JetStream (baseline)", &self.baseline),
+            ("856 pipeline", &self.pipeline),
+        ];
+        writeln!(
+            f,
+            "{} documents of {} bytes",
+            self.baseline.documents, self.document_bytes
+        )?;
+        writeln!(
+            f,
+            "{:<28} {:>10} {:>12} {:>10} {:>10}",
+            "", "seconds", "docs/s", "p50 ms", "p99 ms"
+        )?;
+        for (name, run) in phases {
+            writeln!(
+                f,
+                "{name:<28} {:>10.3} {:>12.0} {:>10.2} {:>10.2}",
+                run.seconds, run.per_second, run.p50_ms, run.p99_ms
+            )?;
+        }
+        writeln!(f, "pipeline / baseline throughput: {:.2}x", self.ratio)?;
+        if phases.iter().any(|(_, run)| run.cpu.is_none()) {
+            return writeln!(
+                f,
+                "CPU time not measured: /proc/<pid>/stat cannot be read here"
+            );
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<28} {:>12} {:>12} {:>10} {:>10}",
+            "CPU per document", "millwright", "nats-server", "total", "busy"
+        )?;
+        let micros = |us: f64| format!("{us:.1} µs");
+        for (name, run) in phases {
+            let Some(cpu) = &run.cpu else { continue };
+            writeln!(
+                f,
+                "{name:<28} {:>12} {:>12} {:>10} {:>9.0}%",
+                micros(cpu.host_us_per_document),
+                cpu.server_us_per_document
+                    .map_or_else(|| "not seen".to_string(), micros),
+                micros(cpu.total_us_per_document),
+                cpu.busy * 100.0
+            )?;
+        }
+        for (name, run) in phases {
+            // A process's CPU is read in whole ticks at either end, so its difference is off by under a tick.
+            let Some(cpu) = &run.cpu else { continue };
+            let processes = if cpu.server_us_per_document.is_some() {
+                2.0
+            } else {
+                1.0
+            };
+            let error = processes * self.cpu_tick_ms / cpu.total_ms.max(self.cpu_tick_ms);
+            if error > 0.1 {
+                writeln!(
+                    f,
+                    "{name}: {:.0} ms of CPU in all, so its CPU figures are good to ±{:.0}% only; more --documents \
+narrow that",
+                    cpu.total_ms,
+                    error * 100.0
+                )?;
+            }
+        }
+        if let Some(ceiling) = self.pipeline_cpu_ceiling_per_second {
+            writeln!(
+                f,
+                "with all {} cores busy, the pipeline's CPU per document allows at most {ceiling:.0} docs/s: {:.2}x \
+this baseline",
+                self.cores,
+                ceiling / self.baseline.per_second
+            )?;
+        }
+        if !self.server_seen {
+            writeln!(
+                f,
+                "nats-server's CPU is not seen (the bench joined it by --nats-url): total and busy count this \
+process alone"
+            )?;
+        }
+        writeln!(
+            f,
+            "CPU is user + system time from /proc/<pid>/stat ({} ms ticks); busy = CPU / (wall time × {} cores), \
+other processes on the machine not counted",
+            self.cpu_tick_ms, self.cores
+        )
+    }
 }
 
 fn sent_header(message: &jetstream::Message) -> Option<u64> {
     bus::header(message.headers.as_ref(), SENT)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(per_second: f64, cpu: Option<CpuFigures>) -> RunFigures {
+        RunFigures {
+            documents: 1000,
+            seconds: 1000.0 / per_second,
+            per_second,
+            p50_ms: 10.0,
+            p99_ms: 20.0,
+            cpu,
+        }
+    }
+
+    fn cpu(host: f64, server: Option<f64>, busy: f64) -> CpuFigures {
+        CpuFigures {
+            host_us_per_document: host,
+            server_us_per_document: server,
+            total_us_per_document: host + server.unwrap_or_default(),
+            busy,
+            // 1,000 documents.
+            total_ms: host + server.unwrap_or_default(),
+        }
+    }
+
+    fn report(server: Option<f64>) -> Report {
+        Report {
+            document_bytes: 1052,
+            baseline: run(20_000.0, Some(cpu(30.0, server.map(|_| 50.0), 0.8))),
+            pipeline: run(5_000.0, Some(cpu(250.0, server, 0.95))),
+            ratio: 0.25,
+            cores: 2,
+            cpu_tick_ms: 10.0,
+            server_seen: server.is_some(),
+            pipeline_cpu_ceiling_per_second: server.map(|s| 2e6 / (250.0 + s)),
+        }
+    }
+
+    #[test]
+    fn the_report_gives_each_phase_its_cpu_per_document_and_the_pipeline_its_ceiling() {
+        let text = report(Some(150.0)).to_string();
+        assert!(
+            text.contains("pipeline / baseline throughput: 0.25x"),
+            "{text}"
+        );
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start) && l.contains("µs"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            line("raw JetStream"),
+            "raw JetStream (baseline) 30.0 µs 50.0 µs 80.0 µs 80%"
+        );
+        assert_eq!(
+            line("856 pipeline"),
+            "856 pipeline 250.0 µs 150.0 µs 400.0 µs 95%"
+        );
+        assert!(
+            text.contains("allows at most 5000 docs/s: 0.25x this baseline"),
+            "{text}"
+        );
+        assert!(!text.contains("not seen"), "{text}");
+        assert!(
+            text.contains("raw JetStream (baseline): 80 ms of CPU in all, so its CPU figures are good to ±25% only"),
+            "{text}"
+        );
+        assert!(!text.contains("856 pipeline: "), "{text}");
+    }
+
+    #[test]
+    fn a_server_joined_by_url_is_reported_as_not_seen_and_gives_no_ceiling() {
+        let text = report(None).to_string();
+        assert!(
+            text.contains("nats-server's CPU is not seen (the bench joined it by --nats-url)"),
+            "{text}"
+        );
+        assert!(!text.contains("allows at most"), "{text}");
+        let pipeline = text
+            .lines()
+            .find(|l| l.starts_with("856 pipeline") && l.contains("µs"))
+            .unwrap_or_default();
+        assert!(pipeline.contains("not seen"), "{pipeline}");
+    }
 }

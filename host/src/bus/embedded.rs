@@ -45,6 +45,7 @@ pub fn find_binary() -> Result<PathBuf> {
 #[derive(Debug)]
 pub struct Embedded {
     url: String,
+    pid_file: PathBuf,
     stop: watch::Sender<bool>,
     supervisor: JoinHandle<()>,
 }
@@ -149,10 +150,12 @@ server already runs there, join it with --nats-url nats://127.0.0.1:{port}, else
         setup.wait_ready(&mut child).await?;
         tracing::info!(port, store = %setup.dir.display(), "embedded nats-server is ready");
         let url = format!("nats://127.0.0.1:{port}");
+        let pid_file = setup.pid_file();
         let (stop, stopping) = watch::channel(false);
         let supervisor = tokio::spawn(supervise(setup, child, stopping));
         Ok(Self {
             url,
+            pid_file,
             stop,
             supervisor,
         })
@@ -161,6 +164,15 @@ server already runs there, join it with --nats-url nats://127.0.0.1:{port}, else
     /// The URL clients connect to.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The running server's process id, as its pid file says (a restarted server writes its new one).
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(&self.pid_file)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 10 s) and waits for it to exit.
