@@ -137,6 +137,9 @@ pub struct Service {
     /// The routes running on this host.
     pub routes: Arc<Routes>,
     lookups: HashMap<String, Lookups>,
+    /// Held while the sweep moves a tenant's unrouted documents, and while a route starts: a route never
+    /// starts consuming a source whose documents are being moved to the dead letters.
+    sweeping: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Service {
@@ -184,6 +187,7 @@ impl Service {
             versions,
             routes,
             lookups,
+            sweeping: tokio::sync::Mutex::default(),
         });
         let mut changes = service
             .registry
@@ -316,6 +320,7 @@ impl Service {
         match body {
             Some(body) => match self.api_spec(tenant, name, body) {
                 Ok(spec) => {
+                    let _no_sweep = self.sweeping.lock().await;
                     if let Err(err) = self.routes.start(spec).await {
                         tracing::error!(tenant, route = name, "starting the route: {err:#}");
                     } else {
@@ -562,6 +567,7 @@ async fn wait_for_signal(shutdown: watch::Sender<bool>) {
 async fn sweep_unrouted(service: Arc<Service>, mut shutting_down: watch::Receiver<bool>) {
     loop {
         for tenant in &service.config.tenants {
+            let _sweeping = service.sweeping.lock().await;
             let sources = service.sources(&tenant.name).await;
             if let Err(err) = sweep_tenant(&service.js, &tenant.name, &sources).await {
                 tracing::warn!(tenant = %tenant.name, "checking for documents no route takes: {err:#}");
@@ -596,12 +602,18 @@ async fn sweep_tenant(
         // A source that had a route has its durable consumer still: what it acknowledged was delivered, so only
         // what lies beyond goes to the dead letters.
         let mut done = 0;
+        let mut consuming = false;
         let mut consumers = stream.consumers();
         while let Some(info) = consumers.next().await {
             let info = info?;
             if info.config.filter_subject == subject {
                 done = done.max(info.ack_floor.stream_sequence);
+                // Pull requests waiting or messages out: a host of the fleet runs a route for the source already.
+                consuming |= info.num_waiting > 0 || info.num_ack_pending > 0;
             }
+        }
+        if consuming {
+            continue;
         }
         if stream
             .direct_get_next_for_subject(&subject, Some(done + 1))
