@@ -822,3 +822,55 @@ fn a_route_waits_for_its_slot_and_a_tenant_that_requires_signatures_gets_only_si
         );
     });
 }
+
+#[test]
+fn after_nats_restarts_an_activation_still_reaches_the_host() {
+    let mut server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config(dir.path(), true, "");
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let api = Api::new(&host);
+    let rt = runtime();
+    let bytes = variant(21);
+    let sha = sha256(&bytes);
+    rt.block_on(async {
+        let (status, body) = api
+            .upload("acme", "supplier-856", bytes, "shadow=false")
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    });
+    server.restart();
+    rt.block_on(async {
+        let started = Instant::now();
+        loop {
+            let (status, _) = api.get("/readyz").await;
+            if status == StatusCode::OK {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the host did not reconnect"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The activation goes through the registry's KV and back to the host through its watch.
+        let started = Instant::now();
+        loop {
+            let (status, body) = api
+                .post_json(
+                    "/v1/tenants/acme/plugins/supplier-856/activate",
+                    json!({ "sha256": sha }),
+                )
+                .await;
+            if status == StatusCode::OK {
+                assert_eq!(body["serving"], json!(["supplier-856"]), "{body}");
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "activation after the restart: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+}

@@ -242,8 +242,9 @@ impl Service {
                         }
                         Some(_) => {}
                         None => {
-                            tracing::error!("the registry's watch ended; routes changed elsewhere are not seen until restart");
-                            return;
+                            tracing::warn!("the registry's watch ended; watching it again");
+                            let Some(again) = follower.rewatch(&mut stop).await else { return };
+                            changes = again;
                         }
                     },
                     _ = stop.changed() => return,
@@ -251,6 +252,49 @@ impl Service {
             }
         });
         Ok(service)
+    }
+
+    /// A new watch of the registry once it can be had (retrying every second), after which the API's routes
+    /// are read again: those stored meanwhile start, those deleted meanwhile stop. `None` when `stop` turns
+    /// true first.
+    async fn rewatch(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<futures::stream::BoxStream<'static, Change>> {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return None,
+            }
+            let changes = match self.registry.watch().await {
+                Ok(changes) => changes,
+                Err(err) => {
+                    tracing::warn!("watching the registry: {err}; retrying");
+                    continue;
+                }
+            };
+            let stored = match self.registry.routes(None).await {
+                Ok(stored) => stored,
+                Err(err) => {
+                    tracing::warn!("reading the registry's routes: {err}; retrying");
+                    continue;
+                }
+            };
+            let kept: HashSet<(String, String)> = stored
+                .iter()
+                .map(|(tenant, name, _)| (tenant.clone(), name.clone()))
+                .collect();
+            for (tenant, name, body) in &stored {
+                self.apply_route(tenant, name, Some(body)).await;
+            }
+            for spec in self.routes.specs().await {
+                let key = (spec.tenant.clone(), spec.common.name.clone());
+                if spec.origin == Origin::Api && !kept.contains(&key) {
+                    self.apply_route(&key.0, &key.1, None).await;
+                }
+            }
+            return Some(changes);
+        }
     }
 
     /// A route's full description.
@@ -320,6 +364,12 @@ impl Service {
         match body {
             Some(body) => match self.api_spec(tenant, name, body) {
                 Ok(spec) => {
+                    if running.as_ref().is_some_and(|r| {
+                        r.origin == Origin::Api && r.common == spec.common && r.kind == spec.kind
+                    }) {
+                        // Already running as stored (a change seen twice, or a resync).
+                        return;
+                    }
                     let _no_sweep = self.sweeping.lock().await;
                     if let Err(err) = self.routes.start(spec).await {
                         tracing::error!(tenant, route = name, "starting the route: {err:#}");

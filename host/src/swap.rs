@@ -102,8 +102,11 @@ impl Versions {
                         }
                         Some(_) => {}
                         None => {
-                            tracing::error!("the plugin registry's watch ended; activations made elsewhere are not seen until restart");
-                            return;
+                            // The watch fell behind or NATS went away: watch again, then read every slot, so a
+                            // change made meanwhile is not missed.
+                            tracing::warn!("the plugin registry's watch ended; watching it again");
+                            let Some(again) = follower.rewatch(&mut stop).await else { return };
+                            changes = again;
                         }
                     },
                     _ = stop.changed() => return,
@@ -111,6 +114,40 @@ impl Versions {
             }
         });
         Ok(versions)
+    }
+
+    /// A new watch of the registry once it can be had (retrying every second), after which every slot is read
+    /// and applied again; `None` when `stop` turns true first.
+    async fn rewatch(
+        self: &Arc<Self>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<futures::stream::BoxStream<'static, Change>> {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = stop.changed() => return None,
+            }
+            let changes = match self.registry.watch().await {
+                Ok(changes) => changes,
+                Err(err) => {
+                    tracing::warn!("watching the plugin registry: {err}; retrying");
+                    continue;
+                }
+            };
+            match self.registry.slots(None).await {
+                Ok(slots) => {
+                    for (tenant, slot, state) in slots {
+                        if self.tenants.contains(&tenant) {
+                            self.note(&tenant, &slot, &state);
+                            let this = self.clone();
+                            tokio::spawn(async move { this.apply(&tenant, &slot, &state).await });
+                        }
+                    }
+                    return Some(changes);
+                }
+                Err(err) => tracing::warn!("reading the registry's slots: {err}; retrying"),
+            }
+        }
     }
 
     /// The registry behind.

@@ -28,16 +28,34 @@ pub struct NatsServer {
     child: Child,
     /// `nats://127.0.0.1:<port>`.
     pub url: String,
-    _store: tempfile::TempDir,
+    port: u16,
+    store: tempfile::TempDir,
 }
 
 impl NatsServer {
     /// Starts it and waits until it accepts connections.
     pub fn start() -> Self {
-        let binary = millwright::bus::embedded::find_binary()
-            .unwrap_or_else(|err| panic!("{err} (scripts/test installs it)"));
         let store = tempfile::tempdir().expect("temp dir");
         let port = free_port();
+        let child = Self::spawn(port, store.path());
+        Self {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+            port,
+            store,
+        }
+    }
+
+    /// Kills it (SIGKILL) and starts it again on the same port and store, as after a crash.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port, self.store.path());
+    }
+
+    fn spawn(port: u16, store: &Path) -> Child {
+        let binary = millwright::bus::embedded::find_binary()
+            .unwrap_or_else(|err| panic!("{err} (scripts/test installs it)"));
         let child = Command::new(binary)
             .args([
                 "--addr",
@@ -47,7 +65,7 @@ impl NatsServer {
                 "--jetstream",
             ])
             .arg("--store_dir")
-            .arg(store.path())
+            .arg(store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -60,11 +78,7 @@ impl NatsServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
-            child,
-            url: format!("nats://127.0.0.1:{port}"),
-            _store: store,
-        }
+        child
     }
 
     /// A JetStream client.
