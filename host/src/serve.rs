@@ -1,10 +1,13 @@
-//! `millwright serve`: the service. Loads and compiles every route's plugin, reaches NATS (the embedded
-//! nats-server unless a URL is given), creates the tenants' streams and the routes' consumers, runs the routes,
-//! and on SIGTERM or Ctrl-C stops fetching, finishes what is in flight and stops the embedded server.
+//! `millwright serve`: the service. Checks the plugin files the configuration names, reaches NATS (the embedded
+//! nats-server unless a URL is given), creates the tenants' streams, opens the plugin registry on JetStream and
+//! seeds the routes' slots from those files, starts the routes — the file's and those made through the admin
+//! API, which every host follows through the registry's KV watch — and the admin API; on SIGTERM or Ctrl-C it
+//! stops fetching, finishes what is in flight and stops the embedded server.
 //!
 //! A document sent to a source no route knows is not left unseen in the stream: a sweep, at start and every few
 //! seconds, moves it to the tenant's dead letters (route `_unrouted`, class `no-route`) with a warning naming
-//! the source, from where it can be replayed once a route for it exists.
+//! the source, from where it can be replayed once a route for it exists. A source whose route was deleted keeps
+//! its durable consumer: only what lies beyond what that consumer acknowledged is moved.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
