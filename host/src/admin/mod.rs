@@ -217,8 +217,13 @@ fn router(state: AppState) -> axum::Router {
             "no such resource; the API's paths are listed at /v1/openapi.json",
         )
     })
+    // Uploads over the cap are read to their end and refused with 413 (see plugins::upload); only far beyond
+    // it is a request cut off.
     .layer(axum::extract::DefaultBodyLimit::max(
-        state.max_upload.saturating_add(1 << 20),
+        state
+            .max_upload
+            .saturating_mul(4)
+            .max(state.max_upload.saturating_add(16 << 20)),
     ))
     .with_state(state)
 }

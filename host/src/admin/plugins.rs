@@ -296,8 +296,6 @@ async fn upload(
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
     let started = Instant::now();
-    let tenant_config = errors::tenant(&state.service, &tenant)?.clone();
-    check_names(&tenant, &slot)?;
     let mut plugin: Option<(String, Bytes)> = None;
     let mut fixtures: Vec<(String, Bytes)> = Vec::new();
     let mut signature_b64: Option<String> = None;
@@ -311,8 +309,9 @@ async fn upload(
             ),
         )
     };
+    let mut received = 0usize;
     loop {
-        let field = match multipart.next_field().await {
+        let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
@@ -325,21 +324,35 @@ async fn upload(
         };
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
-        let bytes = match field.bytes().await {
-            Ok(bytes) => bytes,
-            Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(err) => {
-                return Err(ApiError::bad_request(
-                    "bad_multipart",
-                    format!("reading part {name:?} of the upload: {err}"),
-                ));
-            }
-        };
-        match name.as_str() {
-            "plugin" => {
-                if bytes.len() > state.max_upload {
+        // Read to the end even past the cap (keeping nothing more), so the client gets the 413 rather than a
+        // connection closed under it while it is still sending.
+        let mut bytes = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    received += chunk.len();
+                    if received <= state.max_upload {
+                        bytes.extend_from_slice(&chunk);
+                    }
+                }
+                Ok(None) => break,
+                Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                     return Err(too_large());
                 }
+                Err(err) => {
+                    return Err(ApiError::bad_request(
+                        "bad_multipart",
+                        format!("reading part {name:?} of the upload: {err}"),
+                    ));
+                }
+            }
+        }
+        if received > state.max_upload {
+            continue;
+        }
+        let bytes = Bytes::from(bytes);
+        match name.as_str() {
+            "plugin" => {
                 plugin = Some((file_name.unwrap_or_else(|| "plugin.wasm".into()), bytes));
             }
             "fixture" => {
@@ -357,6 +370,12 @@ async fn upload(
                 ));
             }
         }
+    }
+    // Checked once the body is read, so even a refusal reaches a client still sending.
+    let tenant_config = errors::tenant(&state.service, &tenant)?.clone();
+    check_names(&tenant, &slot)?;
+    if received > state.max_upload {
+        return Err(too_large());
     }
     let Some((file_name, bytes)) = plugin else {
         return Err(ApiError::bad_request(
