@@ -12,6 +12,8 @@
 //!   `edi` import (the `test-misbehaving` plugin's `parse` command, on a warm instance), on the same 1 KiB ship
 //!   notice: what crossing the boundary with a parsed tree costs.
 //!
+//! The bench uses mimalloc, the binary's global allocator, on both sides of every ratio.
+//!
 //! Build the plugins first, then: `cargo bench -p millwright --bench mapping`. Figures go to
 //! docs/BENCHMARKS.md.
 
@@ -22,6 +24,11 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use millwright::invoke::{InstancePolicy, Mapper};
 use millwright_sdk::harness::Harness;
 use x12_856_ship_notice::ShipNoticeMapper;
+
+/// The same allocator as the `millwright` binary (host/src/main.rs), so the host's side is measured as it ships.
+/// The native baseline runs in this process too and gets it as well, so the ratios stay like for like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod support;
 use support::{envelope, load, ship_notice};

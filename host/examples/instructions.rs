@@ -17,6 +17,10 @@ use millwright::invoke::{Envelope, InstancePolicy, Mapper, Session};
 use millwright_sdk::harness::Harness;
 use x12_856_ship_notice::ShipNoticeMapper;
 
+/// The allocator of the `millwright` binary and of `benches/mapping.rs`, so the counts are of what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What is counted: one message, or one instantiation.
 enum Step<'a> {
     Native(&'a Harness, &'a millwright_sdk::types::Envelope),
