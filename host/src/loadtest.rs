@@ -185,11 +185,7 @@ fn figures(
     cores: usize,
 ) -> RunFigures {
     latencies.sort_unstable();
-    let pick = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-            .map_or(0.0, |&ns| ns as f64 / 1e6)
-    };
+    let pick = |q: f64| quantile_ms(&latencies, q, |&ns| ns as f64 / 1e6);
     RunFigures {
         documents,
         seconds,
@@ -302,25 +298,51 @@ pub async fn run(options: BenchOptions) -> Result<Report> {
     options.plugin = std::fs::canonicalize(&options.plugin)
         .with_context(|| format!("finding {}", options.plugin.display()))?;
     let data = tempfile::tempdir().context("a temporary data dir")?;
-    let embedded = match &options.nats_url {
-        Some(_) => None,
-        None => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")?
-                .local_addr()?
-                .port();
-            Some(Embedded::start(data.path(), port).await?)
-        }
-    };
-    let url = options
-        .nats_url
-        .clone()
-        .or_else(|| embedded.as_ref().map(|e| e.url().to_string()))
-        .unwrap_or_default();
-    let result = run_on(&options, &url, data.path(), embedded.as_ref()).await;
-    if let Some(embedded) = embedded {
-        embedded.stop().await;
-    }
+    let nats = BenchNats::start(options.nats_url.clone(), data.path()).await?;
+    let result = run_on(&options, &nats.url, data.path(), nats.embedded.as_ref()).await;
+    nats.stop().await;
     result
+}
+
+/// The server a bench runs on: the one given by URL, or a nats-server of its own on a free loopback port with
+/// its store under `data`.
+pub(crate) struct BenchNats {
+    /// The server's URL.
+    pub(crate) url: String,
+    /// The bench's own server, when no URL was given.
+    pub(crate) embedded: Option<Embedded>,
+}
+
+impl BenchNats {
+    pub(crate) async fn start(url: Option<String>, data: &std::path::Path) -> Result<Self> {
+        if let Some(url) = url {
+            return Ok(Self {
+                url,
+                embedded: None,
+            });
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let embedded = Embedded::start(data, port).await?;
+        Ok(Self {
+            url: embedded.url().to_string(),
+            embedded: Some(embedded),
+        })
+    }
+
+    pub(crate) async fn stop(self) {
+        if let Some(embedded) = self.embedded {
+            embedded.stop().await;
+        }
+    }
+}
+
+/// The `q` quantile of sorted `values` (nearest rank), in milliseconds; 0 for none.
+pub(crate) fn quantile_ms<T>(sorted: &[T], q: f64, ms: impl Fn(&T) -> f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
+        .map_or(0.0, ms)
 }
 
 async fn run_on(

@@ -178,9 +178,23 @@ impl ApiArgs {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// Prints the host's answer as JSON, or as `describe` words it for people.
+fn show<T: serde::Serialize + ?Sized>(
+    json: bool,
+    value: &T,
+    describe: impl Fn(&T) -> String,
+) -> Result<()> {
+    if json {
+        print_json(value)
+    } else {
+        print!("{}", describe(value));
+        Ok(())
+    }
 }
 
 /// How to reach the system's NATS.
@@ -681,11 +695,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &push,
                     progress,
                 ))?;
-                if json {
-                    print_json(&result)?;
-                } else {
-                    print!("{}", millwright::client::describe_upload(&result));
-                }
+                show(json, &result, millwright::client::describe_upload)?;
                 Ok(ExitCode::SUCCESS)
             }
             PluginCommand::Keygen { out } => {
@@ -739,11 +749,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &tenant,
                     slot.as_deref(),
                 ))?;
-                if json {
-                    print_json(&slots)?;
-                } else {
-                    print!("{}", millwright::client::describe_slots(&slots));
-                }
+                show(json, slots.as_slice(), millwright::client::describe_slots)?;
                 Ok(ExitCode::SUCCESS)
             }
             PluginCommand::Activate {
@@ -765,11 +771,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &slot,
                     &which,
                 ))?;
-                if json {
-                    print_json(&result)?;
-                } else {
-                    print!("{}", millwright::client::describe_activation(&result));
-                }
+                show(json, &result, millwright::client::describe_activation)?;
                 Ok(ExitCode::SUCCESS)
             }
             PluginCommand::Rollback {
@@ -783,11 +785,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &tenant,
                     &slot,
                 ))?;
-                if json {
-                    print_json(&result)?;
-                } else {
-                    print!("{}", millwright::client::describe_activation(&result));
-                }
+                show(json, &result, millwright::client::describe_activation)?;
                 Ok(ExitCode::SUCCESS)
             }
             PluginCommand::Build { plugins_dir, debug } => {

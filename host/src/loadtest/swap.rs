@@ -26,9 +26,9 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{packs_for, ship_notice};
+use super::{BenchNats, packs_for, quantile_ms, ship_notice};
 use crate::admin::{Admin, AdminOptions};
-use crate::bus::{self, embedded::Embedded};
+use crate::bus;
 use crate::config::Config;
 use crate::serve;
 
@@ -131,20 +131,7 @@ pub async fn run(options: SwapOptions) -> Result<SwapReport> {
     let plugin = std::fs::canonicalize(&options.plugin)?;
     let component = std::fs::read(&plugin)?;
     let data = tempfile::tempdir().context("a temporary data dir")?;
-    let embedded = match &options.nats_url {
-        Some(_) => None,
-        None => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")?
-                .local_addr()?
-                .port();
-            Some(Embedded::start(data.path(), port).await?)
-        }
-    };
-    let url = options
-        .nats_url
-        .clone()
-        .or_else(|| embedded.as_ref().map(|e| e.url().to_string()))
-        .unwrap_or_default();
+    let nats = BenchNats::start(options.nats_url.clone(), data.path()).await?;
     let config_text = format!(
         "[nats]\nmax_age = \"1h\"\n\n[tenants.{TENANT}]\n\n[[tenants.{TENANT}.inbound]]\nsource = \"{SLOT}\"\nplugin = \"{}\"\nworkers = 2\n",
         plugin.display()
@@ -152,10 +139,8 @@ pub async fn run(options: SwapOptions) -> Result<SwapReport> {
     let config = Config::parse(&config_text, &data.path().join("bench.toml"), &|name| {
         std::env::var(name).ok()
     })?;
-    let result = run_on(&options, &component, config, &url, data.path()).await;
-    if let Some(embedded) = embedded {
-        embedded.stop().await;
-    }
+    let result = run_on(&options, &component, config, &nats.url, data.path()).await;
+    nats.stop().await;
     result
 }
 
@@ -410,11 +395,7 @@ async fn run_on(
 
 fn latency(mut values: Vec<Duration>) -> Latency {
     values.sort_unstable();
-    let pick = |q: f64| {
-        values
-            .get(((values.len() as f64 - 1.0) * q).round() as usize)
-            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    };
+    let pick = |q: f64| quantile_ms(&values, q, |d| d.as_secs_f64() * 1e3);
     Latency {
         documents: values.len(),
         p50_ms: pick(0.5),
