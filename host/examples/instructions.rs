@@ -4,10 +4,10 @@
 //! ```sh
 //! cargo build --release -p millwright --example instructions
 //! valgrind --tool=callgrind --toggle-collect='*instructions::step*' \
-//!     target/release/examples/instructions component   # or: native, instantiate
+//!     target/release/examples/instructions component   # or: native, instantiate; then `16` for 16 KiB
 //! ```
 //!
-//! Divide the collected instructions by the number of steps (300, or 1,000 for `instantiate`). The inputs are
+//! Divide the collected instructions by the number of steps (300, or 1,000 for `instantiate`; a tenth of that with `16`). The inputs are
 //! those of `benches/mapping.rs`: the 1 KiB ship notice, the same plugin, the same harness.
 
 #[path = "../benches/support/mod.rs"]
@@ -47,20 +47,33 @@ fn step(step: &mut Step<'_>) {
 
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();
-    let document = support::ship_notice(5);
+    // The 1 KiB notice by default; `16` for the 16 KiB one (a tenth of the steps).
+    let large = std::env::args().nth(2).as_deref() == Some("16");
+    let document = support::ship_notice(if large { 134 } else { 5 });
     let mapper = support::load("x12-856-ship-notice", InstancePolicy::Fresh);
     let harness = Harness::new().with_config("timezone", "America/Chicago");
     let sdk_envelope = millwright_sdk::types::Envelope::for_bytes("supplier-856", document.clone());
     let host_envelope = support::envelope(document);
-    let (mut current, count) = match which.as_str() {
+    let (mut current, mut count) = match which.as_str() {
         "native" => (Step::Native(&harness, &sdk_envelope), 300),
         "component" => (Step::Component(mapper.session(), &host_envelope), 300),
         "instantiate" => (Step::Instantiate(&mapper), 1000),
+        "ab" => {
+            alternate(
+                Step::Native(&harness, &sdk_envelope),
+                Step::Component(mapper.session(), &host_envelope),
+                if large { 20 } else { 200 },
+            );
+            return;
+        }
         _ => {
-            eprintln!("usage: instructions native|component|instantiate");
+            eprintln!("usage: instructions native|component|instantiate|ab [16]");
             std::process::exit(2);
         }
     };
+    if large {
+        count /= 10;
+    }
     // Warm up outside the counted steps: the pool's first slot, the allocator, the time-zone database.
     let mut warm = Step::Component(mapper.session(), &host_envelope);
     for _ in 0..20 {
@@ -75,4 +88,33 @@ fn main() {
         step(&mut current);
     }
     println!("{count} steps");
+}
+
+/// Times `a` and `b` in alternating blocks of `block` steps, 101 blocks each, and prints the median time per
+/// step of each and the rate of `b` against `a`. Alternating keeps a noisy machine's slow moments from falling
+/// on one side only.
+fn alternate(mut a: Step<'_>, mut b: Step<'_>, block: usize) {
+    let mut time = |step_: &mut Step<'_>| {
+        let start = std::time::Instant::now();
+        for _ in 0..block {
+            step(step_);
+        }
+        start.elapsed().as_secs_f64() * 1e6 / block as f64
+    };
+    for _ in 0..5 {
+        time(&mut a);
+        time(&mut b);
+    }
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..101 {
+        ta.push(time(&mut a));
+        tb.push(time(&mut b));
+    }
+    ta.sort_by(f64::total_cmp);
+    tb.sort_by(f64::total_cmp);
+    let (ma, mb) = (ta[50], tb[50]);
+    println!(
+        "native {ma:.2} µs, component {mb:.2} µs, rate {:.2}×",
+        ma / mb
+    );
 }

@@ -83,6 +83,7 @@ pub(crate) fn build(tx: &Transaction) -> Result<Tree<'_>, MappingError> {
 
     let mut nodes: Vec<Node<'_>> = Vec::with_capacity(loops.len());
     let mut parents: Vec<Option<usize>> = Vec::with_capacity(loops.len());
+    let mut ids = Ids::default();
     let mut shipments = Vec::new();
     for hl in loops {
         let level = Level::from_code(hl.level).ok_or_else(|| {
@@ -96,17 +97,15 @@ pub(crate) fn build(tx: &Transaction) -> Result<Tree<'_>, MappingError> {
             )
         })?;
         let parent = match hl.parent {
-            Some(parent_id) => Some(nodes.iter().position(|n| n.hl.id == parent_id).ok_or_else(
-                || {
-                    MappingError::invalid(
-                        format!(
-                            "HL {} names parent `{parent_id}`, which is no earlier HL",
-                            hl.id
-                        ),
-                        tx.at(hl.hl, 2),
-                    )
-                },
-            )?),
+            Some(parent_id) => Some(ids.find(parent_id).ok_or_else(|| {
+                MappingError::invalid(
+                    format!(
+                        "HL {} names parent `{parent_id}`, which is no earlier HL",
+                        hl.id
+                    ),
+                    tx.at(hl.hl, 2),
+                )
+            })?),
             None if level == Level::Shipment => None,
             // A partner that leaves HL02 empty means the nearest open loop that can hold this one.
             None => {
@@ -145,6 +144,7 @@ pub(crate) fn build(tx: &Transaction) -> Result<Tree<'_>, MappingError> {
             }
             Some(p) => nodes[p].children.push(index),
         }
+        ids.push(hl.id, index);
         nodes.push(Node {
             hl,
             level,
@@ -153,4 +153,44 @@ pub(crate) fn build(tx: &Transaction) -> Result<Tree<'_>, MappingError> {
         parents.push(parent);
     }
     Ok(Tree { nodes, shipments })
+}
+
+/// The HL01s seen so far, for finding a parent by its HL02 as the host's parser matched it: the same number
+/// (`2` and `02`) or, for the rare ids that are not numbers, the same text. The parser has checked that numeric
+/// HL01s increase, so they are kept in ascending order and found by a binary search; a linear search would
+/// make a large ship notice's hierarchy quadratic in its HL count.
+#[derive(Default)]
+struct Ids<'a> {
+    numbers: Vec<(u64, usize)>,
+    texts: Vec<(&'a str, usize)>,
+}
+
+impl<'a> Ids<'a> {
+    fn push(&mut self, id: &'a str, node: usize) {
+        let id = id.trim();
+        match id.parse::<u64>() {
+            // Kept sorted even if a document ever reached the plugin without the parser's check.
+            Ok(number) => match self.numbers.binary_search_by_key(&number, |&(n, _)| n) {
+                Ok(_) => {}
+                Err(at) => self.numbers.insert(at, (number, node)),
+            },
+            Err(_) => self.texts.push((id, node)),
+        }
+    }
+
+    fn find(&self, parent: &str) -> Option<usize> {
+        let parent = parent.trim();
+        match parent.parse::<u64>() {
+            Ok(number) => self
+                .numbers
+                .binary_search_by_key(&number, |&(n, _)| n)
+                .ok()
+                .map(|i| self.numbers[i].1),
+            Err(_) => self
+                .texts
+                .iter()
+                .find(|&&(id, _)| id == parent)
+                .map(|&(_, node)| node),
+        }
+    }
 }

@@ -287,6 +287,49 @@ fn an_order_under_an_item_is_invalid_at_hl02() {
 }
 
 #[test]
+fn a_parent_is_found_by_number_as_the_parser_checks_it_and_by_text_when_not_a_number() {
+    // HL02 `01` names HL01 `1`, as the host's parser accepts; `A`, `B` are ids that are not numbers.
+    let doc = x12_856(&[
+        "BSN*00*S1*20240301*0830",
+        "HL*1**S",
+        "HL*2*01*O",
+        "PRF*PO-1",
+        "HL*A*1*O",
+        "PRF*PO-2",
+        "HL*B*A*P",
+        "MAN*GM*00106141411234567891",
+        "HL*3*002*I",
+        "LIN**BP*X",
+        "SN1**1*EA",
+        "HL*C*B*I",
+        "LIN**BP*Y",
+        "SN1**2*EA",
+    ]);
+    let notice = only_notice(map(&Harness::new(), doc).expect("maps"));
+    let orders: Vec<_> = notice
+        .orders
+        .iter()
+        .map(|o| {
+            let order = o.order.as_ref().map(|r| r.order_id.as_str());
+            let loose: Vec<_> = o.items.iter().map(|i| qty(i).0).collect();
+            let packed: Vec<_> = o
+                .packs
+                .iter()
+                .flat_map(|p| p.items.iter().map(|i| qty(i).0))
+                .collect();
+            (order, loose, packed)
+        })
+        .collect();
+    assert_eq!(
+        orders,
+        vec![
+            (Some("PO-1"), vec!["1"], vec![]),
+            (Some("PO-2"), vec![], vec!["2"]),
+        ]
+    );
+}
+
+#[test]
 fn an_item_loop_without_lin_or_sn1_is_invalid() {
     let doc = x12_856(&[
         "BSN*00*S1*20240301*0830",
