@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo build --release -p millwright --example instructions
 //! valgrind --tool=callgrind --toggle-collect='*instructions::step*' \
-//!     target/release/examples/instructions component   # or: native, instantiate; then `16` for 16 KiB
+//!     target/release/examples/instructions component   # or: native, json, instantiate; then `16` for 16 KiB
 //! ```
 //!
 //! Divide the collected instructions by the number of steps (300, or 1,000 for `instantiate`; a tenth of that with `16`). The inputs are
@@ -25,6 +25,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 enum Step<'a> {
     Native(&'a Harness, &'a millwright_sdk::types::Envelope),
     Component(Session<'a>, &'a Envelope),
+    /// The component, then the events written as canonical JSON.
+    Json(Session<'a>, &'a Envelope),
     Instantiate(&'a Mapper),
 }
 
@@ -40,6 +42,9 @@ fn step(step: &mut Step<'_>) {
         }
         Step::Component(session, envelope) => {
             std::hint::black_box(session.map_typed(envelope).expect("maps"));
+        }
+        Step::Json(session, envelope) => {
+            std::hint::black_box(session.map(envelope).expect("maps"));
         }
         Step::Instantiate(mapper) => mapper.instantiate_and_drop().expect("instantiates"),
     }
@@ -58,6 +63,7 @@ fn main() {
         "native" => (Step::Native(&harness, &sdk_envelope), 300),
         "component" => (Step::Component(mapper.session(), &host_envelope), 300),
         "instantiate" => (Step::Instantiate(&mapper), 1000),
+        "json" => (Step::Json(mapper.session(), &host_envelope), 300),
         "ab" => {
             alternate(
                 Step::Native(&harness, &sdk_envelope),
@@ -67,7 +73,7 @@ fn main() {
             return;
         }
         _ => {
-            eprintln!("usage: instructions native|component|instantiate|ab [16]");
+            eprintln!("usage: instructions native|component|json|instantiate|ab [16]");
             std::process::exit(2);
         }
     };
@@ -94,7 +100,7 @@ fn main() {
 /// step of each and the rate of `b` against `a`. Alternating keeps a noisy machine's slow moments from falling
 /// on one side only.
 fn alternate(mut a: Step<'_>, mut b: Step<'_>, block: usize) {
-    let mut time = |step_: &mut Step<'_>| {
+    let time = |step_: &mut Step<'_>| {
         let start = std::time::Instant::now();
         for _ in 0..block {
             step(step_);
