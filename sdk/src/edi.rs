@@ -8,6 +8,8 @@
 
 use crate::types::{Diagnostic, MappingError, Position};
 
+pub mod view;
+
 pub use crate::bindings::inbound::millwright::adapter::edi::{
     EdiError, Element, Group, Interchange, Segment, Separators, Standard, Transaction,
 };

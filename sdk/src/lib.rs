@@ -5,7 +5,8 @@
 //! it:
 //!
 //! - the canonical model ([`types`]) and the parsed EDI tree ([`edi`]), generated from `wit/` so they are the
-//!   types the host speaks, with constructors and accessors that keep mappings short;
+//!   types the host speaks, with constructors and accessors that keep mappings short, and views that read the
+//!   parse result in place without copying a value ([`edi::view`]);
 //! - the traits [`InboundMapper`] and [`OutboundMapper`] and the macros [`export_inbound!`] and
 //!   [`export_outbound!`] that turn an implementation into the component's exports;
 //! - the host's services as plain functions ([`host::config`], [`host::lookup`], [`host::local_to_utc`],

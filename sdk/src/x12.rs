@@ -224,14 +224,12 @@ impl EventHeader {
     ///   transaction twice;
     /// - `source-system`: the envelope's source (the route's source name); `tenant` and `correlation-id`: the
     ///   envelope's, which the host fills in; `site`: none.
-    pub fn for_x12(envelope: &Envelope, doc: TransactionRef<'_>, event_time: Timestamp) -> Self {
-        let key = format!(
-            "{}:{}:{}:{}",
-            doc.interchange.sender_id.trim(),
-            doc.interchange.control_number,
-            doc.group.control_number,
-            doc.transaction.control_number
-        );
+    ///
+    /// `doc` is a transaction of either form of a parse result: a [`TransactionRef`] of the owned tree, or a
+    /// [`view::Transaction`](crate::edi::view::Transaction).
+    pub fn for_x12(envelope: &Envelope, doc: impl ControlNumbers, event_time: Timestamp) -> Self {
+        let [sender, isa13, gs06, st02] = doc.control_numbers();
+        let key = format!("{}:{isa13}:{gs06}:{st02}", sender.trim());
         EventHeader {
             id: format!("x12:{key}"),
             source_system: envelope.source.clone(),
@@ -241,5 +239,33 @@ impl EventHeader {
             correlation_id: envelope.correlation_id.clone(),
             idempotency_key: key,
         }
+    }
+}
+
+/// What names one X12 transaction among everything a partner sends: ISA06 (the sender), ISA13, GS06 and ST02.
+pub trait ControlNumbers {
+    /// `[ISA06, ISA13, GS06, ST02]`.
+    fn control_numbers(&self) -> [&str; 4];
+}
+
+impl ControlNumbers for TransactionRef<'_> {
+    fn control_numbers(&self) -> [&str; 4] {
+        [
+            &self.interchange.sender_id,
+            &self.interchange.control_number,
+            &self.group.control_number,
+            &self.transaction.control_number,
+        ]
+    }
+}
+
+impl ControlNumbers for crate::edi::view::Transaction<'_> {
+    fn control_numbers(&self) -> [&str; 4] {
+        [
+            self.interchange().sender_id(),
+            self.interchange().control_number(),
+            self.group().control_number(),
+            self.control_number(),
+        ]
     }
 }

@@ -5,7 +5,7 @@
 //! their SSCC (`MAN*GM`) and other marks. In the automotive S/I layout there is no order level: items name their
 //! order in their own PRF, and items of the same order are grouped under it.
 
-use millwright_sdk::edi::Segment;
+use millwright_sdk::edi::view::Segment;
 use millwright_sdk::types::{
     Identifier, ItemRef, LotRef, MappingError, OrderRef, Pack, Quantity, Reference, ShipmentOrder,
     ShippedItem, Tare,
@@ -68,7 +68,7 @@ fn order_for(orders: &mut Vec<ShipmentOrder>, order: Option<OrderRef>) -> &mut S
 }
 
 /// PRF: the purchase order number (PRF01), release (PRF02) and order date (PRF04).
-fn order_ref(ctx: &Ctx<'_>, prf: &Segment) -> Result<OrderRef, MappingError> {
+fn order_ref(ctx: &Ctx<'_>, prf: Segment<'_>) -> Result<OrderRef, MappingError> {
     let order_date = match prf.opt(4) {
         Some(date) => Some(x12::iso_date(date).ok_or_else(|| {
             ctx.invalid(prf, 4, format!("PRF04 `{date}` is not a CCYYMMDD date"))
@@ -123,7 +123,7 @@ fn handling_unit(ctx: &mut Ctx<'_>, node: &Node<'_>) -> Result<HandlingUnit, Map
         weight: None,
     };
     for seg in node.hl.segments {
-        match seg.id.as_str() {
+        match seg.id() {
             // MAN01/MAN02 and MAN04/MAN05 are two qualified marks; the first GM is the SSCC-18 label.
             "MAN" => {
                 for (q, v) in [(1, 2), (4, 5)] {
@@ -233,7 +233,7 @@ fn item(ctx: &mut Ctx<'_>, node: &Node<'_>) -> Result<ShippedItem, MappingError>
     }
     let mut expiry = None;
     for seg in hl.segments {
-        match (seg.id.as_str(), seg.el(1)) {
+        match (seg.id(), seg.el(1)) {
             ("REF", "LT") => seg.opt(2).into_iter().for_each(|v| push_new(&mut lots, v)),
             ("REF", "SE") => seg
                 .opt(2)
@@ -283,7 +283,7 @@ fn push_new(values: &mut Vec<String>, value: &str) {
 }
 
 /// A REF the ship notice has no field for, kept with its qualifier.
-fn keep_reference(ctx: &mut Ctx<'_>, seg: &Segment) {
+fn keep_reference(ctx: &mut Ctx<'_>, seg: Segment<'_>) {
     if let Some(value) = seg.opt(2) {
         ctx.references.push(Reference {
             qualifier: seg.el(1).to_owned(),

@@ -6,7 +6,7 @@
 //! the shipment). A level the plugin does not know, or one under a level that cannot hold it, is an invalid
 //! document: mapping it anyway would put goods in the wrong order or pack.
 
-use millwright_sdk::edi::{HlLoop, Transaction};
+use millwright_sdk::edi::view::{HlLoop, Transaction};
 use millwright_sdk::types::{MappingError, Position};
 
 /// The HL03 levels this plugin maps.
@@ -67,16 +67,16 @@ impl<'a> Tree<'a> {
 }
 
 /// Builds the tree, or says which HL is wrong.
-pub(crate) fn build(tx: &Transaction) -> Result<Tree<'_>, MappingError> {
+pub(crate) fn build<'a>(tx: &Transaction<'a>) -> Result<Tree<'a>, MappingError> {
     let loops = tx.hl_loops();
     if loops.is_empty() {
         return Err(MappingError::invalid(
             format!(
                 "856 {} has no HL loops, so it ships nothing",
-                tx.control_number
+                tx.control_number()
             ),
             Position::new()
-                .with_transaction(tx.control_number.clone())
+                .with_transaction(tx.control_number().to_owned())
                 .with_segment(3, "HL"),
         ));
     }

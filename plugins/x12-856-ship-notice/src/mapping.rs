@@ -1,7 +1,8 @@
 //! One document in, its ship notices out: parse, check that every transaction is an X12 856, read the BSN,
 //! then let `shipment` and `contents` fill in the rest.
 
-use millwright_sdk::edi::{self, Segment, Standard, Transaction, TransactionRef};
+use millwright_sdk::edi::Standard;
+use millwright_sdk::edi::view::{Document, Segment, Transaction};
 use millwright_sdk::host;
 use millwright_sdk::types::{
     CanonicalEvent, Envelope, EventHeader, MappingError, Position, Reference, ShipNotice, Timestamp,
@@ -13,7 +14,7 @@ use crate::{contents, hierarchy, shipment};
 /// What every part of one transaction's mapping shares: where errors point, the unit cache, the partner's
 /// zone, and the references collected on the way.
 pub(crate) struct Ctx<'a> {
-    pub(crate) tx: &'a Transaction,
+    pub(crate) tx: Transaction<'a>,
     pub(crate) units: Units,
     /// The partner's zone from the profile, or `None` when the profile sets none and UTC is assumed.
     pub(crate) zone: Option<&'a str>,
@@ -22,14 +23,14 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The position of element `n` of a segment of this transaction.
-    pub(crate) fn at(&self, segment: &Segment, n: u32) -> Position {
+    pub(crate) fn at(&self, segment: Segment<'_>, n: u32) -> Position {
         self.tx.at(segment, n)
     }
 
     /// An `invalid-document` error at element `n` of a segment.
     pub(crate) fn invalid(
         &self,
-        segment: &Segment,
+        segment: Segment<'_>,
         n: u32,
         message: impl Into<String>,
     ) -> MappingError {
@@ -39,14 +40,14 @@ impl<'a> Ctx<'a> {
     /// Element `n` of a segment, which the sender must have filled.
     pub(crate) fn required<'s>(
         &self,
-        segment: &'s Segment,
+        segment: Segment<'s>,
         n: usize,
     ) -> Result<&'s str, MappingError> {
         segment.opt(n).ok_or_else(|| {
             self.invalid(
                 segment,
                 n as u32,
-                format!("{}{n:02} is required but empty", segment.id),
+                format!("{}{n:02} is required but empty", segment.id()),
             )
         })
     }
@@ -55,7 +56,7 @@ impl<'a> Ctx<'a> {
     /// zone in the profile the time is read as UTC, and no original offset is claimed for it.
     pub(crate) fn timestamp(
         &self,
-        segment: &Segment,
+        segment: Segment<'_>,
         date: usize,
         time: usize,
     ) -> Result<Timestamp, MappingError> {
@@ -73,7 +74,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The Rec 20 code of the X12 unit in element `n`.
-    pub(crate) fn unit(&mut self, segment: &Segment, n: usize) -> Result<String, MappingError> {
+    pub(crate) fn unit(&mut self, segment: Segment<'_>, n: usize) -> Result<String, MappingError> {
         let code = self.required(segment, n)?;
         let at = self.at(segment, n as u32);
         self.units.resolve(code, &at)
@@ -82,7 +83,7 @@ impl<'a> Ctx<'a> {
     /// A decimal quantity in element `n`, kept exactly as sent.
     pub(crate) fn decimal<'s>(
         &self,
-        segment: &'s Segment,
+        segment: Segment<'s>,
         n: usize,
     ) -> Result<&'s str, MappingError> {
         let value = self.required(segment, n)?;
@@ -92,7 +93,7 @@ impl<'a> Ctx<'a> {
             Err(self.invalid(
                 segment,
                 n as u32,
-                format!("{}{n:02} `{value}` is not a decimal number", segment.id),
+                format!("{}{n:02} `{value}` is not a decimal number", segment.id()),
             ))
         }
     }
@@ -100,10 +101,10 @@ impl<'a> Ctx<'a> {
 
 /// Maps a document holding one or more X12 856 transactions.
 pub(crate) fn map(envelope: &Envelope) -> Result<Vec<CanonicalEvent>, MappingError> {
-    let interchanges = edi::parse(&envelope.payload)?;
+    let document = Document::parse(&envelope.payload)?;
     let zone = host::config(x12::TIMEZONE_KEY);
     let mut events = Vec::new();
-    for doc in edi::transactions(&interchanges) {
+    for doc in document.transactions() {
         check_is_856(doc)?;
         events.push(CanonicalEvent::ShipNotice(ship_notice(
             envelope,
@@ -114,23 +115,22 @@ pub(crate) fn map(envelope: &Envelope) -> Result<Vec<CanonicalEvent>, MappingErr
     Ok(events)
 }
 
-fn check_is_856(doc: TransactionRef<'_>) -> Result<(), MappingError> {
-    let tx = doc.transaction;
-    let standard = match doc.interchange.standard {
+fn check_is_856(tx: Transaction<'_>) -> Result<(), MappingError> {
+    let standard = match tx.interchange().standard() {
         Standard::X12 => "X12",
         Standard::Edifact => "EDIFACT",
     };
-    if doc.interchange.standard == Standard::X12 && tx.code == "856" {
+    if tx.interchange().standard() == Standard::X12 && tx.code() == "856" {
         return Ok(());
     }
     let at = Position::new()
-        .with_transaction(tx.control_number.clone())
+        .with_transaction(tx.control_number().to_owned())
         .with_segment(1, if standard == "X12" { "ST" } else { "UNH" })
         .with_element(1);
     Err(MappingError::invalid(
         format!(
             "transaction {} ({standard}) is not an X12 856 ship notice; this plugin maps only X12 856",
-            tx.code
+            tx.code()
         ),
         at,
     ))
@@ -138,10 +138,9 @@ fn check_is_856(doc: TransactionRef<'_>) -> Result<(), MappingError> {
 
 fn ship_notice(
     envelope: &Envelope,
-    doc: TransactionRef<'_>,
+    tx: Transaction<'_>,
     zone: Option<&str>,
 ) -> Result<ShipNotice, MappingError> {
-    let tx = doc.transaction;
     let mut ctx = Ctx {
         tx,
         units: Units::new(),
@@ -149,21 +148,17 @@ fn ship_notice(
         references: Vec::new(),
     };
 
-    let bsn = tx
-        .header_segments()
-        .iter()
-        .find(|s| s.is("BSN"))
-        .ok_or_else(|| {
-            MappingError::invalid(
-                format!(
-                    "856 {} has no BSN segment (beginning segment for ship notice)",
-                    tx.control_number
-                ),
-                Position::new()
-                    .with_transaction(tx.control_number.clone())
-                    .with_segment(2, "BSN"),
-            )
-        })?;
+    let bsn = tx.header_segments().find("BSN").ok_or_else(|| {
+        MappingError::invalid(
+            format!(
+                "856 {} has no BSN segment (beginning segment for ship notice)",
+                tx.control_number()
+            ),
+            Position::new()
+                .with_transaction(tx.control_number().to_owned())
+                .with_segment(2, "BSN"),
+        )
+    })?;
     let purpose_code = ctx.required(bsn, 1)?;
     let purpose = x12::purpose(purpose_code).ok_or_else(|| {
         ctx.invalid(
@@ -174,7 +169,7 @@ fn ship_notice(
     })?;
     let shipment_id = ctx.required(bsn, 2)?.to_owned();
 
-    let tree = hierarchy::build(tx)?;
+    let tree = hierarchy::build(&tx)?;
     let facts = shipment::facts(&mut ctx, tx.header_segments(), &tree)?;
     let orders = contents::orders(&mut ctx, &tree)?;
 
@@ -187,7 +182,7 @@ fn ship_notice(
     };
 
     Ok(ShipNotice {
-        header: EventHeader::for_x12(envelope, doc, event_time),
+        header: EventHeader::for_x12(envelope, tx, event_time),
         shipment_id,
         purpose,
         shipped_at: facts.shipped_at,

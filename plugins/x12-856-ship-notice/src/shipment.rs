@@ -4,7 +4,7 @@
 //! Partners put these segments in the shipment HL loop or, some of them, before the first HL; both places are
 //! read, the first occurrence wins.
 
-use millwright_sdk::edi::Segment;
+use millwright_sdk::edi::view::{Segment, Segments};
 use millwright_sdk::host::{self, LogLevel, LookupError};
 use millwright_sdk::types::{
     Address, Carrier, Identifier, MappingError, Party, PartyRole, Quantity, Reference, Timestamp,
@@ -32,7 +32,7 @@ pub(crate) struct Facts {
 /// Reads the header segments and every shipment loop.
 pub(crate) fn facts(
     ctx: &mut Ctx<'_>,
-    header: &[Segment],
+    header: Segments<'_>,
     tree: &Tree<'_>,
 ) -> Result<Facts, MappingError> {
     let mut facts = Facts::default();
@@ -47,15 +47,18 @@ pub(crate) fn facts(
             let i = segments
                 .iter()
                 .position(|s| s.is("N1") && s.el(1) == "SH")?;
-            Some(party(n1_loop(&segments[i..]), PartyRole::ShipFrom))
+            Some(party(
+                n1_loop(segments.range(i, segments.len())),
+                PartyRole::ShipFrom,
+            ))
         });
     }
     Ok(facts)
 }
 
-fn read(ctx: &mut Ctx<'_>, segments: &[Segment], facts: &mut Facts) -> Result<(), MappingError> {
+fn read(ctx: &mut Ctx<'_>, segments: Segments<'_>, facts: &mut Facts) -> Result<(), MappingError> {
     for (i, seg) in segments.iter().enumerate() {
-        match seg.id.as_str() {
+        match seg.id() {
             "DTM" => match seg.el(1) {
                 "011" if facts.shipped_at.is_none() => {
                     facts.shipped_at = Some(ctx.timestamp(seg, 2, 3)?)
@@ -70,7 +73,7 @@ fn read(ctx: &mut Ctx<'_>, segments: &[Segment], facts: &mut Facts) -> Result<()
             "MEA" if seg.el(1) == "PD" => mea(ctx, seg, facts)?,
             "REF" => reference(ctx, seg, facts),
             "N1" => {
-                let party_loop = n1_loop(&segments[i..]);
+                let party_loop = n1_loop(segments.range(i, segments.len()));
                 match seg.el(1) {
                     "SF" if facts.ship_from.is_none() => {
                         facts.ship_from = Some(party(party_loop, PartyRole::ShipFrom));
@@ -89,7 +92,7 @@ fn read(ctx: &mut Ctx<'_>, segments: &[Segment], facts: &mut Facts) -> Result<()
 
 /// TD5: the SCAC when TD502 says the code in TD503 is one (`2`), the routing (TD505) as its name, the transport
 /// method (TD504) as sent.
-fn carrier(td5: &Segment) -> Option<Carrier> {
+fn carrier(td5: Segment<'_>) -> Option<Carrier> {
     let carrier = Carrier {
         scac: td5.opt(3).filter(|_| td5.el(2) == "2").map(str::to_owned),
         name: td5.opt(5).map(str::to_owned),
@@ -100,7 +103,7 @@ fn carrier(td5: &Segment) -> Option<Carrier> {
 }
 
 /// REF: BM the bill of lading, CN the carrier's tracking (PRO) number, anything else a reference as sent.
-fn reference(ctx: &mut Ctx<'_>, seg: &Segment, facts: &mut Facts) {
+fn reference(ctx: &mut Ctx<'_>, seg: Segment<'_>, facts: &mut Facts) {
     let Some(value) = seg.opt(2).or_else(|| seg.opt(3)) else {
         return;
     };
@@ -120,7 +123,7 @@ fn reference(ctx: &mut Ctx<'_>, seg: &Segment, facts: &mut Facts) {
 
 /// TD1: the lading quantity (TD102) in the unit of its packaging form (TD101), and the weight (TD107/TD108),
 /// gross unless TD106 says net (`N`).
-fn td1(ctx: &mut Ctx<'_>, seg: &Segment, facts: &mut Facts) -> Result<(), MappingError> {
+fn td1(ctx: &mut Ctx<'_>, seg: Segment<'_>, facts: &mut Facts) -> Result<(), MappingError> {
     if facts.lading_quantity.is_none() && seg.opt(2).is_some() {
         facts.lading_quantity = lading_quantity(ctx, seg)?;
     }
@@ -148,7 +151,7 @@ const PACKAGING_UNITS: &[(&str, &str)] = &[
     ("DRM", "DR"),
 ];
 
-fn lading_quantity(ctx: &Ctx<'_>, seg: &Segment) -> Result<Option<Quantity>, MappingError> {
+fn lading_quantity(ctx: &Ctx<'_>, seg: Segment<'_>) -> Result<Option<Quantity>, MappingError> {
     let count = ctx.decimal(seg, 2)?;
     let form: String = seg.el(1).trim().chars().take(3).collect();
     let unit = match host::lookup("packaging", &form) {
@@ -171,7 +174,7 @@ fn lading_quantity(ctx: &Ctx<'_>, seg: &Segment) -> Result<Option<Quantity>, Map
             &format!(
                 "TD1 at segment {}: packaging `{}` has no Rec 20 unit, lading quantity {count} left out; \
                  add it to the `packaging` table",
-                seg.index,
+                seg.index(),
                 seg.el(1)
             ),
         );
@@ -180,7 +183,7 @@ fn lading_quantity(ctx: &Ctx<'_>, seg: &Segment) -> Result<Option<Quantity>, Map
 }
 
 /// MEA*PD: physical dimensions, G gross and N net weight, when TD1 gave none.
-fn mea(ctx: &mut Ctx<'_>, seg: &Segment, facts: &mut Facts) -> Result<(), MappingError> {
+fn mea(ctx: &mut Ctx<'_>, seg: Segment<'_>, facts: &mut Facts) -> Result<(), MappingError> {
     let slot = match seg.el(2) {
         "G" => &mut facts.gross_weight,
         "N" => &mut facts.net_weight,
@@ -195,16 +198,16 @@ fn mea(ctx: &mut Ctx<'_>, seg: &Segment, facts: &mut Facts) -> Result<(), Mappin
 }
 
 /// The N1 segment and the N2/N3/N4/PER segments after it.
-fn n1_loop(from_n1: &[Segment]) -> &[Segment] {
+fn n1_loop(from_n1: Segments<'_>) -> Segments<'_> {
     let end = from_n1
         .iter()
         .skip(1)
-        .position(|s| !matches!(s.id.as_str(), "N2" | "N3" | "N4" | "PER"))
+        .position(|s| !matches!(s.id(), "N2" | "N3" | "N4" | "PER"))
         .map_or(from_n1.len(), |p| p + 1);
-    &from_n1[..end]
+    from_n1.range(0, end)
 }
 
-fn party(n1_loop: &[Segment], role: PartyRole) -> Party {
+fn party(n1_loop: Segments<'_>, role: PartyRole) -> Party {
     let mut party = Party {
         ids: Vec::new(),
         name: None,
@@ -221,7 +224,7 @@ fn party(n1_loop: &[Segment], role: PartyRole) -> Party {
     };
     let mut has_address = false;
     for seg in n1_loop {
-        match seg.id.as_str() {
+        match seg.id() {
             "N1" => {
                 party.name = seg.opt(2).map(str::to_owned);
                 if let Some(id) = seg.opt(4) {

@@ -11,6 +11,14 @@ pub(crate) fn edi_parse(document: &[u8]) -> Result<Vec<Interchange>, EdiError> {
         .map_err(error_to_wit)
 }
 
+pub(crate) fn edi_parse_flat(
+    document: &[u8],
+) -> Result<crate::bindings::inbound::millwright::adapter::edi::ParsedDocument, EdiError> {
+    native::parse(document)
+        .map(document_to_wit)
+        .map_err(error_to_wit)
+}
+
 pub(crate) fn edi_render_x12(interchange: &Interchange) -> Result<Vec<u8>, EdiError> {
     native::render_x12(&interchange_from_wit(interchange.clone())).map_err(error_to_wit)
 }

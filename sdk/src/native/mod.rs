@@ -15,7 +15,7 @@ use crate::host::{LogLevel, LookupError};
 use crate::types::Timestamp;
 
 pub(crate) use clock::local_to_utc;
-pub(crate) use edi::{edi_parse, edi_render_x12};
+pub(crate) use edi::{edi_parse, edi_parse_flat, edi_render_x12};
 
 /// One line a plugin logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
