@@ -77,13 +77,20 @@ impl Document {
             .unwrap_or_default()
     }
 
-    /// Entry `i` of a table whose entries are `width` numbers wide, or zeros should it be missing.
+    /// Entry `i` of a table whose entries are `W` numbers wide, or zeros should it be missing.
     fn entry<const W: usize>(table: &[u32], i: u32) -> [u32; W] {
+        Self::words::<W>(table, i, W, 0)
+    }
+
+    /// `N` numbers from field `field` on of entry `i` of a table whose entries are `width` numbers wide, or
+    /// zeros should they be missing: a view reads only the fields it needs.
+    fn words<const N: usize>(table: &[u32], i: u32, width: usize, field: usize) -> [u32; N] {
         (i as usize)
-            .checked_mul(W)
-            .and_then(|start| table.get(start..start.checked_add(W)?))
+            .checked_mul(width)
+            .and_then(|start| start.checked_add(field))
+            .and_then(|start| table.get(start..start.checked_add(N)?))
             .and_then(|e| e.try_into().ok())
-            .unwrap_or([0; W])
+            .unwrap_or([0; N])
     }
 }
 
@@ -343,10 +350,7 @@ impl<'a> Segments<'a> {
     }
     /// Segment `i` (0-based) of the run.
     pub fn get(&self, i: usize) -> Option<Segment<'a>> {
-        (i < self.len()).then(|| Segment {
-            doc: self.doc,
-            at: self.first + i as u32,
-        })
+        (i < self.len()).then(|| Segment::new(self.doc, self.first + i as u32))
     }
     /// The segments in order.
     pub fn iter(&self) -> SegmentIter<'a> {
@@ -397,10 +401,7 @@ impl<'a> Iterator for SegmentIter<'a> {
     fn next(&mut self) -> Option<Segment<'a>> {
         (self.next < self.end).then(|| {
             self.next += 1;
-            Segment {
-                doc: self.doc,
-                at: self.next - 1,
-            }
+            Segment::new(self.doc, self.next - 1)
         })
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -413,10 +414,7 @@ impl DoubleEndedIterator for SegmentIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         (self.next < self.end).then(|| {
             self.end -= 1;
-            Segment {
-                doc: self.doc,
-                at: self.end,
-            }
+            Segment::new(self.doc, self.end)
         })
     }
 }
@@ -427,7 +425,9 @@ impl ExactSizeIterator for SegmentIter<'_> {}
 #[derive(Clone, Copy)]
 pub struct Segment<'a> {
     doc: &'a Document,
-    /// Its entry in the segment table.
+    /// Its entry in the segment table, read once: tag span, first element and count, index.
+    entry: [u32; SEGMENT],
+    /// Its position in the segment table.
     at: u32,
 }
 
@@ -442,8 +442,16 @@ impl std::fmt::Debug for Segment<'_> {
 }
 
 impl<'a> Segment<'a> {
+    fn new(doc: &'a Document, at: u32) -> Self {
+        Segment {
+            doc,
+            entry: Document::entry::<SEGMENT>(&doc.flat.segments, at),
+            at,
+        }
+    }
+
     fn entry(&self) -> [u32; SEGMENT] {
-        Document::entry::<SEGMENT>(&self.doc.flat.segments, self.at)
+        self.entry
     }
 
     /// The tag: `BSN`, `HL`, `LIN`.
@@ -524,8 +532,9 @@ impl std::fmt::Debug for Element<'_> {
 }
 
 impl<'a> Element<'a> {
-    fn entry(&self) -> [u32; ELEMENT] {
-        Document::entry::<ELEMENT>(&self.doc.flat.elements, self.at)
+    /// Two of the element's six numbers: the value's span (field 0), its components (2) or its repeats (4).
+    fn pair(&self, field: usize) -> [u32; 2] {
+        Document::words::<2>(&self.doc.flat.elements, self.at, ELEMENT, field)
     }
 
     fn span(&self, table: &[u32], i: u32) -> &'a str {
@@ -535,12 +544,12 @@ impl<'a> Element<'a> {
 
     /// The first (or only) component of the first occurrence: what most mappings read.
     pub fn value(&self) -> &'a str {
-        let [start, len, ..] = self.entry();
+        let [start, len] = self.pair(0);
         self.doc.text(start, len)
     }
     /// Component `m` (1-based) of the first occurrence, or `""` when the element has fewer components.
     pub fn component(&self, m: usize) -> &'a str {
-        let [_, _, first, count, ..] = self.entry();
+        let [first, count] = self.pair(2);
         match m {
             1 => self.value(),
             _ if m <= count as usize => self.span(
@@ -552,7 +561,7 @@ impl<'a> Element<'a> {
     }
     /// Every component of the first occurrence; a simple element has one.
     pub fn components(&self) -> impl ExactSizeIterator<Item = &'a str> + use<'a> {
-        let [_, _, first, count, ..] = self.entry();
+        let [first, count] = self.pair(2);
         let element = *self;
         let count = if count == 0 { 1 } else { count };
         (0..count).map(move |i| match (i, first) {
@@ -566,7 +575,7 @@ impl<'a> Element<'a> {
     }
     /// The further occurrences of a repeating element, each as its components.
     pub fn repeats(&self) -> impl ExactSizeIterator<Item = Vec<&'a str>> + use<'a> {
-        let [.., first, count] = self.entry();
+        let [first, count] = self.pair(4);
         let element = *self;
         (first..first.saturating_add(count)).map(move |r| {
             let [c_first, c_count] = Document::entry::<SPAN>(&element.doc.flat.repeats, r);
