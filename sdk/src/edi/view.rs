@@ -95,7 +95,7 @@ impl Document {
 }
 
 /// One interchange (X12 ISA..IEA, EDIFACT UNB..UNZ).
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Interchange<'a> {
     doc: &'a Document,
     raw: &'a wit::ParsedInterchange,
@@ -169,7 +169,7 @@ impl<'a> Interchange<'a> {
 }
 
 /// One functional group (X12 GS..GE, EDIFACT UNG..UNE, or the empty group around EDIFACT messages outside one).
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Group<'a> {
     interchange: Interchange<'a>,
     raw: &'a wit::ParsedGroup,
