@@ -66,14 +66,37 @@ fn main() {
         "json" => (Step::Json(mapper.session(), &host_envelope), 300),
         "ab" => {
             alternate(
-                Step::Native(&harness, &sdk_envelope),
-                Step::Component(mapper.session(), &host_envelope),
+                ("native", Step::Native(&harness, &sdk_envelope)),
+                (
+                    "component",
+                    Step::Component(mapper.session(), &host_envelope),
+                ),
+                if large { 20 } else { 200 },
+            );
+            return;
+        }
+        // `vs <other.wasm> [16]`: the built 856 component against another build of it, alternating.
+        "vs" => {
+            let other = std::env::args().nth(2).unwrap_or_default();
+            let large = std::env::args().nth(3).as_deref() == Some("16");
+            let document = support::ship_notice(if large { 134 } else { 5 });
+            let host_envelope = support::envelope(document);
+            let other = support::load_file(
+                "x12-856-ship-notice",
+                std::path::Path::new(&other),
+                InstancePolicy::Fresh,
+            );
+            alternate(
+                ("built", Step::Component(mapper.session(), &host_envelope)),
+                ("other", Step::Component(other.session(), &host_envelope)),
                 if large { 20 } else { 200 },
             );
             return;
         }
         _ => {
-            eprintln!("usage: instructions native|component|json|instantiate|ab [16]");
+            eprintln!(
+                "usage: instructions native|component|json|instantiate|ab [16] | vs <other.wasm> [16]"
+            );
             std::process::exit(2);
         }
     };
@@ -99,7 +122,7 @@ fn main() {
 /// Times `a` and `b` in alternating blocks of `block` steps, 101 blocks each, and prints the median time per
 /// step of each and the rate of `b` against `a`. Alternating keeps a noisy machine's slow moments from falling
 /// on one side only.
-fn alternate(mut a: Step<'_>, mut b: Step<'_>, block: usize) {
+fn alternate((name_a, mut a): (&str, Step<'_>), (name_b, mut b): (&str, Step<'_>), block: usize) {
     let time = |step_: &mut Step<'_>| {
         let start = std::time::Instant::now();
         for _ in 0..block {
@@ -120,7 +143,7 @@ fn alternate(mut a: Step<'_>, mut b: Step<'_>, block: usize) {
     tb.sort_by(f64::total_cmp);
     let (ma, mb) = (ta[50], tb[50]);
     println!(
-        "native {ma:.2} µs, component {mb:.2} µs, rate {:.2}×",
+        "{name_a} {ma:.2} µs, {name_b} {mb:.2} µs, rate {:.2}×",
         ma / mb
     );
 }

@@ -15,10 +15,19 @@ pub fn ship_notice(packs: usize) -> Vec<u8> {
 
 /// The built plugin `name` as tenant acme's supplier-856 slot (time zone America/Chicago).
 pub fn load(name: &str, policy: InstancePolicy) -> Mapper {
-    let engine = Engine::new(&EngineOptions::default()).expect("engine");
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(format!("../plugins/target/components/{name}.wasm"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+    load_file(name, &path, policy)
+}
+
+/// The component at `path` as plugin `name` in that slot: another build of a plugin, to compare with it.
+#[allow(
+    dead_code,
+    reason = "the instruction counter uses it, the bench does not"
+)]
+pub fn load_file(name: &str, path: &Path, policy: InstancePolicy) -> Mapper {
+    let engine = Engine::new(&EngineOptions::default()).expect("engine");
+    let bytes = std::fs::read(path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; run `millwright plugin build` first",
             path.display()
