@@ -115,6 +115,16 @@ impl Units {
 
     /// The Rec 20 code of `code`, or the error to return for the element at `at`.
     pub fn resolve(&mut self, code: &str, at: &Position) -> Result<String, MappingError> {
+        self.resolve_with(code, || at.clone())
+    }
+
+    /// [`Units::resolve`] with the element's position made only when there is an error to return: a mapping
+    /// resolves a unit for every quantity, and a position holds strings of its own.
+    pub fn resolve_with(
+        &mut self,
+        code: &str,
+        at: impl FnOnce() -> Position,
+    ) -> Result<String, MappingError> {
         if let Some((_, rec20)) = self.resolved.iter().find(|(c, _)| c == code) {
             return Ok(rec20.clone());
         }
@@ -124,7 +134,7 @@ impl Units {
             Err(LookupError::Unavailable(why)) => {
                 return Err(MappingError::transient(
                     format!("the `units` table could not be read: {why}"),
-                    at.clone(),
+                    at(),
                 ));
             }
         };
@@ -136,7 +146,7 @@ impl Units {
                         "unit `{code}` is not a known X12 unit; add it to the tenant's `units` table \
                          with its UN/ECE Rec 20 code"
                     ),
-                    at.clone(),
+                    at(),
                 )
             })?;
         self.resolved.push((code.to_owned(), rec20.clone()));

@@ -76,8 +76,8 @@ impl<'a> Ctx<'a> {
     /// The Rec 20 code of the X12 unit in element `n`.
     pub(crate) fn unit(&mut self, segment: Segment<'_>, n: usize) -> Result<String, MappingError> {
         let code = self.required(segment, n)?;
-        let at = self.at(segment, n as u32);
-        self.units.resolve(code, &at)
+        let tx = self.tx;
+        self.units.resolve_with(code, || tx.at(segment, n as u32))
     }
 
     /// A decimal quantity in element `n`, kept exactly as sent.
