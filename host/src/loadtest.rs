@@ -339,6 +339,54 @@ impl BenchNats {
 }
 
 /// The `q` quantile of sorted `values` (nearest rank), in milliseconds; 0 for none.
+/// The route service as `serve` starts it, for a bench: its plugins compiled (cached under `data`), every
+/// tenant's streams, and a consumer of `tenant`'s ship notices made before the route starts, so that no output
+/// is missed. Returns once the route serves.
+pub(crate) async fn start_service(
+    config: &Config,
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    data: &std::path::Path,
+    tenant: &str,
+    stopping: watch::Receiver<bool>,
+) -> Result<(Arc<serve::Service>, consumer::PullConsumer)> {
+    let engine = crate::engine::Engine::new(
+        &crate::engine::EngineOptions::default().with_cache_dir(data.join("compiled")),
+    )?;
+    let seeds = {
+        let config = config.clone();
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || serve::check_plugins(&config, &engine)).await??
+    };
+    for tenant in &config.tenants {
+        bus::ensure_streams(js, &tenant.name, &config.nats).await?;
+    }
+    let ev = js
+        .get_stream(bus::stream_name(tenant, bus::StreamKind::Ev))
+        .await?
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("bench".into()),
+            filter_subject: bus::ev_subject(tenant, "ship-notice"),
+            ack_policy: consumer::AckPolicy::Explicit,
+            max_ack_pending: 20_000,
+            ..Default::default()
+        })
+        .await?;
+    let service = serve::Service::start(
+        config.clone(),
+        client.clone(),
+        js.clone(),
+        engine,
+        seeds,
+        stopping,
+    )
+    .await?;
+    if !service.wait_serving(Duration::from_secs(60)).await {
+        bail!("the bench route did not start serving within a minute");
+    }
+    Ok((service, ev))
+}
+
 pub(crate) fn quantile_ms<T>(sorted: &[T], q: f64, ms: impl Fn(&T) -> f64) -> f64 {
     sorted
         .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
@@ -433,41 +481,9 @@ instances = "{instances}"
     js.delete_stream(&raw_stream).await.ok();
 
     // The pipeline: the same publishes into the tenant's source, through the route.
-    let engine = crate::engine::Engine::new(
-        &crate::engine::EngineOptions::default().with_cache_dir(data.join("compiled")),
-    )?;
-    let seeds = {
-        let config = config.clone();
-        let engine = engine.clone();
-        tokio::task::spawn_blocking(move || serve::check_plugins(&config, &engine)).await??
-    };
-    for tenant in &config.tenants {
-        bus::ensure_streams(&js, &tenant.name, &config.nats).await?;
-    }
-    let ev = js
-        .get_stream(bus::stream_name(&tenant, bus::StreamKind::Ev))
-        .await?
-        .create_consumer(consumer::pull::Config {
-            durable_name: Some("bench".into()),
-            filter_subject: bus::ev_subject(&tenant, "ship-notice"),
-            ack_policy: consumer::AckPolicy::Explicit,
-            max_ack_pending: 20_000,
-            ..Default::default()
-        })
-        .await?;
     let (shutdown, shutting_down) = watch::channel(false);
-    let service = serve::Service::start(
-        config.clone(),
-        client.clone(),
-        js.clone(),
-        engine,
-        seeds,
-        shutting_down.clone(),
-    )
-    .await?;
-    if !service.wait_serving(Duration::from_secs(60)).await {
-        bail!("the bench route did not start serving within a minute");
-    }
+    let (service, ev) =
+        start_service(&config, &client, &js, data, &tenant, shutting_down.clone()).await?;
     let routes = {
         let service = service.clone();
         tokio::spawn(async move { service.run_until(shutting_down).await })

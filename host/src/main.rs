@@ -154,6 +154,17 @@ enum Command {
     Doctor,
 }
 
+/// Which slot a plugin command acts on.
+#[derive(Debug, clap::Args)]
+struct SlotArgs {
+    /// The tenant.
+    #[arg(long)]
+    tenant: String,
+    /// The slot.
+    #[arg(long)]
+    slot: String,
+}
+
 /// How to reach a host's admin API.
 #[derive(Debug, clap::Args)]
 struct ApiArgs {
@@ -300,12 +311,8 @@ enum PluginCommand {
         plugin: PathBuf,
         #[command(flatten)]
         api: ApiArgs,
-        /// The tenant.
-        #[arg(long)]
-        tenant: String,
-        /// The slot.
-        #[arg(long)]
-        slot: String,
+        #[command(flatten)]
+        at: SlotArgs,
         /// Activate the version once stored (and shadow-run).
         #[arg(long)]
         activate: bool,
@@ -359,12 +366,8 @@ enum PluginCommand {
     Activate {
         #[command(flatten)]
         api: ApiArgs,
-        /// The tenant.
-        #[arg(long)]
-        tenant: String,
-        /// The slot.
-        #[arg(long)]
-        slot: String,
+        #[command(flatten)]
+        at: SlotArgs,
         /// The version string the plugin describes itself with.
         #[arg(long)]
         version: Option<String>,
@@ -379,12 +382,8 @@ enum PluginCommand {
     Rollback {
         #[command(flatten)]
         api: ApiArgs,
-        /// The tenant.
-        #[arg(long)]
-        tenant: String,
-        /// The slot.
-        #[arg(long)]
-        slot: String,
+        #[command(flatten)]
+        at: SlotArgs,
         /// Print the host's answer as JSON.
         #[arg(long)]
         json: bool,
@@ -671,8 +670,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             PluginCommand::Push {
                 plugin,
                 api,
-                tenant,
-                slot,
+                at: SlotArgs { tenant, slot },
                 activate,
                 fixtures,
                 signature,
@@ -754,8 +752,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             PluginCommand::Activate {
                 api,
-                tenant,
-                slot,
+                at: SlotArgs { tenant, slot },
                 version,
                 sha,
                 json,
@@ -776,8 +773,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             PluginCommand::Rollback {
                 api,
-                tenant,
-                slot,
+                at: SlotArgs { tenant, slot },
                 json,
             } => {
                 let result = runtime()?.block_on(millwright::client::rollback(

@@ -21,16 +21,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use async_nats::HeaderMap;
-use async_nats::jetstream::consumer;
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{BenchNats, packs_for, quantile_ms, ship_notice};
+use super::{BenchNats, packs_for, quantile_ms, ship_notice, start_service};
 use crate::admin::{Admin, AdminOptions};
 use crate::bus;
 use crate::config::Config;
-use crate::serve;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -152,38 +150,9 @@ async fn run_on(
     data: &std::path::Path,
 ) -> Result<SwapReport> {
     let (client, js) = bus::connect(url, &config.nats).await?;
-    let engine = crate::engine::Engine::new(
-        &crate::engine::EngineOptions::default().with_cache_dir(data.join("compiled")),
-    )?;
-    let seeds = {
-        let config = config.clone();
-        let engine = engine.clone();
-        tokio::task::spawn_blocking(move || serve::check_plugins(&config, &engine)).await??
-    };
-    bus::ensure_streams(&js, TENANT, &config.nats).await?;
-    let ev = js
-        .get_stream(bus::stream_name(TENANT, bus::StreamKind::Ev))
-        .await?
-        .create_consumer(consumer::pull::Config {
-            durable_name: Some("bench".into()),
-            ack_policy: consumer::AckPolicy::Explicit,
-            max_ack_pending: 20_000,
-            ..Default::default()
-        })
-        .await?;
     let (stop, stopping) = watch::channel(false);
-    let service = serve::Service::start(
-        config,
-        client.clone(),
-        js.clone(),
-        engine,
-        seeds,
-        stopping.clone(),
-    )
-    .await?;
-    if !service.wait_serving(Duration::from_secs(60)).await {
-        bail!("the bench route did not start serving within a minute");
-    }
+    let (service, ev) =
+        start_service(&config, &client, &js, data, TENANT, stopping.clone()).await?;
     let admin = Admin::bind(&AdminOptions {
         addr: "127.0.0.1:0".into(),
         token: Some(TOKEN.into()),
