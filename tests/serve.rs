@@ -484,10 +484,14 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_replay_once_fixed()
         // It left the dead letters; the other five stay.
         assert_eq!(nats::count_on(&js, DLQ, "mw.acme.dlq.>").await, 5);
     });
-    // Replaying it again is an error that says why.
+    // Replaying it again says it is not there, and exits 1.
     let again = millwright(&["dlq", "replay", "--nats-url", &url, "--id", &parked_id]);
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("no dead letter"));
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains(&format!("not found: {parked_id}")),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert!(host.terminate());
 }
 

@@ -154,9 +154,10 @@ impl Engine {
         u64::try_from(deadline.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX / 2) + 1
     }
 
-    /// Compiles a component, or loads it from the compile cache when the same bytes were compiled before by an
-    /// engine with the same settings. Compilation is slow (milliseconds to seconds): call this off the async
-    /// runtime.
+    /// Compiles a component, or loads it from the compile cache when the same bytes were compiled and kept
+    /// before by an engine with the same settings. Compilation is slow (milliseconds to seconds): call this off
+    /// the async runtime. Nothing is written to the cache here: a component is kept ([`Engine::keep`]) only once
+    /// it has passed every check, so a refused upload leaves nothing behind.
     pub fn compile(&self, bytes: &[u8]) -> Result<(Component, String)> {
         let sha256 = sha256_hex(bytes);
         if let Some(cache) = &self.cache
@@ -165,13 +166,19 @@ impl Engine {
             return Ok((component, sha256));
         }
         let component = Component::new(&self.inner, bytes)?;
+        Ok((component, sha256))
+    }
+
+    /// Writes a compiled component that passed its checks to the compile cache, unless it is there already, so
+    /// the next start or host loads it instead of compiling it again.
+    pub fn keep(&self, component: &Component, sha256: &str) {
         if let Some(cache) = &self.cache
-            && let Err(err) = cache.store(&component, &sha256)
+            && !cache.contains(sha256)
+            && let Err(err) = cache.store(component, sha256)
         {
             // A cache that cannot be written costs a recompile next time, nothing more.
             tracing::warn!(error = %format!("{err:#}"), %sha256, "could not write the compile cache");
         }
-        Ok((component, sha256))
     }
 }
 
@@ -293,6 +300,10 @@ impl CompileCache {
         format!("{sha256}-{}.cwasm", self.engine_tag)
     }
 
+    fn contains(&self, sha256: &str) -> bool {
+        self.dir.exists(self.file_name(sha256))
+    }
+
     fn load(&self, engine: &wasmtime::Engine, sha256: &str) -> Option<Component> {
         let bytes = self.dir.read(self.file_name(sha256)).ok()?;
         // SAFETY: the file was written by `store` below from `Component::serialize` of this very engine
@@ -351,10 +362,18 @@ mod tests {
         let engine = Engine::new(&options).expect("engine");
         let wat = "(component (core module))";
         let bytes = wat::parse_str(wat).expect("wat");
-        let (_, sha) = engine.compile(&bytes).expect("compile");
-        let entries: Vec<_> = fs::read_dir(dir.path()).expect("ls").collect();
-        assert_eq!(entries.len(), 1, "one cache entry after the first compile");
+        let (component, sha) = engine.compile(&bytes).expect("compile");
+        let entries = || fs::read_dir(dir.path()).expect("ls").count();
+        assert_eq!(
+            entries(),
+            0,
+            "nothing is cached before the component is kept"
+        );
+        engine.keep(&component, &sha);
+        assert_eq!(entries(), 1, "one cache entry once it is kept");
         let cache = engine.cache.as_ref().expect("cache");
         assert!(cache.load(engine.wasmtime(), &sha).is_some());
+        engine.keep(&component, &sha);
+        assert_eq!(entries(), 1, "kept once");
     }
 }

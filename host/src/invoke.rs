@@ -433,6 +433,9 @@ impl Session<'_> {
             let mut json = Vec::with_capacity(1024);
             kebab::serialize(event, &mut serde_json::Serializer::new(&mut json))
                 .map_err(|e| InvokeError::BadOutput(format!("writing canonical JSON: {e}")))?;
+            if let Some(problem) = canonical::control_character(&json) {
+                return Err(InvokeError::BadOutput(problem));
+            }
             bytes += json.len();
             if bytes > limit {
                 return Err(InvokeError::OutputLimit(format!(

@@ -344,8 +344,7 @@ impl BenchNats {
 /// is missed. Returns once the route serves.
 pub(crate) async fn start_service(
     config: &Config,
-    client: &async_nats::Client,
-    js: &jetstream::Context,
+    connection: &bus::Connection,
     data: &std::path::Path,
     tenant: &str,
     stopping: watch::Receiver<bool>,
@@ -358,6 +357,7 @@ pub(crate) async fn start_service(
         let engine = engine.clone();
         tokio::task::spawn_blocking(move || serve::check_plugins(&config, &engine)).await??
     };
+    let js = &connection.js;
     for tenant in &config.tenants {
         bus::ensure_streams(js, &tenant.name, &config.nats).await?;
     }
@@ -372,15 +372,8 @@ pub(crate) async fn start_service(
             ..Default::default()
         })
         .await?;
-    let service = serve::Service::start(
-        config.clone(),
-        client.clone(),
-        js.clone(),
-        engine,
-        seeds,
-        stopping,
-    )
-    .await?;
+    let service =
+        serve::Service::start(config.clone(), connection.clone(), engine, seeds, stopping).await?;
     if !service.wait_serving(Duration::from_secs(60)).await {
         bail!("the bench route did not start serving within a minute");
     }
@@ -430,7 +423,8 @@ instances = "{instances}"
     let config = Config::parse(&config_text, &data.join("bench.toml"), &|name| {
         std::env::var(name).ok()
     })?;
-    let (client, js) = bus::connect(url, &config.nats).await?;
+    let connection = bus::connect(url, &config.nats).await?;
+    let (client, js) = (connection.client.clone(), connection.js.clone());
 
     // Baseline: the same payloads through a stream of the same kind, no plugin.
     let raw_stream = format!("BENCH_RAW_{tenant}");
@@ -483,7 +477,7 @@ instances = "{instances}"
     // The pipeline: the same publishes into the tenant's source, through the route.
     let (shutdown, shutting_down) = watch::channel(false);
     let (service, ev) =
-        start_service(&config, &client, &js, data, &tenant, shutting_down.clone()).await?;
+        start_service(&config, &connection, data, &tenant, shutting_down.clone()).await?;
     let routes = {
         let service = service.clone();
         tokio::spawn(async move { service.run_until(shutting_down).await })

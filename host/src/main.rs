@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use millwright::ops;
+use millwright::pipeline::dlq::ReplayOutcome;
 use millwright::runner::{self, Outcome, RunOptions, Runner};
 use serde_json::Value;
 
@@ -242,6 +243,9 @@ enum DlqCommand {
         json: bool,
     },
     /// Publish dead letters again on their route's input; each leaves the dead letters once the replay is stored.
+    ///
+    /// Each id gets its own outcome (replayed, not found, failed and why); a replay of many is not all-or-nothing.
+    /// Exit status: 0 when every one was replayed, 1 when some were not, 3 when the request itself was wrong.
     #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
     Replay {
         #[command(flatten)]
@@ -445,14 +449,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 token: admin_token,
                 max_upload: max_upload_mb.saturating_mul(1 << 20),
             };
-            runtime()?.block_on(millwright::serve::serve(
+            let runtime = runtime()?;
+            let served = runtime.block_on(millwright::serve::serve(
                 config,
                 millwright::serve::ServeOptions {
                     nats_url,
                     data_dir,
                     admin,
                 },
-            ))?;
+            ));
+            // A compile abandoned by a signal during start-up keeps its thread until it is done; it must not hold
+            // up the exit.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            served?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Publish {
@@ -628,20 +637,44 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 all,
             } => {
                 let target = nats.resolve()?;
-                let replayed = runtime()?.block_on(ops::dlq_replay(
+                let outcomes = runtime()?.block_on(ops::dlq_replay(
                     &target,
                     tenant.as_deref(),
                     route.as_deref(),
                     &id,
                     all,
                 ))?;
-                for r in &replayed {
-                    println!("replayed {} → {}", r.id, r.subject);
+                let mut missed = 0;
+                for outcome in &outcomes {
+                    match outcome {
+                        ReplayOutcome::Replayed {
+                            id, subject, note, ..
+                        } => {
+                            println!("replayed {id} → {subject}");
+                            if let Some(note) = note {
+                                eprintln!("warning: {id}: {note}");
+                            }
+                        }
+                        ReplayOutcome::NotFound { id } => {
+                            missed += 1;
+                            eprintln!(
+                                "not found: {id} (already replayed or discarded, or never there)"
+                            );
+                        }
+                        ReplayOutcome::Failed { id, error } => {
+                            missed += 1;
+                            eprintln!("failed: {id}: {error} (it stays in the dead letters)");
+                        }
+                    }
                 }
-                if replayed.is_empty() {
+                if outcomes.is_empty() {
                     eprintln!("nothing to replay");
                 }
-                Ok(ExitCode::SUCCESS)
+                Ok(if missed == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
             }
         },
         Command::Schema => {

@@ -12,7 +12,7 @@ use futures::StreamExt;
 
 use crate::bus::{self, StreamKind};
 use crate::config::{Config, Nats};
-use crate::pipeline::dlq::{self, DeadLetter, Replayed};
+use crate::pipeline::dlq::{self, DeadLetter, ReplayOutcome};
 
 /// Where the system's NATS is, from the flags and the file.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ impl Target {
         Ok(Self { url, nats, config })
     }
 
-    async fn connect(&self) -> Result<(async_nats::Client, jetstream::Context)> {
+    async fn connect(&self) -> Result<bus::Connection> {
         bus::connect(&self.url, &self.nats).await
     }
 
@@ -70,7 +70,7 @@ pub async fn publish(
     files: &[std::path::PathBuf],
     correlation_id: Option<&str>,
 ) -> Result<()> {
-    let (client, js) = target.connect().await?;
+    let bus::Connection { client, js, .. } = target.connect().await?;
     let subject = bus::in_subject(tenant, source);
     for file in files {
         let payload = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -111,7 +111,7 @@ pub async fn watch(
     count: Option<usize>,
     timeout: Option<Duration>,
 ) -> Result<()> {
-    let (_client, js) = target.connect().await?;
+    let js = target.connect().await?.js;
     let filter = format!("mw.{tenant}.{subjects}");
     let kind = match subjects.split('.').next() {
         Some("in") | Some("replay") => StreamKind::In,
@@ -197,7 +197,7 @@ pub async fn dlq_list(
     tenant: Option<&str>,
     route: Option<&str>,
 ) -> Result<Vec<DeadLetter>> {
-    let (_client, js) = target.connect().await?;
+    let js = target.connect().await?.js;
     let mut all = Vec::new();
     for tenant in target.tenants(&js, tenant).await? {
         all.extend(dlq::list(&js, &tenant, route).await?);
@@ -206,15 +206,15 @@ pub async fn dlq_list(
 }
 
 /// `dlq replay`: the dead letters named by `ids` (`<tenant>/<sequence>`, or a sequence with `tenant`), or every
-/// one of the tenant (and route) with `all`.
+/// one of the tenant (and route) with `all`. Every id is read before any is replayed, so a malformed one
+/// changes nothing; then each gets its own outcome.
 pub async fn dlq_replay(
     target: &Target,
     tenant: Option<&str>,
     route: Option<&str>,
     ids: &[String],
     all: bool,
-) -> Result<Vec<Replayed>> {
-    let (client, js) = target.connect().await?;
+) -> Result<Vec<ReplayOutcome>> {
     let mut wanted: Vec<(String, u64)> = Vec::new();
     for id in ids {
         let (t, seq) = match id.split_once('/') {
@@ -231,19 +231,20 @@ pub async fn dlq_replay(
             .with_context(|| format!("dead letter id {id}: {seq} is not a sequence number"))?;
         wanted.push((t, seq));
     }
+    let connection = target.connect().await?;
     if all {
-        for tenant in target.tenants(&js, tenant).await? {
-            for letter in dlq::list(&js, &tenant, route).await? {
+        for tenant in target.tenants(&connection.js, tenant).await? {
+            for letter in dlq::list(&connection.js, &tenant, route).await? {
                 if let Some(seq) = letter.id.rsplit('/').next().and_then(|s| s.parse().ok()) {
                     wanted.push((tenant.clone(), seq));
                 }
             }
         }
     }
-    let mut replayed = Vec::new();
+    let mut outcomes = Vec::new();
     for (tenant, seq) in wanted {
-        replayed.push(dlq::replay(&js, &tenant, seq).await?);
+        outcomes.push(dlq::replay(&connection, &tenant, seq).await);
     }
-    client.flush().await?;
-    Ok(replayed)
+    connection.client.flush().await?;
+    Ok(outcomes)
 }

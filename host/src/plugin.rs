@@ -142,6 +142,18 @@ pub enum PluginError {
         /// wasmtime's explanation, naming the import.
         reason: String,
     },
+    /// A mapper of the other world than the slot or route needs.
+    #[error("{name}: implements {world}, but {needed_by} needs an {expected}")]
+    WrongWorld {
+        /// The file or upload name.
+        name: String,
+        /// What it implements.
+        world: World,
+        /// What is needed.
+        expected: World,
+        /// Who needs it: `route supplier-856 (slot supplier-856)`, `slot acme/erp's active version erp@1.0.0`.
+        needed_by: String,
+    },
     /// `describe` trapped or returned nonsense.
     #[error("{name}: its describe function failed: {reason}")]
     Describe {

@@ -87,6 +87,7 @@ impl Runner {
             Limits::default(),
             InstancePolicy::Fresh,
         )?;
+        engine.keep(&mapper.plugin().component, &mapper.plugin().sha256);
         Ok(Self { mapper, options })
     }
 

@@ -12,10 +12,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use async_nats::jetstream;
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::watch;
@@ -26,7 +26,7 @@ use crate::config::{self, ApiRoute, Config, RouteCommon};
 use crate::engine::{Engine, EngineOptions};
 use crate::host_api::Lookups;
 use crate::pipeline::{
-    self, Kind,
+    Kind, dlq,
     routes::{Origin, RouteSpec, Routes},
 };
 use crate::plugin::{Plugin, World};
@@ -36,8 +36,7 @@ use crate::registry::{
 };
 use crate::swap::{self, Versions};
 
-/// The dead-letter route name for documents whose source no route takes.
-pub const UNROUTED: &str = "_unrouted";
+pub use crate::pipeline::dlq::UNROUTED;
 
 /// Where `serve` keeps its state when neither the flag nor the file says: `$XDG_DATA_HOME/millwright`, else
 /// `~/.local/share/millwright`.
@@ -94,25 +93,25 @@ pub fn check_plugins(config: &Config, engine: &Engine) -> Result<Vec<Seed>> {
             );
             let bytes = std::fs::read(path)
                 .with_context(|| format!("{place}: reading {}", path.display()))?;
+            let needed = swap::Needed {
+                world,
+                by: format!(
+                    "an {} route",
+                    match world {
+                        World::Inbound => "inbound",
+                        World::Outbound => "outbound",
+                    }
+                ),
+            };
             let plugin = swap::inspect(
                 engine,
                 &path.display().to_string(),
                 &bytes,
                 &tenant.name,
                 &common.slot,
+                Some(&needed),
             )
             .with_context(|| place.clone())?;
-            if plugin.world != world {
-                bail!(
-                    "{place}: {} implements the {} world, but an {} route needs an {world}",
-                    path.display(),
-                    plugin.world,
-                    match world {
-                        World::Inbound => "inbound",
-                        World::Outbound => "outbound",
-                    },
-                );
-            }
             seeds.push(Seed {
                 tenant: tenant.name.clone(),
                 slot: common.slot.clone(),
@@ -129,10 +128,8 @@ pub fn check_plugins(config: &Config, engine: &Engine) -> Result<Vec<Seed>> {
 pub struct Service {
     /// The configuration it started with.
     pub config: Config,
-    /// The NATS connection.
-    pub client: async_nats::Client,
-    /// JetStream on it.
-    pub js: jetstream::Context,
+    /// The NATS connection and JetStream on it.
+    pub bus: bus::Connection,
     /// Plugin versions and active pointers.
     pub registry: Registry,
     /// The slots' active versions, compiled.
@@ -156,13 +153,12 @@ impl Service {
     /// file's routes and those made through the API. The tenants' streams must exist. Runs until `stop`.
     pub async fn start(
         config: Config,
-        client: async_nats::Client,
-        js: jetstream::Context,
+        bus: bus::Connection,
         engine: Engine,
         seeds: Vec<Seed>,
         stop: watch::Receiver<bool>,
     ) -> Result<Arc<Self>> {
-        let backend = JsBackend::open(js.clone(), &JsOptions::default())
+        let backend = JsBackend::open(bus.js.clone(), &JsOptions::default())
             .await
             .context("opening the plugin registry on JetStream")?;
         let registry = Registry::new(Arc::new(backend));
@@ -181,11 +177,10 @@ impl Service {
             }
             lookups.insert(tenant.name.clone(), tables);
         }
-        let routes = Arc::new(Routes::new(js.clone(), versions.clone()));
+        let routes = Arc::new(Routes::new(bus.clone(), versions.clone()));
         let service = Arc::new(Self {
             config,
-            client,
-            js,
+            bus,
             registry,
             versions,
             routes,
@@ -528,19 +523,34 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating the data dir {}", data_dir.display()))?;
     let (shutdown, shutting_down) = watch::channel(false);
-    let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
+    let started = Arc::new(AtomicBool::new(false));
+    let signals = tokio::spawn(wait_for_signal(shutdown.clone(), started.clone()));
 
     let engine_options = EngineOptions::default().with_cache_dir(data_dir.join("compiled"));
-    let (engine, seeds) = {
+    let compiling = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
             let engine = Engine::new(&engine_options)?;
             let seeds = check_plugins(&config, &engine)?;
             Ok((engine, seeds))
         })
-        .await
-        .context("compiling the plugins")??
     };
+    let plugins = config
+        .tenants
+        .iter()
+        .flat_map(|t| {
+            t.inbound
+                .iter()
+                .map(|r| &r.common)
+                .chain(t.outbound.iter().map(|r| &r.common))
+        })
+        .filter(|r| r.plugin.is_some())
+        .count();
+    tracing::info!("compiling the {plugins} plugin file(s) the configuration names");
+    let Some(compiled) = starting(&shutting_down, "compiling the plugins", compiling).await else {
+        return Ok(());
+    };
+    let (engine, seeds) = compiled.context("compiling the plugins")??;
     let admin = admin::Admin::bind(&options.admin).await?;
 
     let url = options.nats_url.clone().or_else(|| config.nats.url.clone());
@@ -554,7 +564,20 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
             .map(|e| e.url().to_string())
             .unwrap_or_default()
     });
-    let result = run(config, &url, engine, seeds, admin, shutting_down).await;
+    let result = match starting(
+        &shutting_down,
+        "connecting to NATS and starting the routes",
+        connect_and_start(config, &url, engine, seeds, shutting_down.clone()),
+    )
+    .await
+    {
+        None => Ok(()),
+        Some(Err(err)) => Err(err),
+        Some(Ok((service, tenants))) => {
+            started.store(true, Ordering::SeqCst);
+            run(service, tenants, &url, admin, shutting_down).await
+        }
+    };
     signals.abort();
     if let Some(embedded) = embedded {
         embedded.stop().await;
@@ -563,28 +586,52 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     result
 }
 
-async fn run(
+/// Runs one step of start-up unless a signal stops the service first: `None` (and a log line saying which step
+/// it stopped) when it did. Dropping the step abandons it: nothing it was making is kept (a compile finishes
+/// on its thread and is dropped, the compile cache keeps only plugins that passed every check), and nothing was
+/// consumed yet, so nothing is lost.
+async fn starting<T>(
+    stop: &watch::Receiver<bool>,
+    step: &str,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let mut stop = stop.clone();
+    tokio::select! {
+        done = work => Some(done),
+        _ = stop.wait_for(|stopped| *stopped) => {
+            tracing::info!("start-up stopped while {step}; nothing was consumed");
+            None
+        }
+    }
+}
+
+async fn connect_and_start(
     config: Config,
     url: &str,
     engine: Engine,
     seeds: Vec<Seed>,
+    shutting_down: watch::Receiver<bool>,
+) -> Result<(Arc<Service>, usize)> {
+    let connection = bus::connect(url, &config.nats).await?;
+    tracing::info!(
+        "NATS at {url} takes messages of up to {} bytes (max_payload); larger outputs are dead-lettered",
+        connection.max_payload()
+    );
+    for tenant in &config.tenants {
+        bus::ensure_streams(&connection.js, &tenant.name, &config.nats).await?;
+    }
+    let tenants = config.tenants.len();
+    let service = Service::start(config, connection, engine, seeds, shutting_down).await?;
+    Ok((service, tenants))
+}
+
+async fn run(
+    service: Arc<Service>,
+    tenants: usize,
+    url: &str,
     admin: admin::Admin,
     shutting_down: watch::Receiver<bool>,
 ) -> Result<()> {
-    let (client, js) = bus::connect(url, &config.nats).await?;
-    for tenant in &config.tenants {
-        bus::ensure_streams(&js, &tenant.name, &config.nats).await?;
-    }
-    let tenants = config.tenants.len();
-    let service = Service::start(
-        config,
-        client.clone(),
-        js,
-        engine,
-        seeds,
-        shutting_down.clone(),
-    )
-    .await?;
     let admin = admin.serve(service.clone(), shutting_down.clone());
     tracing::info!(
         "ready: {} routes for {tenants} tenants on {url}",
@@ -592,14 +639,14 @@ async fn run(
     );
     service.run_until(shutting_down).await;
     let _ = admin.await;
-    if let Err(err) = client.flush().await {
+    if let Err(err) = service.bus.client.flush().await {
         tracing::warn!("flushing the NATS connection: {err}");
     }
     tracing::info!("all routes stopped");
     Ok(())
 }
 
-async fn wait_for_signal(shutdown: watch::Sender<bool>) {
+async fn wait_for_signal(shutdown: watch::Sender<bool>, started: Arc<AtomicBool>) {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
         Err(err) => {
@@ -609,9 +656,14 @@ async fn wait_for_signal(shutdown: watch::Sender<bool>) {
             return;
         }
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: finishing what is in flight"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: finishing what is in flight"),
+    let signal = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "interrupted",
+    };
+    if started.load(Ordering::SeqCst) {
+        tracing::info!("{signal}: finishing what is in flight");
+    } else {
+        tracing::info!("{signal} during start-up: stopping start-up");
     }
     let _ = shutdown.send(true);
 }
@@ -622,7 +674,7 @@ async fn sweep_unrouted(service: Arc<Service>, mut shutting_down: watch::Receive
         for tenant in &service.config.tenants {
             let _sweeping = service.sweeping.lock().await;
             let sources = service.sources(&tenant.name).await;
-            if let Err(err) = sweep_tenant(&service.js, &tenant.name, &sources).await {
+            if let Err(err) = sweep_tenant(&service.bus, &tenant.name, &sources).await {
                 tracing::warn!(tenant = %tenant.name, "checking for documents no route takes: {err:#}");
             }
         }
@@ -634,11 +686,12 @@ async fn sweep_unrouted(service: Arc<Service>, mut shutting_down: watch::Receive
 }
 
 async fn sweep_tenant(
-    js: &jetstream::Context,
+    connection: &bus::Connection,
     tenant: &str,
     sources: &HashSet<String>,
 ) -> Result<()> {
-    let stream = js
+    let stream = connection
+        .js
         .get_stream(bus::stream_name(tenant, StreamKind::In))
         .await?;
     let prefix = format!("mw.{tenant}.in.");
@@ -691,36 +744,20 @@ async fn sweep_tenant(
                 Err(_) => break,
             };
             next = message.sequence + 1;
-            let mut headers = bus::carried_headers(Some(&message.headers));
             let key = format!(
                 "{}:{}",
                 bus::stream_name(tenant, StreamKind::In),
                 message.sequence
             );
-            if bus::header(Some(&headers), bus::CORRELATION_ID).is_none() {
-                let stored_at =
-                    jiff::Timestamp::from_nanosecond(message.time.unix_timestamp_nanos())
-                        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-                let derived = pipeline::derived_correlation_id(&key, stored_at);
-                headers.insert(bus::CORRELATION_ID, derived.as_str());
-            }
-            headers.insert(bus::MSG_ID, format!("dlq:{UNROUTED}:{key}").as_str());
-            headers.insert(bus::SOURCE, source);
-            headers.insert(bus::DLQ_ROUTE, UNROUTED);
-            headers.insert(bus::DLQ_CLASS, "no-route");
-            headers.insert(
-                bus::DLQ_ERROR,
-                format!("tenant {tenant} has no inbound route for source {source}").as_str(),
-            );
-            headers.insert(bus::DLQ_ATTEMPTS, "0");
-            headers.insert(bus::DLQ_AT, jiff::Timestamp::now().to_string().as_str());
-            headers.insert(bus::DLQ_REPLAY_TO, subject.as_str());
-            js.publish_with_headers(
-                bus::dlq_subject(tenant, UNROUTED),
+            let headers = dlq::unrouted_headers(tenant, source, &subject, &key, &message);
+            dlq::store(
+                connection,
+                tenant,
+                UNROUTED,
+                &key,
                 headers,
                 message.payload.clone(),
             )
-            .await?
             .await?;
             stream.delete_message(message.sequence).await?;
         }

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use crate::engine::Engine;
 use crate::host_api::SlotContext;
 use crate::invoke::{InstancePolicy, Limits, Mapper};
-use crate::plugin::{Plugin, PluginError};
+use crate::plugin::{Plugin, PluginError, World};
 use crate::registry::{Change, Registry, SlotState, VersionMeta};
 
 /// A slot's active version, compiled.
@@ -185,6 +185,7 @@ impl Versions {
         bytes: Bytes,
         tenant: &str,
         slot: &str,
+        needed: Option<&Needed>,
     ) -> Result<Plugin, PluginError> {
         let sha = crate::engine::sha256_hex(&bytes);
         let lock = self
@@ -196,18 +197,21 @@ impl Versions {
             .clone();
         let _compiling = lock.lock().await;
         if let Some(plugin) = self.cached(&sha) {
+            check_world(&plugin, needed)?;
             return Ok(plugin);
         }
         let engine = self.engine.clone();
         let (name, tenant, slot) = (name.to_string(), tenant.to_string(), slot.to_string());
+        let needed = needed.cloned();
         let failed_name = name.clone();
-        let plugin =
-            tokio::task::spawn_blocking(move || inspect(&engine, &name, &bytes, &tenant, &slot))
-                .await
-                .map_err(|err| PluginError::Invalid {
-                    name: failed_name,
-                    reason: format!("the compiler stopped: {err}"),
-                })??;
+        let plugin = tokio::task::spawn_blocking(move || {
+            inspect(&engine, &name, &bytes, &tenant, &slot, needed.as_ref())
+        })
+        .await
+        .map_err(|err| PluginError::Invalid {
+            name: failed_name,
+            reason: format!("the compiler stopped: {err}"),
+        })??;
         self.remember(plugin.clone());
         Ok(plugin)
     }
@@ -241,7 +245,10 @@ impl Versions {
             }
         };
         let name = format!("{}/{}@{}", meta.tenant, meta.slot, meta.version);
-        match self.compile(&name, bytes, &meta.tenant, &meta.slot).await {
+        match self
+            .compile(&name, bytes, &meta.tenant, &meta.slot, None)
+            .await
+        {
             Ok(_) => {
                 tracing::info!(tenant = %meta.tenant, slot = %meta.slot, version = %meta.version, sha256 = %meta.sha256, "uploaded version compiled, ready to activate")
             }
@@ -317,6 +324,7 @@ impl Versions {
                     bytes,
                     tenant,
                     slot,
+                    None,
                 )
                 .await?
             }
@@ -325,17 +333,30 @@ impl Versions {
     }
 }
 
-/// Validates and compiles `bytes` (blocking: compiling takes milliseconds to seconds) and resolves the plugin's
-/// imports and asks it to describe itself, in a context of `tenant`/`slot` with no partner profile: the checks
-/// an upload passes before it becomes a version. The plugin returned carries what it said of itself.
+/// The world a slot's versions must implement, and who needs it, for refusing an upload before it is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needed {
+    /// The world.
+    pub world: World,
+    /// Who needs it, for the error: `route supplier-856`.
+    pub by: String,
+}
+
+/// Validates and compiles `bytes` (blocking: compiling takes milliseconds to seconds), checks it implements the
+/// world `needed` names (when given), and resolves the plugin's imports and asks it to describe itself, in a
+/// context of `tenant`/`slot` with no partner profile: the checks an upload passes before it becomes a version.
+/// Only a plugin that passes them all is written to the compile cache. The plugin returned carries what it said
+/// of itself.
 pub fn inspect(
     engine: &Engine,
     name: &str,
     bytes: &[u8],
     tenant: &str,
     slot: &str,
+    needed: Option<&Needed>,
 ) -> Result<Plugin, PluginError> {
     let plugin = Plugin::load(engine, name, bytes)?;
+    check_world(&plugin, needed)?;
     let mapper = Mapper::new(
         engine,
         plugin,
@@ -343,5 +364,19 @@ pub fn inspect(
         Limits::default(),
         InstancePolicy::Fresh,
     )?;
-    Ok(mapper.plugin().clone())
+    let plugin = mapper.plugin().clone();
+    engine.keep(&plugin.component, &plugin.sha256);
+    Ok(plugin)
+}
+
+fn check_world(plugin: &Plugin, needed: Option<&Needed>) -> Result<(), PluginError> {
+    match needed {
+        Some(needed) if needed.world != plugin.world => Err(PluginError::WrongWorld {
+            name: plugin.name.clone(),
+            world: plugin.world,
+            expected: needed.world,
+            needed_by: needed.by.clone(),
+        }),
+        _ => Ok(()),
+    }
 }

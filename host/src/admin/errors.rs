@@ -103,6 +103,7 @@ impl From<PluginError> for ApiError {
             PluginError::BothWorlds { .. } => "both_worlds",
             PluginError::Imports { .. } => "unsupported_imports",
             PluginError::Describe { .. } => "describe_failed",
+            PluginError::WrongWorld { .. } => "wrong_world",
         };
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, err.to_string())
     }

@@ -225,6 +225,7 @@ fn router(state: AppState) -> axum::Router {
             .saturating_mul(4)
             .max(state.max_upload.saturating_add(16 << 20)),
     ))
+    .layer(middleware::from_fn(json_errors))
     .with_state(state)
 }
 
@@ -233,7 +234,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     match presented {
         None => ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -242,8 +243,8 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         )
         .into_response(),
         Some(token) => {
-            let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-            if digest == state.token_sha256 {
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            if constant_time_eq(&digest, &state.token_sha256) {
                 next.run(request).await
             } else {
                 ApiError::new(
@@ -255,6 +256,76 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
             }
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme is matched without regard to case, as RFC
+/// 9110 says of authentication schemes.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Compares two digests in time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Turns every error answer that is not yet the API's JSON error body — axum's own refusals (a wrong method,
+/// a body over the limit, an unreadable path or query) — into one, with a code by status, so a client can
+/// always read `{"error": {"code", "message"}}`.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!(
+                "{method} is not allowed on {path}; the paths and their methods are listed at /v1/openapi.json"
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            format!("the request body is over the host's limit ({text})"),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", text),
+        StatusCode::BAD_REQUEST => ("bad_request", text),
+        StatusCode::NOT_FOUND => ("not_found", text),
+        StatusCode::UNPROCESSABLE_ENTITY => ("unprocessable", text),
+        _ if status.is_server_error() => ("internal", text),
+        _ => ("error", text),
+    };
+    let message = if message.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        message
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
 }
 
 /// `{"status": "ok"}`.
@@ -297,7 +368,7 @@ struct Waiting {
     (status = 503, body = Readiness, description = "not ready: see `waiting` and `nats`")
 ))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    let connection = state.service.client.connection_state();
+    let connection = state.service.bus.client.connection_state();
     let connected = matches!(connection, async_nats::connection::State::Connected);
     let waiting: Vec<Waiting> = state
         .service
@@ -404,4 +475,27 @@ async fn show_tenant(
 /// The caller's identity, for the registry's `uploaded_by` and activation history.
 pub(crate) fn caller(_headers: &HeaderMap) -> String {
     "platform-admin".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_read_whatever_its_case() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "  Bearer   abc  "] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "abc", "Bearerabc"] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn digests_compare_equal_only_when_equal() {
+        let a: [u8; 32] = Sha256::digest(b"a").into();
+        let b: [u8; 32] = Sha256::digest(b"b").into();
+        assert!(constant_time_eq(&a, &a));
+        assert!(!constant_time_eq(&a, &b));
+    }
 }

@@ -4,6 +4,8 @@
 use std::time::{Duration, Instant};
 
 use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
@@ -15,8 +17,10 @@ use utoipa_axum::routes;
 use super::errors::{self, ApiError, ErrorBody};
 use super::shadow::{self, ShadowReport};
 use super::{AppState, caller};
+use crate::plugin::World;
 use crate::registry::{self, ActivationKind, SlotState, VersionMeta, signature};
 use crate::serve::version_meta;
+use crate::swap;
 
 /// How long an activation waits for this host's routes to switch before it answers.
 const SWITCH_WAIT: Duration = Duration::from_secs(10);
@@ -291,11 +295,29 @@ pub struct ActivationResult {
 async fn upload(
     State(state): State<AppState>,
     Path((tenant, slot)): Path<(String, String)>,
-    Query(options): Query<UploadOptions>,
+    options: Result<Query<UploadOptions>, QueryRejection>,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
     let started = Instant::now();
+    let Query(options) = options.map_err(|err| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "{}; the options are activate=true|false, shadow=true|false and recent=<count>",
+                err.body_text()
+            ),
+        )
+    })?;
+    let mut multipart = multipart.map_err(|err| {
+        ApiError::bad_request(
+            "bad_multipart",
+            format!(
+                "the upload must be multipart/form-data with a `plugin` part: {}",
+                err.body_text()
+            ),
+        )
+    })?;
     let mut plugin: Option<(String, Bytes)> = None;
     let mut fixtures: Vec<(String, Bytes)> = Vec::new();
     let mut signature_b64: Option<String> = None;
@@ -310,6 +332,8 @@ async fn upload(
         )
     };
     let mut received = 0usize;
+    // A second `plugin` or `signature` part is refused, once the body is read: which one was meant is not known.
+    let mut duplicate = None;
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -352,6 +376,8 @@ async fn upload(
         }
         let bytes = Bytes::from(bytes);
         match name.as_str() {
+            "plugin" if plugin.is_some() => duplicate = Some("plugin"),
+            "signature" if signature_b64.is_some() => duplicate = Some("signature"),
             "plugin" => {
                 plugin = Some((file_name.unwrap_or_else(|| "plugin.wasm".into()), bytes));
             }
@@ -377,6 +403,12 @@ async fn upload(
     if received > state.max_upload {
         return Err(too_large());
     }
+    if let Some(part) = duplicate {
+        return Err(ApiError::bad_request(
+            "duplicate_part",
+            format!("the upload has more than one `{part}` part; send exactly one"),
+        ));
+    }
     let Some((file_name, bytes)) = plugin else {
         return Err(ApiError::bad_request(
             "missing_plugin",
@@ -391,14 +423,15 @@ async fn upload(
     )
     .map_err(|err| ApiError::new(StatusCode::FORBIDDEN, err.code(), err.to_string()))?;
 
+    // The world is checked before the plugin is kept, so a refused upload leaves nothing compiled behind.
+    let needed = needed_world(&state, &tenant, &slot).await?;
     let compiling = Instant::now();
     let compiled = state
         .service
         .versions
-        .compile(&file_name, bytes.clone(), &tenant, &slot)
+        .compile(&file_name, bytes.clone(), &tenant, &slot, needed.as_ref())
         .await?;
     let compile_ms = compiling.elapsed().as_secs_f64() * 1e3;
-    check_world(&state, &tenant, &slot, compiled.world.wit_name()).await?;
 
     let registry = &state.service.registry;
     let existed = registry
@@ -464,27 +497,41 @@ async fn upload(
     ))
 }
 
-/// Refuses a version whose world does not fit the routes that run the slot, or the slot's active version.
-async fn check_world(
+/// The world a new version of `tenant`/`slot` must implement: the one the routes running the slot need, else the
+/// slot's active version's. `None` for a slot nothing constrains yet.
+async fn needed_world(
     state: &AppState,
     tenant: &str,
     slot: &str,
-    world: &str,
-) -> Result<(), ApiError> {
-    check_routes_world(state, tenant, slot, world).await?;
-    if let Some(active) = state.service.registry.active(tenant, slot).await?
-        && active.world != world
+) -> Result<Option<swap::Needed>, ApiError> {
+    if let Some(spec) = state
+        .service
+        .routes
+        .specs()
+        .await
+        .into_iter()
+        .find(|s| s.tenant == tenant && s.common.slot == slot)
     {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "wrong_world",
-            format!(
-                "the plugin implements {world}, but slot {slot}'s active version {}@{} is an {}",
+        return Ok(Some(swap::Needed {
+            world: spec.world(),
+            by: format!("route {} (which runs slot {slot})", spec.common.name),
+        }));
+    }
+    let active = state.service.registry.active(tenant, slot).await?;
+    Ok(active.and_then(|active| {
+        let world = match active.world.as_str() {
+            "inbound-mapper" => World::Inbound,
+            "outbound-mapper" => World::Outbound,
+            _ => return None,
+        };
+        Some(swap::Needed {
+            world,
+            by: format!(
+                "slot {slot}, whose active version {}@{} is an {},",
                 active.name, active.version, active.world
             ),
-        ));
-    }
-    Ok(())
+        })
+    }))
 }
 
 /// One version.

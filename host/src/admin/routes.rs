@@ -15,7 +15,7 @@ use super::AppState;
 use super::errors::{self, ApiError, ErrorBody};
 use crate::config::Target;
 use crate::pipeline::Kind;
-use crate::pipeline::dlq::{self, DeadLetter, Replayed};
+use crate::pipeline::dlq::{self, DeadLetter, ReplayOutcome};
 use crate::pipeline::routes::{Origin, RouteSpec};
 use crate::registry;
 
@@ -448,6 +448,9 @@ struct DeadLetterView {
     replay_to: String,
     /// The payload's size.
     bytes: usize,
+    /// Where the payload is kept when it was too large to travel inline (`<bucket>/<name>` in the tenant's
+    /// Object Store bucket); a replay reads it from there.
+    payload_object: Option<String>,
 }
 
 impl From<DeadLetter> for DeadLetterView {
@@ -465,6 +468,7 @@ impl From<DeadLetter> for DeadLetterView {
             correlation_id: d.correlation_id,
             replay_to: d.replay_to,
             bytes: d.bytes,
+            payload_object: d.payload_object,
         }
     }
 }
@@ -485,7 +489,7 @@ async fn list_dead_letters(
     {
         registry::check_name("route", route)?;
     }
-    let letters = dlq::list(&state.service.js, &tenant, filter.route.as_deref()).await?;
+    let letters = dlq::list(&state.service.bus.js, &tenant, filter.route.as_deref()).await?;
     Ok(Json(
         letters.into_iter().map(DeadLetterView::from).collect(),
     ))
@@ -511,7 +515,7 @@ async fn show_dead_letter(
 ) -> Result<Json<DeadLetterView>, ApiError> {
     errors::tenant(&state.service, &tenant)?;
     let wanted = format!("{tenant}/{}", sequence(&id)?);
-    dlq::list(&state.service.js, &tenant, None)
+    dlq::list(&state.service.bus.js, &tenant, None)
         .await?
         .into_iter()
         .find(|d| d.id == wanted)
@@ -521,11 +525,11 @@ async fn show_dead_letter(
         })
 }
 
-/// Which dead letters to replay.
+/// Which dead letters to replay: `ids`, or `all` (of `route`, when given).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReplayRequest {
-    /// Sequence numbers.
+    /// Sequence numbers (the number after the tenant in a dead letter's id).
     #[serde(default)]
     ids: Vec<u64>,
     /// Every dead letter (of `route`, when given).
@@ -535,30 +539,88 @@ struct ReplayRequest {
     route: Option<String>,
 }
 
-/// One replayed dead letter.
+/// The most dead letters one request names.
+const MAX_REPLAY_IDS: usize = 10_000;
+
+/// What a replay did, id by id.
 #[derive(Debug, Serialize, ToSchema)]
-struct ReplayedView {
+struct ReplayReport {
+    /// How many were replayed.
+    replayed: usize,
+    /// How many were not there (already replayed or discarded, or never there).
+    not_found: usize,
+    /// How many could not be replayed; they stay in the dead letters.
+    failed: usize,
+    /// Each id's outcome, in the order asked.
+    results: Vec<ReplayResult>,
+}
+
+/// One dead letter's outcome.
+#[derive(Debug, Serialize, ToSchema)]
+struct ReplayResult {
+    /// `<tenant>/<sequence>`.
     id: String,
-    subject: String,
+    /// `replayed`, `not-found` or `failed`.
+    outcome: String,
+    /// Replayed: the subject it was published on.
+    subject: Option<String>,
+    /// Replayed: its correlation id.
     correlation_id: Option<String>,
+    /// Failed: why; replayed: what went wrong after the replay, if anything.
+    error: Option<String>,
+}
+
+impl From<ReplayOutcome> for ReplayResult {
+    fn from(outcome: ReplayOutcome) -> Self {
+        match outcome {
+            ReplayOutcome::Replayed {
+                id,
+                subject,
+                correlation_id,
+                note,
+            } => Self {
+                id,
+                outcome: "replayed".into(),
+                subject: Some(subject),
+                correlation_id,
+                error: note,
+            },
+            ReplayOutcome::NotFound { id } => Self {
+                id,
+                outcome: "not-found".into(),
+                subject: None,
+                correlation_id: None,
+                error: None,
+            },
+            ReplayOutcome::Failed { id, error } => Self {
+                id,
+                outcome: "failed".into(),
+                subject: None,
+                correlation_id: None,
+                error: Some(error),
+            },
+        }
+    }
 }
 
 /// Replays dead letters into their routes' inputs, each with its correlation id; a dead letter is deleted once
-/// JetStream stored its replay.
+/// JetStream stored its replay. The request is checked whole first (a malformed one changes nothing); then each
+/// dead letter is replayed on its own, since several hosts act on the same dead letters and a replay can fail
+/// halfway: the answer gives every id's outcome.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/dead-letters/replay", tag = "dead letters",
     params(("tenant" = String, Path)),
     request_body = ReplayRequest,
     responses(
-        (status = 200, body = Vec<ReplayedView>),
-        (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody)
+        (status = 200, body = ReplayReport, description = "every id's outcome: replayed, not-found or failed"),
+        (status = 400, body = ErrorBody, description = "a malformed request; nothing was replayed"),
+        (status = 404, body = ErrorBody, description = "no such tenant")
     )
 )]
 async fn replay_dead_letters(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     body: Result<Json<ReplayRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Vec<ReplayedView>>, ApiError> {
+) -> Result<Json<ReplayReport>, ApiError> {
     errors::tenant(&state.service, &tenant)?;
     let Json(request) = body.map_err(|err| {
         ApiError::bad_request(
@@ -566,34 +628,64 @@ async fn replay_dead_letters(
             format!("the body must be {{\"ids\": [...]}} or {{\"all\": true}}: {err}"),
         )
     })?;
+    if let Some(route) = &request.route {
+        if !request.all {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                "\"route\" narrows {\"all\": true}; with \"ids\" leave it out",
+            ));
+        }
+        if route != crate::serve::UNROUTED {
+            registry::check_name("route", route)?;
+        }
+    }
     let sequences: Vec<u64> = match (request.all, request.ids.is_empty()) {
-        (true, true) => dlq::list(&state.service.js, &tenant, request.route.as_deref())
+        (false, false) => {
+            if request.ids.len() > MAX_REPLAY_IDS {
+                return Err(ApiError::bad_request(
+                    "bad_request",
+                    format!(
+                        "{} ids in one request; at most {MAX_REPLAY_IDS}",
+                        request.ids.len()
+                    ),
+                ));
+            }
+            if let Some(zero) = request.ids.iter().position(|&id| id == 0) {
+                return Err(ApiError::bad_request(
+                    "invalid_id",
+                    format!("ids[{zero}] is 0; dead letters are numbered from 1"),
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            request
+                .ids
+                .into_iter()
+                .filter(|id| seen.insert(*id))
+                .collect()
+        }
+        (true, true) => dlq::list(&state.service.bus.js, &tenant, request.route.as_deref())
             .await?
             .iter()
             .filter_map(|d| d.id.rsplit('/').next()?.parse().ok())
             .collect(),
-        (false, false) => request.ids,
         _ => {
             return Err(ApiError::bad_request(
                 "bad_request",
-                "say which: {\"ids\": [sequence, ...]} or {\"all\": true} (with an optional \"route\")",
+                "say which: {\"ids\": [sequence, ...]} or {\"all\": true} (with an optional \"route\"), not both",
             ));
         }
     };
-    let mut out = Vec::new();
-    for seq in sequences {
-        let Replayed {
-            id,
-            subject,
-            correlation_id,
-        } = dlq::replay(&state.service.js, &tenant, seq)
-            .await
-            .map_err(|err| ApiError::not_found("dead_letter_not_found", format!("{err:#}")))?;
-        out.push(ReplayedView {
-            id,
-            subject,
-            correlation_id,
-        });
+    let mut results = Vec::with_capacity(sequences.len());
+    for sequence in sequences {
+        results.push(ReplayResult::from(
+            dlq::replay(&state.service.bus, &tenant, sequence).await,
+        ));
     }
-    Ok(Json(out))
+    let count = |outcome: &str| results.iter().filter(|r| r.outcome == outcome).count();
+    Ok(Json(ReplayReport {
+        replayed: count("replayed"),
+        not_found: count("not-found"),
+        failed: count("failed"),
+        results,
+    }))
 }

@@ -87,7 +87,7 @@ pub(super) async fn run(
                 .map(|e| (StreamKind::Ev, bus::ev_subject(tenant, e)))
                 .collect(),
         };
-        inputs.extend(recent_inputs(&service.js, tenant, &subjects, recent).await?);
+        inputs.extend(recent_inputs(&service.bus.js, tenant, &subjects, recent).await?);
     }
     let active_plugin = match active {
         Some(meta) => Some(
@@ -98,6 +98,7 @@ pub(super) async fn run(
                     service.registry.artifact(&meta.sha256).await?,
                     tenant,
                     slot,
+                    None,
                 )
                 .await?,
         ),

@@ -7,8 +7,11 @@
 //! `mw.<tenant>.dlq.<route>`). Streams are created or updated at start, so a restart with a changed file is safe.
 
 pub mod embedded;
+pub mod payloads;
+pub mod publish;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use async_nats::jetstream::{self, stream};
@@ -137,14 +140,53 @@ pub fn stream_name(tenant: &str, kind: StreamKind) -> String {
     format!("MW_{tenant}_{}", kind.suffix())
 }
 
-/// Connects to NATS and opens JetStream, with publish acknowledgments pipelined (many in flight).
-pub async fn connect(url: &str, nats: &Nats) -> Result<(async_nats::Client, jetstream::Context)> {
+/// A connection to NATS with JetStream on it, and what the host learns about the server as it runs.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The client.
+    pub client: async_nats::Client,
+    /// JetStream on it, with publish acknowledgments pipelined (many in flight).
+    pub js: jetstream::Context,
+    /// Subjects the server refused this connection permission to publish on.
+    pub denials: publish::Denials,
+}
+
+impl Connection {
+    /// The largest message (headers and payload) the server takes, as it announced when the client connected.
+    pub fn max_payload(&self) -> usize {
+        self.client.max_payload()
+    }
+}
+
+/// Connects to NATS and opens JetStream. Losing the connection and getting it back are logged, with the server
+/// and how long it was gone; the client reconnects on its own meanwhile.
+pub async fn connect(url: &str, nats: &Nats) -> Result<Connection> {
+    let denials = publish::Denials::default();
+    let connected: Arc<OnceLock<async_nats::Client>> = Arc::default();
+    let lost_at: Arc<Mutex<Option<Instant>>> = Arc::default();
     let mut options = async_nats::ConnectOptions::new()
         .name("millwright")
         .connection_timeout(Duration::from_secs(5))
         // Large batches of acks and publishes: the client's buffers should not be the bottleneck.
         .client_capacity(65_536)
-        .subscription_capacity(65_536);
+        .subscription_capacity(65_536)
+        .event_callback({
+            let (denials, connected, lost_at, url) = (
+                denials.clone(),
+                connected.clone(),
+                lost_at.clone(),
+                url.to_string(),
+            );
+            move |event| {
+                let (denials, connected, lost_at, url) = (
+                    denials.clone(),
+                    connected.clone(),
+                    lost_at.clone(),
+                    url.clone(),
+                );
+                async move { connection_event(event, &url, &denials, &connected, &lost_at) }
+            }
+        });
     if let Some(token) = &nats.token {
         options = options.token(token.clone());
     }
@@ -152,12 +194,76 @@ pub async fn connect(url: &str, nats: &Nats) -> Result<(async_nats::Client, jets
         .await
         .map_err(|_| anyhow!("could not reach NATS at {url} within 30 s; is the server running?"))?
         .with_context(|| format!("connecting to NATS at {url}"))?;
+    let _ = connected.set(client.clone());
     let js = jetstream::ContextBuilder::new()
         .timeout(Duration::from_secs(10))
         .max_ack_inflight(8192)
         .backpressure_on_inflight(true)
         .build(client.clone());
-    Ok((client, js))
+    Ok(Connection {
+        client,
+        js,
+        denials,
+    })
+}
+
+/// Logs what happens to the connection; remembers publish permission violations for [`publish::classify`].
+fn connection_event(
+    event: async_nats::Event,
+    url: &str,
+    denials: &publish::Denials,
+    connected: &OnceLock<async_nats::Client>,
+    lost_at: &Mutex<Option<Instant>>,
+) {
+    let server = || match connected.get().map(|c| c.server_info()) {
+        Some(info) if !info.server_name.is_empty() => {
+            format!("{} ({}:{})", info.server_name, info.host, info.port)
+        }
+        Some(info) => format!("{}:{}", info.host, info.port),
+        None => url.to_string(),
+    };
+    match event {
+        async_nats::Event::Disconnected => {
+            let mut lost = lost_at.lock().unwrap_or_else(|e| e.into_inner());
+            lost.get_or_insert_with(Instant::now);
+            tracing::warn!(
+                url,
+                "lost the connection to NATS at {}; reconnecting",
+                server()
+            );
+        }
+        async_nats::Event::Connected => {
+            let since = lost_at.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(since) = since {
+                tracing::info!(
+                    url,
+                    "connected to NATS again at {} after {:.1} s",
+                    server(),
+                    since.elapsed().as_secs_f64()
+                );
+            }
+        }
+        async_nats::Event::ServerError(err) => {
+            let text = err.to_string();
+            denials.note(&text);
+            tracing::warn!(url, "the NATS server reported: {text}");
+        }
+        async_nats::Event::LameDuckMode => {
+            tracing::warn!(
+                url,
+                "the NATS server {} is shutting down (lame duck mode)",
+                server()
+            );
+        }
+        async_nats::Event::SlowConsumer(sid) => {
+            tracing::warn!(
+                url,
+                "NATS subscription {sid} is a slow consumer: messages were dropped by the client"
+            );
+        }
+        async_nats::Event::ClientError(err) => tracing::warn!(url, "NATS client error: {err}"),
+        async_nats::Event::Draining | async_nats::Event::Closed => {}
+    }
 }
 
 /// Creates the tenant's streams, or updates them to the current settings. Safe to run on every start.
@@ -178,16 +284,21 @@ pub async fn ensure_streams(js: &jetstream::Context, tenant: &str, nats: &Nats) 
         .await
         .with_context(|| format!("creating or updating the JetStream stream {name}"))?;
     }
-    Ok(())
+    payloads::ensure_bucket(js, tenant, nats.max_age).await
 }
 
 /// The headers a message carries on to its dead letter or its replay: all of them but its `Nats-Msg-Id` (the
-/// copy gets its own) and the failure headers of an earlier dead letter.
+/// copy gets its own), the failure headers of an earlier dead letter, and a payload reference (the copy says
+/// where its own payload is, see [`payloads::copy_reference`]).
 pub fn carried_headers(original: Option<&async_nats::HeaderMap>) -> async_nats::HeaderMap {
     let mut headers = async_nats::HeaderMap::new();
     for (name, values) in original.into_iter().flat_map(|h| h.iter()) {
         let name: &str = name.as_ref();
-        if name == MSG_ID || name == REPLAYED_FROM || FAILURE_HEADERS.contains(&name) {
+        if name == MSG_ID
+            || name == REPLAYED_FROM
+            || FAILURE_HEADERS.contains(&name)
+            || payloads::HEADERS.contains(&name)
+        {
             continue;
         }
         for value in values {

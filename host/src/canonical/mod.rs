@@ -22,6 +22,83 @@ const WIT_FILES: &[(&str, &str)] = &[
     ("worlds.wit", include_str!("../../../wit/worlds.wit")),
 ];
 
+/// Whether canonical JSON holds a control character in one of its strings — a C0 control (U+0000–U+001F) or
+/// DEL — which no canonical value may hold, whatever the plugin's language: `None` when it is clean, else a
+/// sentence naming the JSON path, the character and its position in the string.
+///
+/// This runs on every event the host publishes, so the common case is one `memchr` pass: serde_json writes a
+/// control character as an escape (`\u0000`, `\n` ...), and DEL as itself, so a document with neither a
+/// backslash nor DEL is clean. Only a document with a control character is parsed again, to find its path.
+pub fn control_character(json: &[u8]) -> Option<String> {
+    let mut at = 0;
+    let mut found = false;
+    while let Some(offset) = memchr::memchr2(b'\\', 0x7f, &json[at..]) {
+        let i = at + offset;
+        if json[i] == 0x7f {
+            found = true;
+            break;
+        }
+        match json.get(i + 1) {
+            Some(b'b' | b'f' | b'n' | b'r' | b't') => {
+                found = true;
+                break;
+            }
+            Some(b'u') => {
+                let code = json
+                    .get(i + 2..i + 6)
+                    .and_then(|hex| std::str::from_utf8(hex).ok())
+                    .and_then(|hex| u16::from_str_radix(hex, 16).ok());
+                if code.is_some_and(|c| c < 0x20 || c == 0x7f) {
+                    found = true;
+                    break;
+                }
+                at = i + 6;
+            }
+            _ => at = i + 2,
+        }
+        if at >= json.len() {
+            break;
+        }
+    }
+    if !found {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(json).ok()?;
+    let mut path = String::from("$");
+    let (path, index, ch) = find_control(&value, &mut path)?;
+    Some(format!(
+        "{path} holds the control character U+{:04X} at character {index}; canonical strings may not hold C0 control characters or DEL (a mapping must refuse such a document or drop the character)",
+        ch as u32
+    ))
+}
+
+fn find_control(value: &Value, path: &mut String) -> Option<(String, usize, char)> {
+    let is_control = |c: char| c < ' ' || c == '\u{7f}';
+    match value {
+        Value::String(s) => s
+            .chars()
+            .enumerate()
+            .find(|(_, c)| is_control(*c))
+            .map(|(index, c)| (path.clone(), index, c)),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = find_control(item, path);
+            path.truncate(len);
+            found
+        }),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let len = path.len();
+            path.push('.');
+            path.push_str(key);
+            let found = find_control(item, path);
+            path.truncate(len);
+            found
+        }),
+        _ => None,
+    }
+}
+
 /// Writes a component value as canonical JSON.
 pub fn to_json(val: &Val) -> Result<Value> {
     Ok(match val {
@@ -443,6 +520,36 @@ fn type_schema(resolve: &Resolve, ty: &wit_parser::Type) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_canonical_json_has_no_control_character() {
+        let clean = json!({"ship-notice": {"shipment-id": "SHP-1 \\n \"quoted\" — é", "lines": ["a\\\\b"]}});
+        assert_eq!(control_character(clean.to_string().as_bytes()), None);
+    }
+
+    #[test]
+    fn a_control_character_is_found_with_its_path() {
+        for (text, ch) in [
+            ("\u{0}\u{0}\u{0}SHP-240611-07", "U+0000"),
+            ("SHP\n1", "U+000A"),
+            ("SHP\u{7f}", "U+007F"),
+            ("SHP\u{1b}[2J", "U+001B"),
+        ] {
+            let event = json!({"ship-notice": {"orders": [{"items": [{"line-number": text}]}]}});
+            let problem = control_character(event.to_string().as_bytes())
+                .unwrap_or_else(|| panic!("{text:?} is refused"));
+            assert!(
+                problem.starts_with(
+                    "$.ship-notice.orders[0].items[0].line-number holds the control character"
+                ),
+                "{problem}"
+            );
+            assert!(problem.contains(ch), "{problem}");
+        }
+        // Bytes 0x80-0x9F decoded as Windows-1252 are printable characters, not controls.
+        let event = json!({"lot": "€‚ƒ"});
+        assert_eq!(control_character(event.to_string().as_bytes()), None);
+    }
 
     #[test]
     fn schema_describes_every_canonical_event_case() {

@@ -5,7 +5,8 @@
 //! below answer the plugin's `host` and `edi` calls from it. WASI is linked too, because Rust's std and
 //! interpreted guests import a few WASI interfaces, but deny-by-default: no preopened directories, no environment,
 //! no arguments, no network, stdin empty, a clock frozen at the Unix epoch (the only real clock is `host.now`),
-//! and stderr captured into a small buffer whose contents are attached to a trap report. The WASI context is only
+//! and stderr captured into a small buffer whose contents are attached to a trap report. Whatever a plugin writes
+//! reaches the host's log one line per event, tagged with the slot and version, control characters escaped. The WASI context is only
 //! built if the plugin actually calls into WASI, so a plugin that never does pays nothing for it.
 
 mod edi;
@@ -142,15 +143,60 @@ impl HostState {
         self.log_lines = 0;
     }
 
-    /// What the plugin wrote to stderr, if anything (a Rust panic message, a Python traceback).
+    /// What the plugin wrote to stderr, if anything (a Rust panic message, a Python traceback), as one line for
+    /// a trap report. Each line is also logged as an event of its own, with the tenant, slot, plugin version and
+    /// correlation id, its control characters escaped, so nothing a plugin writes can pass for a host log line.
     pub(crate) fn take_stderr(&mut self) -> Option<String> {
         let pipe = self.stderr.as_ref()?;
         let bytes = pipe.contents();
         if bytes.is_empty() {
             return None;
         }
-        Some(String::from_utf8_lossy(&bytes).trim_end().to_string())
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<String> = text
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .map(escape_controls)
+            .collect();
+        for line in &lines {
+            tracing::warn!(
+                target: "plugin", tenant = %self.slot.tenant, slot = %self.slot.slot, plugin = %self.plugin,
+                correlation_id = %self.correlation_id, stream = "stderr", "{line}"
+            );
+        }
+        Some(lines.join(" | "))
     }
+
+    /// Counts one log line against the call's budget; false once it is spent (the first line over it warns).
+    fn log_budget(&mut self) -> bool {
+        self.log_lines += 1;
+        if self.log_lines == MAX_LOG_LINES + 1 {
+            tracing::warn!(
+                tenant = %self.slot.tenant, slot = %self.slot.slot, plugin = %self.plugin,
+                correlation_id = %self.correlation_id,
+                "plugin wrote more than {MAX_LOG_LINES} log lines in one call; dropping the rest"
+            );
+        }
+        self.log_lines <= MAX_LOG_LINES
+    }
+}
+
+/// A line a plugin wrote, safe for the host's log: control characters (a line break, an escape sequence that
+/// would move a terminal's cursor) written as escapes.
+fn escape_controls(line: &str) -> String {
+    if !line.chars().any(char::is_control) {
+        return line.to_string();
+    }
+    line.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Adds every import a plugin may use to `linker`: the contract's `host` and `edi`, and deny-by-default WASI.
@@ -210,47 +256,43 @@ impl types::Host for HostState {}
 
 impl host::Host for HostState {
     fn log(&mut self, level: host::LogLevel, message: String) -> anyhow::Result<()> {
-        self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES {
-            if self.log_lines == MAX_LOG_LINES + 1 {
-                tracing::warn!(
-                    tenant = %self.slot.tenant, slot = %self.slot.slot, plugin = %self.plugin,
-                    correlation_id = %self.correlation_id,
-                    "plugin wrote more than {MAX_LOG_LINES} log lines in one call; dropping the rest"
-                );
+        // One log event per line the plugin wrote, each cut to a length and escaped.
+        for line in message.lines() {
+            if !self.log_budget() {
+                return Ok(());
             }
-            return Ok(());
-        }
-        let mut message = message;
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
+            let mut line = line.to_string();
+            if line.len() > MAX_LOG_LINE {
+                let mut cut = MAX_LOG_LINE;
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                line.truncate(cut);
+                line.push_str(" [cut]");
             }
-            message.truncate(cut);
-            message.push_str(" [cut]");
-        }
-        let (tenant, slot, plugin, cid) = (
-            &self.slot.tenant,
-            &self.slot.slot,
-            &*self.plugin,
-            &self.correlation_id,
-        );
-        match level {
-            host::LogLevel::Trace => {
-                tracing::trace!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
-            }
-            host::LogLevel::Debug => {
-                tracing::debug!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
-            }
-            host::LogLevel::Info => {
-                tracing::info!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
-            }
-            host::LogLevel::Warn => {
-                tracing::warn!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
-            }
-            host::LogLevel::Error => {
-                tracing::error!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{message}")
+            let line = escape_controls(&line);
+            let (tenant, slot, plugin, cid) = (
+                &self.slot.tenant,
+                &self.slot.slot,
+                &*self.plugin,
+                &self.correlation_id,
+            );
+            match level {
+                host::LogLevel::Trace => {
+                    tracing::trace!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
+                }
+                host::LogLevel::Debug => {
+                    tracing::debug!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
+                }
+                host::LogLevel::Info => {
+                    tracing::info!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
+                }
+                host::LogLevel::Warn => {
+                    tracing::warn!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
+                }
+                host::LogLevel::Error => {
+                    tracing::error!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
+                }
             }
         }
         Ok(())
@@ -285,5 +327,19 @@ impl host::Host for HostState {
         zone: String,
     ) -> anyhow::Result<Result<types::Timestamp, String>> {
         Ok(time::local_to_utc(&date, &time, &zone))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_plugin_writes_cannot_break_a_log_line() {
+        assert_eq!(escape_controls("plain text — ok"), "plain text — ok");
+        assert_eq!(
+            escape_controls("a\r2026-12-03T09:00:00Z  INFO forged\u{1b}[2K"),
+            "a\\r2026-12-03T09:00:00Z  INFO forged\\u{1b}[2K"
+        );
     }
 }

@@ -149,10 +149,10 @@ async fn run_on(
     url: &str,
     data: &std::path::Path,
 ) -> Result<SwapReport> {
-    let (client, js) = bus::connect(url, &config.nats).await?;
+    let connection = bus::connect(url, &config.nats).await?;
+    let (client, js) = (connection.client.clone(), connection.js.clone());
     let (stop, stopping) = watch::channel(false);
-    let (service, ev) =
-        start_service(&config, &client, &js, data, TENANT, stopping.clone()).await?;
+    let (service, ev) = start_service(&config, &connection, data, TENANT, stopping.clone()).await?;
     let admin = Admin::bind(&AdminOptions {
         addr: "127.0.0.1:0".into(),
         token: Some(TOKEN.into()),

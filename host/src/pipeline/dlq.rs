@@ -6,15 +6,28 @@
 //! dead-letter stream. A replay publishes the message again on the route's input (`Mw-Replay-Subject`: the
 //! source subject of an inbound route, the route's own replay subject for an outbound one) with its correlation
 //! id, and deletes the dead letter only once JetStream has stored the replay.
+//!
+//! Every header value is printable ASCII ([`bus::publish::header_text`]), and a dead letter always fits the
+//! server's `max_payload`: when the input and the failure's headers together do not, the input goes to the
+//! tenant's payload bucket and the dead letter names it ([`bus::payloads`]), so a replay still has the whole
+//! document.
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, Message, stream::DirectGetErrorKind};
+use bytes::Bytes;
 use serde::Serialize;
 
 use super::{Failure, Identity, Kind, Route};
-use crate::bus::{self, StreamKind};
+use crate::bus::payloads::{self, PayloadRef};
+use crate::bus::publish::{header_json, header_text, header_text_decoded, wire_size};
+use crate::bus::{self, Connection, StreamKind};
 use crate::invoke::Action;
+
+/// The longest error sentence a dead letter's `Mw-Error` keeps.
+const MAX_ERROR_TEXT: usize = 2048;
+/// The longest diagnostic a dead letter's `Mw-Diagnostic` keeps; a longer one keeps its message, cut.
+const MAX_DIAGNOSTIC: usize = 8192;
 
 /// The headers of a dead letter: the input's own, then the failure.
 pub(super) fn dead_letter_headers(
@@ -25,6 +38,7 @@ pub(super) fn dead_letter_headers(
     failure: &Failure,
 ) -> HeaderMap {
     let mut headers = bus::carried_headers(message.headers.as_ref());
+    payloads::copy_reference(message.headers.as_ref(), &mut headers);
     if let Some(original_id) = bus::header(message.headers.as_ref(), bus::MSG_ID) {
         headers.insert(bus::DLQ_ORIGINAL_ID, original_id);
     }
@@ -41,9 +55,9 @@ pub(super) fn dead_letter_headers(
     headers.insert(bus::PLUGIN, plugin);
     headers.insert(bus::DLQ_ROUTE, route.common.name.as_str());
     headers.insert(bus::DLQ_CLASS, failure.class);
-    headers.insert(bus::DLQ_ERROR, one_line(&failure.error).as_str());
+    headers.insert(bus::DLQ_ERROR, error_text(&failure.error).as_str());
     if let Some(diagnostic) = &failure.diagnostic {
-        headers.insert(bus::DLQ_DIAGNOSTIC, diagnostic.to_string().as_str());
+        headers.insert(bus::DLQ_DIAGNOSTIC, diagnostic_text(diagnostic).as_str());
     }
     headers.insert(bus::DLQ_ATTEMPTS, id.delivered.to_string().as_str());
     if failure.action == Action::Park {
@@ -58,13 +72,125 @@ pub(super) fn dead_letter_headers(
     headers
 }
 
-/// Header values are one line; an error text may not be.
-fn one_line(text: &str) -> String {
-    text.split(['\r', '\n'])
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" | ")
+/// An error sentence as a header value: one line of ASCII, at most [`MAX_ERROR_TEXT`] bytes.
+fn error_text(error: &str) -> String {
+    let text = header_text(error);
+    if text.len() <= MAX_ERROR_TEXT {
+        return text;
+    }
+    // The escaped text is ASCII, so any byte index is a character boundary.
+    format!("{} [cut]", &text[..MAX_ERROR_TEXT])
 }
+
+/// A plugin's diagnostic as a header value: its JSON in ASCII; one too long keeps its message (cut), code and
+/// position only.
+fn diagnostic_text(diagnostic: &serde_json::Value) -> String {
+    let text = header_json(diagnostic);
+    if text.len() <= MAX_DIAGNOSTIC {
+        return text;
+    }
+    let message: String = diagnostic["message"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .take(1024)
+        .collect();
+    let mut short = serde_json::json!({
+        "message": format!("{message} [cut]"),
+        "code": diagnostic["code"],
+        "at": diagnostic["at"],
+    });
+    if header_json(&short).len() > MAX_DIAGNOSTIC {
+        short["at"] = serde_json::Value::Null;
+    }
+    header_json(&short)
+}
+
+/// What storing a dead letter did.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredDeadLetter {
+    /// The payload went to the tenant's payload bucket: it did not fit beside the headers.
+    pub offloaded: bool,
+}
+
+/// Stores a dead letter on `mw.<tenant>.dlq.<route>`: the payload inline when it fits beside `headers` within
+/// the server's `max_payload`, else in the tenant's payload bucket (as `dlq/<route>/<key>`), named by the dead
+/// letter's headers. A payload that is already a reference (a replayed large document) stays one.
+pub async fn store(
+    bus: &Connection,
+    tenant: &str,
+    route: &str,
+    key: &str,
+    mut headers: HeaderMap,
+    payload: Bytes,
+) -> Result<StoredDeadLetter> {
+    let subject = bus::dlq_subject(tenant, route);
+    let offloaded = wire_size(&headers, payload.len()) > bus.max_payload();
+    let payload = if offloaded {
+        let name = format!("dlq/{route}/{key}");
+        let reference = payloads::put(&bus.js, tenant, &name, &payload)
+            .await
+            .context("keeping the payload in the tenant's payload bucket")?;
+        reference.insert_into(tenant, &mut headers);
+        Bytes::new()
+    } else {
+        payload
+    };
+    let size = wire_size(&headers, payload.len());
+    if size > bus.max_payload() {
+        bail!(
+            "the dead letter's headers alone are {size} bytes, over the server's max_payload of {}",
+            bus.max_payload()
+        );
+    }
+    bus.js
+        .publish_with_headers(subject.clone(), headers, payload)
+        .await
+        .with_context(|| format!("publishing to {subject}"))?
+        .await
+        .with_context(|| format!("storing on {subject}"))?;
+    Ok(StoredDeadLetter { offloaded })
+}
+
+/// The headers of a document moved to the dead letters because no route takes its source (route
+/// [`UNROUTED`], class `no-route`).
+pub fn unrouted_headers(
+    tenant: &str,
+    source: &str,
+    subject: &str,
+    key: &str,
+    message: &jetstream::message::StreamMessage,
+) -> HeaderMap {
+    let mut headers = bus::carried_headers(Some(&message.headers));
+    payloads::copy_reference(Some(&message.headers), &mut headers);
+    if bus::header(Some(&headers), bus::CORRELATION_ID).is_none() {
+        let stored_at = jiff::Timestamp::from_nanosecond(message.time.unix_timestamp_nanos())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let derived = super::derived_correlation_id(key, stored_at);
+        headers.insert(bus::CORRELATION_ID, derived.as_str());
+    }
+    if let Some(original_id) = bus::header(Some(&message.headers), bus::MSG_ID) {
+        headers.insert(bus::DLQ_ORIGINAL_ID, original_id);
+    }
+    headers.insert(bus::MSG_ID, format!("dlq:{UNROUTED}:{key}").as_str());
+    headers.insert(bus::SOURCE, source);
+    headers.insert(bus::DLQ_ROUTE, UNROUTED);
+    headers.insert(bus::DLQ_CLASS, "no-route");
+    headers.insert(
+        bus::DLQ_ERROR,
+        header_text(&format!(
+            "tenant {tenant} has no inbound route for source {source}"
+        ))
+        .as_str(),
+    );
+    headers.insert(bus::DLQ_ATTEMPTS, "0");
+    headers.insert(bus::DLQ_AT, jiff::Timestamp::now().to_string().as_str());
+    headers.insert(bus::DLQ_REPLAY_TO, subject);
+    headers
+}
+
+/// The dead-letter route name for documents whose source no route takes.
+pub const UNROUTED: &str = "_unrouted";
 
 /// A dead letter as `dlq list` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +221,8 @@ pub struct DeadLetter {
     pub replay_to: String,
     /// The payload's size.
     pub bytes: usize,
+    /// Where the payload is kept when it was too large to travel inline: `<bucket>/<name>`.
+    pub payload_object: Option<String>,
 }
 
 impl DeadLetter {
@@ -106,7 +234,7 @@ impl DeadLetter {
             tenant: tenant.to_string(),
             route: text(bus::DLQ_ROUTE),
             class: text(bus::DLQ_CLASS),
-            error: text(bus::DLQ_ERROR),
+            error: header_text_decoded(&text(bus::DLQ_ERROR)),
             diagnostic: bus::header(headers, bus::DLQ_DIAGNOSTIC)
                 .and_then(|d| serde_json::from_str(d).ok()),
             attempts: text(bus::DLQ_ATTEMPTS).parse().unwrap_or(0),
@@ -115,7 +243,10 @@ impl DeadLetter {
             plugin: bus::header(headers, bus::PLUGIN).map(str::to_string),
             correlation_id: bus::header(headers, bus::CORRELATION_ID).map(str::to_string),
             replay_to: text(bus::DLQ_REPLAY_TO),
-            bytes: message.payload.len(),
+            bytes: bus::header(headers, payloads::SIZE)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(message.payload.len()),
+            payload_object: bus::header(headers, payloads::OBJECT).map(str::to_string),
         }
     }
 }
@@ -155,27 +286,70 @@ async fn dlq_stream(js: &jetstream::Context, tenant: &str) -> Result<jetstream::
     })
 }
 
-/// Where one replay went.
-#[derive(Debug, Clone, Serialize)]
-pub struct Replayed {
-    /// The dead letter's id.
-    pub id: String,
-    /// The subject it was published on.
-    pub subject: String,
-    /// Its correlation id.
-    pub correlation_id: Option<String>,
+/// What became of one dead letter a replay named. Several hosts may act on the same dead letters and a replay
+/// can fail halfway, so a replay of many is not all-or-nothing: each id gets its own outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum ReplayOutcome {
+    /// Published again on its route's input and deleted from the dead letters.
+    Replayed {
+        /// The dead letter's id, `<tenant>/<sequence>`.
+        id: String,
+        /// The subject it was published on.
+        subject: String,
+        /// Its correlation id.
+        correlation_id: Option<String>,
+        /// Set when something after the replay went wrong (the dead letter could not be deleted).
+        note: Option<String>,
+    },
+    /// No such dead letter: already replayed or discarded, or never there.
+    NotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// Not replayed; it stays in the dead letters.
+    Failed {
+        /// The id asked for.
+        id: String,
+        /// Why.
+        error: String,
+    },
 }
 
-/// Replays dead letter `sequence` of `tenant` and deletes it once the replay is stored.
-pub async fn replay(js: &jetstream::Context, tenant: &str, sequence: u64) -> Result<Replayed> {
-    let stream = dlq_stream(js, tenant).await?;
+impl ReplayOutcome {
+    /// The dead letter's id.
+    pub fn id(&self) -> &str {
+        match self {
+            ReplayOutcome::Replayed { id, .. }
+            | ReplayOutcome::NotFound { id }
+            | ReplayOutcome::Failed { id, .. } => id,
+        }
+    }
+}
+
+/// Replays dead letter `sequence` of `tenant`, and deletes it once JetStream stored the replay.
+pub async fn replay(bus: &Connection, tenant: &str, sequence: u64) -> ReplayOutcome {
     let id = format!("{tenant}/{sequence}");
+    match replay_one(bus, tenant, sequence, &id).await {
+        Ok(outcome) => outcome,
+        Err(err) => ReplayOutcome::Failed {
+            id,
+            error: format!("{err:#}"),
+        },
+    }
+}
+
+async fn replay_one(
+    bus: &Connection,
+    tenant: &str,
+    sequence: u64,
+    id: &str,
+) -> Result<ReplayOutcome> {
+    let stream = dlq_stream(&bus.js, tenant).await?;
     let message = match stream.direct_get(sequence).await {
         Ok(message) => message,
         Err(err) if matches!(err.kind(), DirectGetErrorKind::NotFound) => {
-            bail!(
-                "there is no dead letter {id} (already replayed, or never there); `millwright dlq list` shows them"
-            )
+            return Ok(ReplayOutcome::NotFound { id: id.to_string() });
         }
         Err(err) => return Err(anyhow!("reading dead letter {id}: {err}")),
     };
@@ -191,22 +365,58 @@ pub async fn replay(js: &jetstream::Context, tenant: &str, sequence: u64) -> Res
             "dead letter {id} asks to be replayed to {subject}, outside tenant {tenant}; refused"
         );
     }
+    let reference = PayloadRef::from_headers(tenant, Some(&message.headers))?;
     let mut headers = bus::carried_headers(Some(&message.headers));
     // A second replay of the same dead letter, before the first deleted it, is dropped as a duplicate.
     headers.insert(bus::MSG_ID, format!("replay:{tenant}:{sequence}").as_str());
-    headers.insert(bus::REPLAYED_FROM, id.as_str());
-    js.publish_with_headers(subject.clone(), headers, message.payload.clone())
+    headers.insert(bus::REPLAYED_FROM, id);
+    let payload = match &reference {
+        Some(reference) => payloads::get(&bus.js, tenant, reference).await?,
+        None => message.payload.clone(),
+    };
+    // Inline when it fits; else by reference, so the route reads it from the payload bucket.
+    let mut kept = None;
+    let payload = if wire_size(&headers, payload.len()) <= bus.max_payload() {
+        payload
+    } else {
+        let reference = match reference.clone() {
+            Some(reference) => reference,
+            None => payloads::put(&bus.js, tenant, &format!("replay/{sequence}"), &payload).await?,
+        };
+        reference.insert_into(tenant, &mut headers);
+        kept = Some(reference);
+        Bytes::new()
+    };
+    bus.js
+        .publish_with_headers(subject.clone(), headers, payload)
         .await
         .with_context(|| format!("replaying {id} to {subject}"))?
         .await
         .with_context(|| format!("replaying {id} to {subject}: JetStream did not store it"))?;
-    stream.delete_message(sequence).await.with_context(|| {
-        format!("{id} was replayed to {subject}, but deleting the dead letter failed")
-    })?;
-    Ok(Replayed {
-        id,
+    let correlation_id =
+        bus::header(Some(&message.headers), bus::CORRELATION_ID).map(str::to_string);
+    let note = match stream.delete_message(sequence).await {
+        Ok(_) => None,
+        Err(err) => Some(format!(
+            "replayed, but deleting the dead letter failed ({err}); it is still listed, and replaying it again within the duplicate window is dropped as a duplicate"
+        )),
+    };
+    // The object is no longer needed once the document travelled inline.
+    if let (Some(reference), None) = (&reference, &kept)
+        && note.is_none()
+        && let Err(err) = payloads::delete(&bus.js, tenant, reference).await
+    {
+        tracing::warn!(
+            tenant,
+            dead_letter = id,
+            "deleting the replayed payload {}: {err:#}; it expires with the streams",
+            reference.name
+        );
+    }
+    Ok(ReplayOutcome::Replayed {
+        id: id.to_string(),
         subject,
-        correlation_id: bus::header(Some(&message.headers), bus::CORRELATION_ID)
-            .map(str::to_string),
+        correlation_id,
+        note,
     })
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_nats::HeaderMap;
-use async_nats::jetstream::{self, AckKind, Message, consumer};
+use async_nats::jetstream::{AckKind, Message, consumer};
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
@@ -65,8 +65,8 @@ pub struct Route {
     /// The route's slot: its active version's plugin threads, replaced when another version is activated.
     /// `None` while the slot has no active version: the route then fetches nothing and its messages wait.
     pub active: watch::Receiver<Option<Arc<Pool>>>,
-    /// JetStream.
-    pub js: jetstream::Context,
+    /// NATS and JetStream.
+    pub bus: bus::Connection,
     /// HTTP deliveries, for HTTP targets.
     pub http: Option<http::Delivery>,
 }
@@ -132,6 +132,7 @@ async fn ensure_consumers(route: &Route) -> Result<Vec<consumer::PullConsumer>> 
             ..Default::default()
         };
         let stream_handle = route
+            .bus
             .js
             .get_stream_no_info(&stream)
             .await
@@ -302,12 +303,33 @@ struct Failure {
 }
 
 impl Failure {
+    /// Dead-lettered at once: trying again cannot help.
     fn reject(class: &'static str, error: String) -> Self {
         Self {
             class,
             error,
             diagnostic: None,
             action: Action::DeadLetter,
+        }
+    }
+
+    /// Tried again with backoff, and dead-lettered after the route's `max_attempts`.
+    fn retry(class: &'static str, error: String) -> Self {
+        Self {
+            class,
+            error,
+            diagnostic: None,
+            action: Action::Retry,
+        }
+    }
+
+    /// A publish that failed: permanent ones are dead-lettered at once, transient ones count as attempts.
+    fn publish(failure: bus::publish::PublishFailure) -> Self {
+        match failure {
+            bus::publish::PublishFailure::Permanent(error) => {
+                Self::reject("publish-refused", error)
+            }
+            bus::publish::PublishFailure::Transient(error) => Self::retry("publish-failed", error),
         }
     }
 
@@ -392,7 +414,10 @@ pub(crate) fn derived_correlation_id(key: &str, stored_at: jiff::Timestamp) -> S
 
 /// Checks the message and runs it through the plugin.
 async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) -> Outcome {
-    let payload = &message.payload;
+    let payload = match payload_of(route, message).await {
+        Ok(payload) => payload,
+        Err(failure) => return Outcome::Failed(failure),
+    };
     let limit = route.common.max_payload_bytes;
     if payload.len() > limit {
         return Outcome::Failed(Failure::reject(
@@ -412,11 +437,11 @@ async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) ->
                     format!("the message on {} has an empty payload", message.subject),
                 ));
             }
-            if *text && let Err(err) = std::str::from_utf8(payload) {
+            if *text && let Err(err) = std::str::from_utf8(&payload) {
                 return Outcome::Failed(Failure::reject(
                     "not-text",
                     format!(
-                        "the payload is not UTF-8 text (invalid byte at offset {}); route {} expects text — set payload = \"bytes\" on the route if the partner sends another encoding",
+                        "the payload is not UTF-8 text (invalid byte at offset {}); route {} expects text - set payload = \"bytes\" on the route if the partner sends another encoding",
                         err.valid_up_to(),
                         route.common.name
                     ),
@@ -435,7 +460,7 @@ async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) ->
             })
         }
         Kind::Outbound { target, .. } => {
-            let event = match serde_json::from_slice(payload) {
+            let event = match serde_json::from_slice(&payload) {
                 Ok(event) => event,
                 Err(err) => {
                     return Outcome::Failed(Failure::reject(
@@ -454,6 +479,18 @@ async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) ->
     match pool.run(job).await {
         Ok(answer) => Outcome::Answer(answer),
         Err(err) => Outcome::Failed(Failure::from_invoke(err)),
+    }
+}
+
+/// The message's payload: its own, or, for a message too large to carry it inline (a replay of a large dead
+/// letter), the one it names in the tenant's payload bucket (see [`bus::payloads`]).
+async fn payload_of(route: &Route, message: &Message) -> Result<Bytes, Failure> {
+    match bus::payloads::PayloadRef::from_headers(&route.tenant, message.headers.as_ref()) {
+        Ok(None) => Ok(message.payload.clone()),
+        Ok(Some(reference)) => bus::payloads::get(&route.bus.js, &route.tenant, &reference)
+            .await
+            .map_err(|err| Failure::retry("payload-unavailable", format!("{err:#}"))),
+        Err(err) => Err(Failure::reject("bad-input", format!("{err:#}"))),
     }
 }
 
@@ -562,37 +599,61 @@ async fn settle(
             return;
         }
     };
+    // Sized before anything goes out: an output the server can never take fails its input whole, rather than
+    // after the outputs before it were stored.
+    let max_payload = route.bus.max_payload();
+    let oversized = outputs
+        .iter()
+        .enumerate()
+        .map(|(index, (subject, headers, payload))| {
+            (
+                index,
+                subject,
+                bus::publish::wire_size(headers, payload.len()),
+            )
+        })
+        .find(|(_, _, size)| *size > max_payload);
+    if let Some((index, subject, size)) = oversized {
+        let failure = Failure::reject(
+            "output-too-large",
+            format!(
+                "output {index} for {subject} is {size} bytes with its headers; the NATS server takes at most {max_payload} (its max_payload)"
+            ),
+        );
+        settling.spawn(async move {
+            fail(&route, &message, &id, &plugin, failure).await;
+            drop(permit);
+        });
+        return;
+    }
     let mut acks = Vec::with_capacity(outputs.len());
     let mut failed = None;
     for (subject, headers, payload) in outputs {
         match route
+            .bus
             .js
             .publish_with_headers(subject.clone(), headers, payload)
             .await
         {
             Ok(ack) => acks.push((subject, ack)),
             Err(err) => {
-                failed = Some(format!("publishing to {subject}: {err}"));
+                failed = Some(bus::publish::classify(&err, &subject, &route.bus.denials));
                 break;
             }
         }
     }
     settling.spawn(async move {
+        let denials = &route.bus.denials;
         let waits = acks.into_iter().map(|(subject, ack)| async move {
             ack.await
                 .map(drop)
-                .map_err(|err| format!("storing on {subject}: {err}"))
+                .map_err(|err| bus::publish::classify(&err, &subject, denials))
         });
         let stored = futures::future::join_all(waits).await;
         match failed.or_else(|| stored.into_iter().find_map(Result::err)) {
-            Some(err) => {
-                // Nothing is lost: the input stays unacknowledged and comes back; the outputs already stored
-                // are dropped as duplicates then.
-                tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "{err}; the input will be retried");
-                let _ = message
-                    .ack_with(AckKind::Nak(Some(backoff(&route.common, id.delivered))))
-                    .await;
-            }
+            // Nothing is lost: the input is retried (outputs already stored are dropped as duplicates then) or,
+            // when the server will never take an output, dead-lettered with the reason.
+            Some(failure) => fail(&route, &message, &id, &plugin, Failure::publish(failure)).await,
             None => {
                 if let Err(err) = message.ack().await {
                     tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "acknowledging: {err}; JetStream will redeliver and the outputs dedupe");
@@ -666,24 +727,24 @@ async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, fai
         let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
         return;
     }
-    tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class, "dead-lettered: {}", failure.error);
     let headers = dlq::dead_letter_headers(route, message, id, plugin, &failure);
-    let subject = bus::dlq_subject(&route.tenant, &route.common.name);
-    let stored = async {
-        route
-            .js
-            .publish_with_headers(subject.clone(), headers, message.payload.clone())
-            .await?
-            .await
-    }
+    let stored = dlq::store(
+        &route.bus,
+        &route.tenant,
+        &route.common.name,
+        &id.key,
+        headers,
+        message.payload.clone(),
+    )
     .await;
     match stored {
-        Ok(_) => {
+        Ok(stored) => {
+            tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class, "dead-lettered{}: {}", if stored.offloaded { " (its payload kept in the tenant's payload bucket)" } else { "" }, failure.error);
             let _ = message.ack().await;
         }
         Err(err) => {
             // The dead letter is not stored, so the input must not go: it comes back and is tried again.
-            tracing::error!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "storing the dead letter on {subject}: {err}; the input stays");
+            tracing::error!(tenant = %route.tenant, route = %route.common.name, input = %id.key, class = failure.class, "could not store the dead letter for ({}): {err:#}; the input stays and is tried again", failure.error);
             let _ = message
                 .ack_with(AckKind::Nak(Some(backoff(&route.common, attempts))))
                 .await;

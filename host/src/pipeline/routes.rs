@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Result;
-use async_nats::jetstream;
 use serde::Serialize;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
@@ -83,7 +82,7 @@ struct Running {
 
 /// The running routes of this host.
 pub struct Routes {
-    js: jetstream::Context,
+    bus: crate::bus::Connection,
     versions: Arc<Versions>,
     running: Mutex<BTreeMap<(String, String), Running>>,
 }
@@ -96,9 +95,9 @@ impl std::fmt::Debug for Routes {
 
 impl Routes {
     /// No routes yet.
-    pub fn new(js: jetstream::Context, versions: Arc<Versions>) -> Self {
+    pub fn new(bus: crate::bus::Connection, versions: Arc<Versions>) -> Self {
         Self {
-            js,
+            bus,
             versions,
             running: Mutex::default(),
         }
@@ -134,7 +133,7 @@ impl Routes {
             common: spec.common.clone(),
             kind: spec.kind.clone(),
             active: pool.clone(),
-            js: self.js.clone(),
+            bus: self.bus.clone(),
             http,
         });
         let worker = tokio::spawn(super::run(route, stopping));
