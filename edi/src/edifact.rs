@@ -9,7 +9,7 @@ use crate::error::{EdiError, code};
 use crate::model::{
     Element, Group, Interchange, Position, Segment, Separators, Standard, Transaction,
 };
-use crate::scan::{Delimiters, Scanner, SegmentList, Sep, skip_filler};
+use crate::scan::{Delimiters, Scanner, SegmentList, Sep, control_character, skip_filler};
 use crate::x12::{check_count, excerpt, same_control_number};
 
 /// Parses one interchange starting at `start` (which holds `UNA` or `UNB`); returns it and where it ended.
@@ -292,6 +292,22 @@ fn read_una(doc: &[u8], start: usize) -> Result<(ServiceString, usize), EdiError
         pos += sep.len();
     }
     let [component, element, decimal, release, reserved, segment] = chars;
+    // The other five are separators (or reserved for one), which may be control characters; the decimal mark
+    // is not a separator but stands for `.` or `,` in numbers, so a control character (a line break included:
+    // it is no filler here) is refused.
+    if decimal.len() == 1 && decimal.ch.is_ascii_control() {
+        let byte_at = start + 3 + component.len() + element.len();
+        let mut at = una_position(start);
+        at.byte_offset = Some(byte_at as u64);
+        return Err(control_character(
+            u8::try_from(decimal.ch).unwrap_or(0),
+            byte_at,
+            &format!(
+                "as the decimal mark (UNA3) of the UNA at byte {start}, which must be `.` or `,`"
+            ),
+            at,
+        ));
+    }
     let blank = |s: Sep| s.ch == ' ';
     let release = Some(release).filter(|r| !blank(*r));
     let reserved = Some(reserved).filter(|r| !blank(*r));

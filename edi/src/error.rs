@@ -2,7 +2,10 @@
 //!
 //! It mirrors WIT `edi.edi-error` so the host can hand it to a guest unchanged. The `code` lets the host
 //! answer with the acknowledgment the partner expects: an X12 TA1 note code (`001`, `004`, `021`–`027`), a
-//! 997 AK5/AK9 code (`3`, `4`, `5`), or an EDIFACT CONTRL syntax error code (`28`, `29`).
+//! 997 AK5/AK9 code (`3`, `4`, `5`), or an EDIFACT CONTRL syntax error code (`28`, `29`). One code is not an
+//! acknowledgment code but a name, `control-character` (see [`code::CONTROL_CHARACTER`]): no single
+//! acknowledgment code answers that problem in both standards and at every level, so the host picks the one
+//! its acknowledgment needs.
 
 use crate::model::Position;
 
@@ -69,4 +72,12 @@ pub(crate) mod code {
     pub const EDIFACT_REFERENCES: &str = "28";
     /// EDIFACT CONTRL (0085): control count does not match number of instances received.
     pub const EDIFACT_COUNT: &str = "29";
+    /// A C0 control character (0x00–0x1F) or DEL (0x7F) where data belongs: in a value, a segment tag or an
+    /// ISA/UNA/UNB header, and not one of the separators the header declared (see `scan`'s module docs).
+    ///
+    /// A name rather than an acknowledgment code, because the answer depends on where the byte is and which
+    /// acknowledgment is sent: X12 997/999 AK4/IK4 element error `6` (invalid character in data element) with
+    /// AK5 `5`, TA1 `024` (invalid interchange content) for the ISA header, EDIFACT CONTRL `21` (invalid
+    /// character(s)).
+    pub const CONTROL_CHARACTER: &str = "control-character";
 }

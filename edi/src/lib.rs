@@ -7,6 +7,11 @@
 //! answers it. [`render_x12`] writes a tree back with computed trailers. The parser is not schema-driven:
 //! unknown segment tags are data, only envelopes and HL loops are checked.
 //!
+//! What it accepts as data: UTF-8, or Windows-1252 where a document is not valid UTF-8, with line breaks
+//! inside segments dropped. Control characters (0x00–0x1F and 0x7F) are refused with the code
+//! `control-character` and their position, unless they are the interchange's declared separators, CR/LF,
+//! filler before a segment tag, or X12 `BIN`/`BDS` raw data; the rules are in `scan`'s module docs.
+//!
 //! - `model`: the tree and [`Position`], mirroring the WIT records.
 //! - `error`: [`EdiError`] and the acknowledgment codes.
 //! - `scan`: the one-pass segment scanner shared by both standards.
@@ -42,8 +47,9 @@ use scan::{printable, skip_filler};
 ///
 /// A UTF-8 byte-order mark and whitespace before and between interchanges are skipped; a file may mix X12
 /// and EDIFACT interchanges and change separators from one interchange to the next. Returns the first
-/// problem found: a document that parses has matching control numbers and counts and, in any transaction
-/// with HL segments, a consistent hierarchy.
+/// problem found: a document that parses has matching control numbers and counts, in any transaction with
+/// HL segments a consistent hierarchy, and no control characters in its values other than in X12 binary
+/// segments (see the crate docs).
 ///
 /// ```
 /// let doc = b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *240101*1200*U*00401*000000001*0*P*>~\

@@ -7,8 +7,26 @@
 //! - Line breaks (CR, LF) are never data unless one of them is the segment terminator. Real files wrap data at
 //!   80 columns or put CR/LF after every terminator; neither X12's nor EDIFACT's UNOA/UNOB character sets allow
 //!   a line break inside a value, so dropping them is safe and makes wrapped files parse as intended.
-//! - Whitespace and a DOS end-of-file mark (0x1A) before a segment tag are filler (indented files, `~ GS`).
-//! - X12 `BIN`/`BDS` segments carry a byte count and raw bytes, read verbatim (line breaks included).
+//! - Whitespace (space, TAB, VT, FF, CR, LF) and a DOS end-of-file mark (0x1A) before a segment tag are
+//!   filler (indented files, `~ GS`, a 0x1A after the last trailer).
+//! - Any other C0 control character (0x00–0x1F) or DEL (0x7F) is refused with code `control-character`, at
+//!   its byte, segment, element and component: in a value, in a segment tag or where one should start, and in
+//!   the ISA/UNA/UNB header. Neither X12's basic and extended character sets nor EDIFACT's UNOA/UNOB/UNOC
+//!   repertoires hold them as data, and one that gets through reaches canonical events as `\u0000`. Exempt:
+//!   - the separators this interchange declared (element, component, repetition, terminator, release):
+//!     real files use 0x15, 0x1D, 0x1F, 0x07 and 0x7F, and the scanner never takes them for data; a released
+//!     character is data, though, so a control character after the release character is refused even when
+//!     it is a separator;
+//!   - CR and LF, dropped as above, and the filler before a tag;
+//!   - the raw bytes of X12 `BIN`/`BDS` (below).
+//!
+//!   TAB inside a value is refused like the rest: no character set above allows it, and no corpus file has
+//!   one (`tests/corpus-expectations.txt`). Bytes 0x80–0x9F, and U+0080–U+009F in UTF-8 documents, are kept:
+//!   in Windows-1252 they are printable (`€`, `…`, `Š`), and that is what files "declared UNOC" often are.
+//!   The check is in the byte tables the scanner already consults (`special`, [`FastTables`]), so clean
+//!   documents pay nothing for it.
+//! - X12 `BIN`/`BDS` segments carry a byte count and raw bytes, read verbatim (line breaks and control
+//!   characters included).
 //! - Values are UTF-8 when they are valid UTF-8, otherwise Windows-1252 (what files "declared UNOC" and
 //!   X12 files from Windows tools usually are), so decoding never fails and never loses a byte's meaning.
 
@@ -103,7 +121,8 @@ pub(crate) struct Scanner<'a> {
     pos: usize,
     delims: Delimiters,
     standard: Standard,
-    /// First bytes that need a closer look (separators, release, CR, LF); everything else is copied in runs.
+    /// First bytes that need a closer look (separators, release, CR, LF, and the control characters that are
+    /// refused, see [`is_control`]); everything else is copied in runs.
     special: [bool; 256],
     /// Reused for values that are not one contiguous slice (line breaks or release characters inside).
     scratch: Vec<u8>,
@@ -118,7 +137,8 @@ const DATA: u8 = 0;
 const ELEMENT: u8 = 1;
 const COMPONENT: u8 = 2;
 const REPETITION: u8 = 3;
-/// The segment terminator, and the bytes the fast path leaves to the general scanner (CR, LF, release).
+/// The segment terminator, and the bytes the fast path leaves to the general scanner (CR, LF, release, and
+/// the control characters that are not separators, which the general path refuses).
 const STOP: u8 = 4;
 
 /// Lookup tables for the single-byte-separator fast path.
@@ -156,7 +176,7 @@ impl FastTables {
                 return None;
             }
         }
-        let mut class = [DATA; 256];
+        let mut class = CONTROL_CLASSES;
         class[usize::from(element)] = ELEMENT;
         class[usize::from(component)] = COMPONENT;
         if let Some(r) = repetition {
@@ -171,6 +191,14 @@ impl FastTables {
             class,
         })
     }
+}
+
+/// Where a value sits in its segment, all 1-based: element, occurrence of a repeating element, component.
+#[derive(Clone, Copy)]
+struct Slot {
+    element: usize,
+    occurrence: usize,
+    component: usize,
 }
 
 /// How a value ended.
@@ -208,7 +236,7 @@ impl<'a> Scanner<'a> {
     /// Switches separators mid-stream (EDIFACT learns the repetition separator from UNB's syntax version).
     pub fn set_delimiters(&mut self, delims: Delimiters) {
         self.delims = delims;
-        let mut special = [false; 256];
+        let mut special = CONTROLS;
         special[usize::from(b'\r')] = true;
         special[usize::from(b'\n')] = true;
         for sep in [
@@ -268,7 +296,16 @@ impl<'a> Scanner<'a> {
         let mut first: Option<Vec<String>> = None;
         let mut repeats: Vec<Vec<String>> = Vec::new();
         loop {
-            let (value, stop) = self.read_value(&segment, start)?;
+            let slot = Slot {
+                element: segment.elements.len() + 1,
+                occurrence: if first.is_none() {
+                    1
+                } else {
+                    repeats.len() + 2
+                },
+                component: occurrence.len() + 1,
+            };
+            let (value, stop) = self.read_value(&segment, start, slot)?;
             occurrence.push(value);
             match stop {
                 Stop::Component => continue,
@@ -419,6 +456,19 @@ impl<'a> Scanner<'a> {
                 self.pos += 1;
                 continue;
             }
+            if is_control(b) {
+                let place = if len == 0 {
+                    "where a segment tag should start".to_owned()
+                } else {
+                    format!("inside the segment tag that starts at byte {start}")
+                };
+                return Err(control_character(
+                    b,
+                    self.pos,
+                    &place,
+                    Position::at_byte(self.pos),
+                ));
+            }
             if len < 3 && (b.is_ascii_uppercase() || b.is_ascii_digit()) {
                 tag[len] = b;
                 len += 1;
@@ -454,8 +504,14 @@ impl<'a> Scanner<'a> {
         Ok(String::from_utf8_lossy(tag.get(..len).unwrap_or(&[])).into_owned())
     }
 
-    /// Reads one value up to the next separator, dropping line breaks and release characters.
-    fn read_value(&mut self, segment: &Segment, start: usize) -> Result<(String, Stop), EdiError> {
+    /// Reads one value up to the next separator, dropping line breaks and release characters and refusing
+    /// control characters (see [`is_control`]); `slot` says where the value sits, for that error.
+    fn read_value(
+        &mut self,
+        segment: &Segment,
+        start: usize,
+        slot: Slot,
+    ) -> Result<(String, Stop), EdiError> {
         self.scratch.clear();
         let doc = self.doc;
         loop {
@@ -487,6 +543,17 @@ impl<'a> Scanner<'a> {
                 let Some(next) = Sep::decode_at(doc, self.pos) else {
                     return Err(self.truncated(segment, start));
                 };
+                // A released character is data, so a control character is refused here even when it is
+                // one of the separators.
+                if next.len() == 1 && is_control(next.first()) {
+                    return Err(control_in_value(
+                        segment,
+                        start,
+                        slot,
+                        self.pos,
+                        next.first(),
+                    ));
+                }
                 self.scratch.extend_from_slice(next.as_bytes());
                 self.pos += next.len();
                 continue;
@@ -506,12 +573,15 @@ impl<'a> Scanner<'a> {
                 self.pos += len;
                 return Ok((decode(&self.scratch), stop));
             }
-            // A line break that is not the terminator, or the first byte of a multi-byte separator that did
-            // not match in full.
+            // A line break that is not the terminator, a control character that is not a separator, or the
+            // first byte of a multi-byte separator that did not match in full.
             if let Some(&b) = doc.get(self.pos)
                 && b != b'\r'
                 && b != b'\n'
             {
+                if is_control(b) {
+                    return Err(control_in_value(segment, start, slot, self.pos, b));
+                }
                 self.scratch.push(b);
             }
             self.pos += 1;
@@ -751,7 +821,91 @@ fn split_nested(
     }
 }
 
-/// Skips whitespace and DOS end-of-file marks (0x1A) between segments and interchanges.
+/// Whether `b` is a control character that is never data: C0 (0x00–0x1F) or DEL (0x7F), except CR and LF,
+/// which are line ends and dropped wherever they are not the terminator. Callers exempt the document's own
+/// separators, and the bytes [`skip_filler`] skips before a segment tag. Bytes 0x80–0x9F are not controls
+/// here: they are printable Windows-1252 characters (see [`windows_1252`]).
+pub(crate) fn is_control(b: u8) -> bool {
+    CONTROLS[usize::from(b)]
+}
+
+/// [`is_control`] for every byte: C0 (0x00–0x1F) but CR (0x0D) and LF (0x0A), and DEL (0x7F). Built at compile
+/// time; the base of the scanner's byte tables.
+const CONTROLS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        table[b] = (b < 0x20 && b != 0x0D && b != 0x0A) || b == 0x7F;
+        b += 1;
+    }
+    table
+};
+
+/// The fast path's byte classes before the separators are set: [`STOP`] for control characters, which the
+/// general path then refuses unless they are separators, [`DATA`] for the rest.
+const CONTROL_CLASSES: [u8; 256] = {
+    let mut table = [DATA; 256];
+    let mut b = 0;
+    while b < 256 {
+        if CONTROLS[b] {
+            table[b] = STOP;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// A control byte as messages name it: `0x00 (NUL)`.
+pub(crate) fn control_name(b: u8) -> String {
+    const C0: [&str; 32] = [
+        "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "TAB", "LF", "VT", "FF",
+        "CR", "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM",
+        "SUB", "ESC", "FS", "GS", "RS", "US",
+    ];
+    let name = match b {
+        0x7F => "DEL",
+        _ => C0.get(usize::from(b)).copied().unwrap_or("not a control"),
+    };
+    format!("0x{b:02X} ({name})")
+}
+
+/// The error for control byte `b` at byte `pos`; `place` says where it is, `at` is its position.
+pub(crate) fn control_character(b: u8, pos: usize, place: &str, at: Position) -> EdiError {
+    EdiError::new(
+        format!(
+            "control character {} at byte {pos} {place}: X12 and EDIFACT data hold no control characters \
+             other than the separators the header declares; the file is corrupt or was padded by a transfer \
+             tool, ask the sender to correct and resend it",
+            control_name(b)
+        ),
+        at,
+        Some(code::CONTROL_CHARACTER),
+    )
+}
+
+/// [`control_character`] inside a value of `segment` (which starts at byte `start`).
+fn control_in_value(segment: &Segment, start: usize, slot: Slot, pos: usize, b: u8) -> EdiError {
+    let mut at = Position::at_byte(pos).element(slot.element);
+    at.segment_id = Some(segment.id.clone());
+    at.component = u32::try_from(slot.component).ok();
+    let repeat = if slot.occurrence > 1 {
+        format!(" repeat {}", slot.occurrence)
+    } else {
+        String::new()
+    };
+    control_character(
+        b,
+        pos,
+        &format!(
+            "in {}{:02}{repeat}, component {} (segment {} at byte {start})",
+            segment.id, slot.element, slot.component, segment.id
+        ),
+        at,
+    )
+}
+
+/// Skips whitespace and DOS end-of-file marks (0x1A) between segments and interchanges: the only places
+/// where TAB, VT, FF and 0x1A are not refused as control characters.
 pub(crate) fn skip_filler(doc: &[u8], mut pos: usize) -> usize {
     while let Some(&b) = doc.get(pos) {
         if matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0B | 0x0C | 0x1A) {
@@ -944,7 +1098,7 @@ mod tests {
             segment: Sep::ascii(b'\''),
             release: Some(Sep::ascii(b'?')),
         };
-        let x12_docs: [&[u8]; 14] = [
+        let x12_docs: [&[u8]; 20] = [
             b"EB*1**30^42>A^45*MA~N1*ST*X~",
             b"HL~HL*~HL*1*~HL**~ST*856*0001~",
             b"N1*M\xfcnchen \x80~N1*\xe2\x82\xac>x~",
@@ -959,6 +1113,12 @@ mod tests {
             b"N1*ST*\x1a~\x1aN2~",
             b"LIN*1*UP*0123^4567>8>9^^*X~",
             b"TA1*0~ISE~",
+            b"BSN*00*\0\0\0SHP-1~",
+            b"N1*A\tB~N2~",
+            b"N1*A>B\x7f^C~",
+            b"N\x011*A~",
+            b"N1*A~\0N2~",
+            b"BIN*3*\0\x01~~SE*1~",
         ];
         for doc in x12_docs {
             assert_eq!(
@@ -982,7 +1142,7 @@ mod tests {
                 String::from_utf8_lossy(doc)
             );
         }
-        let edifact_docs: [&[u8]; 7] = [
+        let edifact_docs: [&[u8]; 9] = [
             b"UNH+1+DESADV:D:96A:UN'BGM+351+X?'Y+9'",
             b"FTX+AAA+++A??B?:C?+D'",
             b"DTM+137:20240101:102*2:3'NAD+BY'",
@@ -990,6 +1150,8 @@ mod tests {
             b"QTY+12:5\r\n'UNT+3+1'",
             b"IMD+F++:::caf\xe9'",
             b"ABC+1?",
+            b"FTX+A?\x01B'",
+            b"FTX+A:B\x1fC'",
         ];
         for doc in edifact_docs {
             assert_eq!(
@@ -999,6 +1161,31 @@ mod tests {
                 String::from_utf8_lossy(doc)
             );
         }
+    }
+
+    #[test]
+    fn control_characters_as_separators_keep_the_fast_path_and_others_leave_it() {
+        let delims = Delimiters {
+            element: Sep::ascii(0x1D),
+            component: Sep::ascii(0x1F),
+            repetition: Some(Sep::ascii(0x1E)),
+            segment: Sep::ascii(0x1C),
+            release: None,
+        };
+        let clean = b"N1\x1dST\x1dX\x1fY\x1eZ\x1c";
+        let mut s = Scanner::new(clean, 0, delims, Standard::X12);
+        let seg = s.fast_segment(0).expect("the fast path takes it");
+        assert_eq!(seg.elements[1].components, vec!["X", "Y"]);
+        assert_eq!(seg.elements[1].repeats, vec![vec!["Z".to_owned()]]);
+        let stray = b"N1\x1dS\x00T\x1c";
+        let mut s = Scanner::new(stray, 0, delims, Standard::X12);
+        assert!(s.fast_segment(0).is_none(), "left to the general path");
+        let err = s.next_segment().expect_err("refused");
+        assert_eq!(err.code.as_deref(), Some(code::CONTROL_CHARACTER));
+        assert_eq!(
+            (err.at.element, err.at.component, err.at.byte_offset),
+            (Some(1), Some(1), Some(4))
+        );
     }
 
     #[test]

@@ -700,3 +700,427 @@ fn render_refuses_edifact() {
     let ic = parse_ok(ORDERS.as_bytes()).remove(0);
     assert!(render_x12(&ic).is_err());
 }
+
+// Control characters: C0 (0x00–0x1F) and DEL (0x7F) are refused as data with their position, except the
+// document's own separators, CR/LF, filler before a segment tag and the raw bytes of BIN/BDS. Each test that
+// shows something still parses also shows the refusal beside it, so none of them passes without the check.
+
+const CONTROL_CHARACTER: &str = "control-character";
+
+/// `doc` with the first occurrence of `from` replaced by `to` (for bytes that are not UTF-8).
+fn replace_bytes(doc: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = doc
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the bytes to replace are in the document");
+    let mut out = doc[..at].to_vec();
+    out.extend_from_slice(to);
+    out.extend_from_slice(&doc[at + from.len()..]);
+    out
+}
+
+/// [`x12_with`] for the ASN with every segment passed through `edit` first.
+fn asn_edited(
+    element: &str,
+    component: &str,
+    terminator: &str,
+    line_end: &str,
+    edit: impl Fn(&str) -> String,
+) -> Vec<u8> {
+    let segments: Vec<String> = ASN.iter().map(|s| edit(s)).collect();
+    let refs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    x12_with(element, component, terminator, line_end, &refs)
+}
+
+/// The byte offset of the first occurrence of `needle`.
+fn offset_of(doc: &[u8], needle: &[u8]) -> u64 {
+    doc.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the bytes are in the document") as u64
+}
+
+/// The error for a document that must be refused for a control character.
+fn control_err(doc: &[u8]) -> EdiError {
+    let err = parse_err(doc);
+    assert_eq!(
+        err.code.as_deref(),
+        Some(CONTROL_CHARACTER),
+        "{} at {:?}",
+        err.message,
+        err.at
+    );
+    err
+}
+
+#[test]
+fn a_nul_inside_an_element_is_refused_with_its_position() {
+    // What a probe sent: BSN02 starting with three NUL bytes.
+    let doc = asn_with(&[(
+        "BSN*00*SHIP1*20240101*1200",
+        "BSN*00*\0\0\0SHP-240611-07*20240101*1200",
+    )]);
+    assert_eq!(doc[172], 0);
+    let err = control_err(&doc);
+    assert_eq!(
+        err.at,
+        Position {
+            transaction: Some("0001".to_owned()),
+            segment_index: Some(2),
+            segment_id: Some("BSN".to_owned()),
+            element: Some(2),
+            component: Some(1),
+            byte_offset: Some(172),
+            ..Position::default()
+        }
+    );
+    assert_eq!(
+        err.message,
+        "control character 0x00 (NUL) at byte 172 in BSN02, component 1 (segment BSN at byte 165): X12 and \
+         EDIFACT data hold no control characters other than the separators the header declares; the file is \
+         corrupt or was padded by a transfer tool, ask the sender to correct and resend it"
+    );
+}
+
+#[test]
+fn a_nul_in_the_isa_header_is_refused_with_its_position() {
+    let doc = String::from_utf8(asn_with(&[])).expect("ascii").replacen(
+        "SENDER         ",
+        "SEN\0DER        ",
+        1,
+    );
+    let err = control_err(doc.as_bytes());
+    assert_eq!(
+        (
+            err.at.segment_id.as_deref(),
+            err.at.segment_index,
+            err.at.element,
+            err.at.component,
+            err.at.byte_offset
+        ),
+        (Some("ISA"), Some(1), Some(6), Some(1), Some(38))
+    );
+    assert!(
+        err.message.starts_with(
+            "control character 0x00 (NUL) at byte 38 in ISA06 of the ISA header at byte 0:"
+        ),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_control_character_in_isa11_is_refused_unless_it_is_the_repetition_separator() {
+    let body = "GS*HS*A*B*20240101*1200*1*X*005010~ST*271*0001~EB*1**30\u{1f}42*MA~SE*3*0001~GE*1*1~\
+                IEA*1*000000001~";
+    // From 00402 on ISA11 is the repetition separator, and a separator may be a control character.
+    let doc = format!(
+        "{}{body}",
+        isa("*", ">", "~", "\u{1f}", "00501", "000000001")
+    );
+    let ic = parse_ok(doc.as_bytes()).remove(0);
+    assert_eq!(ic.separators.repetition, Some('\u{1f}'));
+    let eb = &ic.groups[0].transactions[0].segments[0];
+    assert_eq!(eb.elements[2].repeats, vec![vec!["42".to_owned()]]);
+    // Before 00402 ISA11 is the standards id `U`: a control character there is refused.
+    let doc = format!(
+        "{}{body}",
+        isa("*", ">", "~", "\u{1f}", "00401", "000000001")
+    );
+    let err = control_err(doc.as_bytes());
+    assert_eq!((err.at.element, err.at.byte_offset), (Some(11), Some(82)));
+    assert!(err.message.contains("0x1F (US)"), "{}", err.message);
+}
+
+#[test]
+fn del_in_an_edifact_value_is_refused_with_its_position() {
+    let doc = ORDERS.replace("BGM+220+PO?+1?'A+9", "BGM+220+PO?+1?'A+9:\u{7f}X");
+    let err = control_err(doc.as_bytes());
+    assert_eq!(
+        err.at,
+        Position {
+            transaction: Some("M1".to_owned()),
+            segment_index: Some(2),
+            segment_id: Some("BGM".to_owned()),
+            element: Some(3),
+            component: Some(2),
+            byte_offset: Some(offset_of(doc.as_bytes(), b"\x7f")),
+            ..Position::default()
+        }
+    );
+    assert!(
+        err.message
+            .starts_with("control character 0x7F (DEL) at byte"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains("in BGM03, component 2 (segment BGM at byte"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_control_character_in_the_unb_header_is_refused_with_its_position() {
+    let doc = ORDERS.replacen("SENDER:14", "SEN\u{1}DER:14", 1);
+    let err = control_err(doc.as_bytes());
+    assert_eq!(
+        (
+            err.at.segment_id.as_deref(),
+            err.at.segment_index,
+            err.at.element,
+            err.at.component,
+            err.at.byte_offset
+        ),
+        (Some("UNB"), Some(1), Some(2), Some(1), Some(14))
+    );
+    assert!(err.message.contains("0x01 (SOH)"), "{}", err.message);
+}
+
+#[test]
+fn edifact_una_may_declare_control_separators_but_not_a_control_decimal_mark() {
+    let body = ORDERS
+        .replace("PO?+1?'A", "PO1")
+        .replace('+', "\u{1d}")
+        .replace(':', "\u{1f}")
+        .replace('\'', "\u{1c}");
+    let doc = format!("UNA\u{1f}\u{1d}.? \u{1c}{body}");
+    let ic = parse_ok(doc.as_bytes()).remove(0);
+    assert_eq!(
+        (
+            ic.separators.element,
+            ic.separators.component,
+            ic.separators.segment
+        ),
+        ('\u{1d}', '\u{1f}', '\u{1c}')
+    );
+    let lin = &ic.groups[0].transactions[0].segments[1];
+    assert_eq!(lin.elements[2].components, vec!["4000862141404", "EN"]);
+
+    // A released character is data, so even a released separator is refused when it is a control.
+    let released = doc.replace("PO1", "PO?\u{1d}1");
+    let err = control_err(released.as_bytes());
+    assert_eq!(
+        (err.at.segment_id.as_deref(), err.at.element),
+        (Some("BGM"), Some(2))
+    );
+    assert_eq!(
+        err.at.byte_offset,
+        Some(offset_of(released.as_bytes(), b"?\x1d1") + 1)
+    );
+
+    // The decimal mark (UNA3) is not a separator.
+    let bell = format!("UNA\u{1f}\u{1d}\u{7}? \u{1c}{body}");
+    let err = control_err(bell.as_bytes());
+    assert_eq!(
+        (err.at.segment_id.as_deref(), err.at.byte_offset),
+        (Some("UNA"), Some(5))
+    );
+    assert!(
+        err.message.contains("0x07 (BEL)") && err.message.contains("decimal mark (UNA3)"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn nak_as_the_x12_terminator_and_del_as_the_element_separator_still_parse() {
+    let reference = parse_ok(&asn_with(&[]));
+    let doc = x12_with("\u{7f}", ">", "\u{15}", "\r\n", &ASN);
+    let ic = parse_ok(&doc).remove(0);
+    assert_eq!(
+        (ic.separators.element, ic.separators.segment),
+        ('\u{7f}', '\u{15}')
+    );
+    assert_eq!(
+        ic.groups[0].transactions[0].segments,
+        reference[0].groups[0].transactions[0]
+            .segments
+            .iter()
+            .zip(&ic.groups[0].transactions[0].segments)
+            .map(|(r, s)| Segment {
+                byte_offset: s.byte_offset,
+                ..r.clone()
+            })
+            .collect::<Vec<_>>()
+    );
+    // The same bytes are refused where they are not this document's separators.
+    let err = control_err(&asn_with(&[(
+        "BSN*00*SHIP1*20240101*1200",
+        "BSN*00*SHIP1\u{15}*20240101*1200",
+    )]));
+    assert!(err.message.contains("0x15 (NAK)"), "{}", err.message);
+    let err = control_err(&asn_edited("\u{7f}", ">", "\u{15}", "\r\n", |s| {
+        s.replace("SHIP1", "SHIP1\u{1}")
+    }));
+    assert_eq!(err.at.segment_id.as_deref(), Some("BSN"));
+}
+
+#[test]
+fn gs_us_and_bel_as_separators_still_parse() {
+    let styles: [(&str, &str, &str, &str); 3] = [
+        ("\u{1d}", "\u{1f}", "\u{1c}", ""),
+        ("*", ">", "\u{1d}", "\r\n"),
+        ("*", "\u{1f}", "\u{7}", "\n"),
+    ];
+    for (element, component, terminator, line_end) in styles {
+        let doc = x12_with(element, component, terminator, line_end, &ASN);
+        let ic = parse_ok(&doc).remove(0);
+        let t = &ic.groups[0].transactions[0];
+        assert_eq!(t.segments[0].value(2), "SHIP1");
+        assert_eq!(t.segments[6].elements[2].components, vec!["PART", "A"]);
+        // RS (0x1E) is none of these documents' separators.
+        let stray = asn_edited(element, component, terminator, line_end, |s| {
+            s.replace("PART", "PA\u{1e}RT")
+        });
+        let err = control_err(&stray);
+        assert_eq!(
+            (
+                err.at.segment_id.as_deref(),
+                err.at.element,
+                err.at.component
+            ),
+            (Some("LIN"), Some(3), Some(1)),
+            "separators {element:?} {component:?} {terminator:?}"
+        );
+    }
+}
+
+#[test]
+fn bytes_0x80_to_0x9f_still_parse_as_windows_1252() {
+    let doc = replace_bytes(&asn_with(&[]), b"PO123", b"M\x80\x85\x8a\x9f\x81");
+    let ic = parse_ok(&doc).remove(0);
+    assert_eq!(
+        ic.groups[0].transactions[0].segments[4].value(1),
+        "M€…Š\u{178}\u{81}"
+    );
+    // In a UTF-8 document, U+0080–U+009F are kept as well.
+    let doc = asn_with(&[("PRF*PO123", "PRF*PO\u{85}\u{9f}")]);
+    let ic = parse_ok(&doc).remove(0);
+    assert_eq!(
+        ic.groups[0].transactions[0].segments[4].value(1),
+        "PO\u{85}\u{9f}"
+    );
+    // The byte just below them, DEL, is a control character.
+    let doc = replace_bytes(&asn_with(&[]), b"PO123", b"M\x7f\x80");
+    let err = control_err(&doc);
+    assert_eq!(err.at.byte_offset, Some(offset_of(&doc, b"\x7f")));
+}
+
+#[test]
+fn binary_segments_keep_their_control_bytes() {
+    let doc = asn_with(&[
+        ("PRF*PO123", "BIN*7*\0\u{1}\u{1f}\u{7f}~\r\n"),
+        ("TD1*CTN25*2", "BDS*ASC*3*\u{15}\0\t"),
+    ]);
+    let ic = parse_ok(&doc).remove(0);
+    let segments = &ic.groups[0].transactions[0].segments;
+    assert_eq!(
+        (segments[2].id.as_str(), segments[2].value(3)),
+        ("BDS", "\u{15}\0\t")
+    );
+    assert_eq!(
+        (segments[4].id.as_str(), segments[4].value(2)),
+        ("BIN", "\0\u{1}\u{1f}\u{7f}~\r\n")
+    );
+    // The same bytes in an ordinary segment are refused.
+    let err = control_err(&asn_with(&[("PRF*PO123", "PRF*\0\u{1}\u{1f}\u{7f}")]));
+    assert_eq!(
+        (err.at.segment_id.as_deref(), err.at.segment_index),
+        (Some("PRF"), Some(6))
+    );
+}
+
+#[test]
+fn crlf_after_terminators_and_filler_before_tags_still_parse() {
+    let reference = parse_ok(&asn_with(&[]));
+    // Both the CRLF file and one with TAB, VT, FF and 0x1A before every tag, and 0x1A at the very end.
+    for doc in [
+        x12_with("*", ">", "~", "\r\n", &ASN),
+        x12_with("*", ">", "~", "\r\n\t \u{b}\u{c}\u{1a}", &ASN),
+        asn_edited("*", ">", "\n", "", |s| format!("{s}\r")),
+    ] {
+        let ic = parse_ok(&doc).remove(0);
+        assert_eq!(
+            ic.groups[0].transactions[0]
+                .segments
+                .iter()
+                .map(|s| &s.elements)
+                .collect::<Vec<_>>(),
+            reference[0].groups[0].transactions[0]
+                .segments
+                .iter()
+                .map(|s| &s.elements)
+                .collect::<Vec<_>>()
+        );
+    }
+    // NUL is no filler: a file padded with NULs between segments is refused where the next tag should be.
+    let err = control_err(&x12_with("*", ">", "~", "\r\n\0", &ASN));
+    assert_eq!(
+        (
+            err.at.byte_offset,
+            err.at.segment_index,
+            err.at.segment_id.as_deref()
+        ),
+        (Some(108), Some(2), None)
+    );
+    assert!(
+        err.message.starts_with(
+            "control character 0x00 (NUL) at byte 108 where a segment tag should start:"
+        ),
+        "{}",
+        err.message
+    );
+    let err = control_err(&asn_with(&[("PRF*PO123", "P\u{1b}RF*PO123")]));
+    assert!(
+        err.message
+            .contains("inside the segment tag that starts at byte"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_tab_inside_a_value_is_refused_but_a_tab_before_a_segment_tag_is_filler() {
+    for bsn in [
+        "BSN*00*SHIP\t1*20240101*1200",
+        "BSN*00*SHIP1\t*20240101*1200",
+        "BSN*00*\tSHIP1*20240101*1200",
+    ] {
+        let err = control_err(&asn_with(&[("BSN*00*SHIP1*20240101*1200", bsn)]));
+        assert_eq!(
+            (err.at.segment_id.as_deref(), err.at.element),
+            (Some("BSN"), Some(2)),
+            "{bsn}"
+        );
+        assert!(err.message.contains("0x09 (TAB)"), "{}", err.message);
+    }
+    let ic = parse_ok(&x12_with("*", ">", "~", "\n\t", &ASN)).remove(0);
+    assert_eq!(ic.groups[0].transactions[0].segments[0].value(2), "SHIP1");
+}
+
+#[test]
+fn a_control_character_in_a_repeat_names_its_element_occurrence_and_component() {
+    let body = "GS*HS*A*B*20240101*1200*1*X*005010~ST*271*0001~EB*1**30^42>A\u{2}^45*MA~SE*3*0001~\
+                GE*1*1~IEA*1*000000001~";
+    let doc = format!("{}{body}", isa("*", ">", "~", "^", "00501", "000000001"));
+    let err = control_err(doc.as_bytes());
+    assert_eq!(
+        (
+            err.at.transaction.as_deref(),
+            err.at.segment_id.as_deref(),
+            err.at.segment_index,
+            err.at.element,
+            err.at.component
+        ),
+        (Some("0001"), Some("EB"), Some(2), Some(3), Some(2))
+    );
+    assert!(
+        err.message.contains(
+            "0x02 (STX) at byte 166 in EB03 repeat 2, component 2 (segment EB at byte 153)"
+        ),
+        "{}",
+        err.message
+    );
+}

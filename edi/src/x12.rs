@@ -10,7 +10,9 @@
 use crate::error::{EdiError, code};
 use crate::hl;
 use crate::model::{Group, Interchange, Position, Segment, Separators, Standard, Transaction};
-use crate::scan::{Delimiters, Scanner, SegmentList, Sep, printable};
+use crate::scan::{
+    Delimiters, Scanner, SegmentList, Sep, control_character, is_control, printable,
+};
 
 /// The longest ISA field we accept before deciding the header is not an ISA (real fields are 1–15 chars).
 const MAX_ISA_FIELD: usize = 40;
@@ -458,6 +460,9 @@ fn read_isa(doc: &[u8], start: usize) -> Result<Isa, EdiError> {
     let mut fields = Vec::with_capacity(15);
     let mut isa11_at = pos;
     let mut value = Vec::with_capacity(MAX_ISA_FIELD + 1);
+    // Control characters in ISA01..ISA15 (field, byte offset, byte): refused once the separators are known,
+    // since ISA11 may be the repetition separator.
+    let mut controls: Vec<(usize, usize, u8)> = Vec::new();
     for n in 1..=15usize {
         if n == 11 {
             isa11_at = pos;
@@ -470,6 +475,9 @@ fn read_isa(doc: &[u8], start: usize) -> Result<Isa, EdiError> {
             if element.matches(doc, pos) {
                 pos += element.len();
                 break;
+            }
+            if is_control(b) {
+                controls.push((n, pos, b));
             }
             pos += 1;
             if b != b'\r' && b != b'\n' {
@@ -548,6 +556,19 @@ fn read_isa(doc: &[u8], start: usize) -> Result<Isa, EdiError> {
     } else {
         None
     };
+    if let Some(&(n, byte_at, b)) = controls
+        .iter()
+        .find(|(n, _, b)| !(*n == 11 && repetition.is_some_and(|r| r.ch == char::from(*b))))
+    {
+        let mut position = at(byte_at).element(n);
+        position.component = Some(1);
+        return Err(control_character(
+            b,
+            byte_at,
+            &format!("in ISA{n:02} of the ISA header at byte {start}"),
+            position,
+        ));
+    }
     let separators = Separators {
         element: element.ch,
         component: component.ch,
