@@ -14,6 +14,8 @@
 //!   otherwise;
 //! - X12 knowledge every X12 mapper needs ([`x12`]): purpose codes, qualifiers to id schemes, unit codes to
 //!   UN/ECE Recommendation 20, dates in the partner's time zone, event headers;
+//! - the same for EDIFACT ([`edifact`]): message function codes, code list agencies and item number types,
+//!   measure units, decimals with either decimal mark, DTM dates by their format code, event headers;
 //! - on native targets, a test [`harness`] that runs the same mapping code in `cargo test` or a criterion bench,
 //!   with the partner profile, master data and clock a test chooses.
 //!
@@ -52,6 +54,7 @@ extern crate self as millwright_sdk;
 pub mod bindings;
 
 pub mod edi;
+pub mod edifact;
 pub mod host;
 pub mod types;
 pub mod x12;
