@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use support::api::{Api, error_code};
 use support::nats::{self, ADMIN_TOKEN, Host, NatsServer};
 
 const EV: &str = "MW_acme_EV";
@@ -66,83 +67,6 @@ fn config(dir: &Path, seed: bool, extra: &str) -> std::path::PathBuf {
                 .display()
         ),
     )
-}
-
-struct Api {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    fn new(host: &Host) -> Self {
-        Self {
-            url: host.admin_url(),
-            // A refused upload is answered before its body is read, and the server then closes the connection:
-            // a fresh connection per call keeps one refusal from failing the next call.
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .expect("client"),
-        }
-    }
-
-    async fn call(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = request
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("admin API");
-        let status = response.status();
-        let bytes = response.bytes().await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes))
-            })
-        };
-        (status, body)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(self.http.get(format!("{}{path}", self.url)))
-            .await
-    }
-
-    async fn post_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(self.http.post(format!("{}{path}", self.url)).json(&body))
-            .await
-    }
-
-    async fn upload(
-        &self,
-        tenant: &str,
-        slot: &str,
-        bytes: Vec<u8>,
-        query: &str,
-    ) -> (StatusCode, Value) {
-        let form = Form::new().part("plugin", Part::bytes(bytes).file_name("plugin.wasm"));
-        self.call(
-            self.http
-                .post(format!(
-                    "{}/v1/tenants/{tenant}/plugins/{slot}/versions?{query}",
-                    self.url
-                ))
-                .multipart(form),
-        )
-        .await
-    }
-
-    /// The slot's registry view, the part that must not change on a refused request.
-    async fn registry_state(&self) -> Value {
-        let (status, body) = self.get("/v1/tenants/acme/plugins").await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-}
-
-fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_default()
 }
 
 #[test]

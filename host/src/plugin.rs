@@ -143,7 +143,7 @@ pub enum PluginError {
         reason: String,
     },
     /// A mapper of the other world than the slot or route needs.
-    #[error("{name}: implements {world}, but {needed_by} needs an {expected}")]
+    #[error("{name}: implements the {world} world, but {needed_by} needs an {expected}")]
     WrongWorld {
         /// The file or upload name.
         name: String,

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 pub mod nats;
 
 use std::path::{Path, PathBuf};

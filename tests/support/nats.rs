@@ -134,6 +134,19 @@ impl Host {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Self {
+        let host = Self::spawn(config, nats_url, data_dir, env, args);
+        host.wait_for_log("ready:", Duration::from_secs(180));
+        host
+    }
+
+    /// Starts `millwright serve` like [`Host::start`] without waiting for it to be ready.
+    pub fn spawn(
+        config: &Path,
+        nats_url: Option<&str>,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_millwright"));
         command
             .envs(env.iter().copied())
@@ -170,9 +183,7 @@ impl Host {
                 }
             }
         });
-        let host = Self { child, log };
-        host.wait_for_log("ready:", Duration::from_secs(180));
-        host
+        Self { child, log }
     }
 
     /// What the host has written to stderr so far.
@@ -220,8 +231,7 @@ impl Host {
 
     /// SIGTERM, and waits for a graceful exit; returns whether it exited successfully.
     pub fn terminate(mut self) -> bool {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        self.signal_term();
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -234,6 +244,14 @@ impl Host {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl Host {
+    /// Sends SIGTERM and returns at once.
+    pub fn signal_term(&self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
     }
 }
 

@@ -4,7 +4,9 @@
 //! (documents arriving on `mw.<tenant>.in.<source>`, and replays into outbound routes on
 //! `mw.<tenant>.replay.<route>`), `MW_<tenant>_EV` (canonical events on `mw.<tenant>.ev.<event-type>`),
 //! `MW_<tenant>_OUT` (documents for targets on `mw.<tenant>.out.<target>`) and `MW_<tenant>_DLQ` (dead letters on
-//! `mw.<tenant>.dlq.<route>`). Streams are created or updated at start, so a restart with a changed file is safe.
+//! `mw.<tenant>.dlq.<route>`), and keeps payloads too large to travel inline in its Object Store bucket
+//! `MW_<tenant>_PAYLOADS` ([`payloads`]). Streams and the bucket are created or updated at start, so a restart with
+//! a changed file is safe. [`publish`] knows the server's limits: what fits, and which failures a retry can mend.
 
 pub mod embedded;
 pub mod payloads;
@@ -38,11 +40,12 @@ pub const CONTENT_TYPE: &str = "Content-Type";
 /// Dead letters: the route that gave up.
 pub const DLQ_ROUTE: &str = "Mw-Route";
 /// Dead letters: why — `invalid-document`, `unknown-reference`, `transient`, `deadline`, `trap`, `output-limit`,
-/// `bad-output`, `host`, `empty-payload`, `payload-too-large`, `not-text`, `delivery-failed`, `delivery-rejected`.
+/// `bad-output`, `host`, `empty-payload`, `payload-too-large`, `not-text`, `bad-input`, `payload-unavailable`,
+/// `output-too-large`, `publish-refused`, `publish-failed`, `delivery-failed`, `delivery-rejected`, `no-route`.
 pub const DLQ_CLASS: &str = "Mw-Error-Class";
-/// Dead letters: the error as a sentence.
+/// Dead letters: the error as a sentence, one line of ASCII ([`publish::header_text`]).
 pub const DLQ_ERROR: &str = "Mw-Error";
-/// Dead letters: the plugin's located diagnostic, as one line of canonical JSON.
+/// Dead letters: the plugin's located diagnostic, as one line of canonical JSON in ASCII ([`publish::header_json`]).
 pub const DLQ_DIAGNOSTIC: &str = "Mw-Diagnostic";
 /// Dead letters: how many deliveries were tried.
 pub const DLQ_ATTEMPTS: &str = "Mw-Attempts";

@@ -2,9 +2,11 @@
 //! host contains what follows: a deadline, a trap, a memory cap, an output limit, and state left behind in an
 //! instance. Never deploy it.
 //!
-//! Commands (the whole payload): `loop` spins forever; `panic` panics; `grow` allocates until memory runs out;
+//! Commands (the whole payload): `loop` spins forever; `panic` panics (`panic <message>` with that message, line
+//! breaks included); `grow` allocates until memory runs out;
 //! `flood N` returns N exception events; `count` returns one exception whose message is how many documents this
-//! instance has mapped (1 with a fresh instance per message); `transient`, `unknown` and `invalid` return that
+//! instance has mapped (1 with a fresh instance per message); `exception <text>` returns one exception whose
+//! message is the text as sent (control characters included); `transient`, `unknown` and `invalid` return that
 //! mapping error; `ambient` returns one exception describing what the plugin can see of the machine (its
 //! environment, a file, the wall clock); `parse` followed by a newline and an EDI document parses it through
 //! the host's `edi` import and returns nothing (for benchmarks); anything else returns no events.
@@ -52,7 +54,9 @@ impl InboundMapper for Misbehaving {
                     n = std::hint::black_box(n.wrapping_add(1));
                 }
             }
-            "panic" => panic!("asked to panic"),
+            "panic" if arg.is_empty() => panic!("asked to panic"),
+            "panic" => panic!("{arg}"),
+            "exception" => Ok(vec![exception(&document, arg)]),
             "grow" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
