@@ -67,8 +67,12 @@ pub fn parse(payload: &[u8]) -> Result<Document<'_>, MappingError> {
     Document::parse_with_options(text, options).map_err(|e| {
         let pos = e.pos();
         let offset = match e {
-            // The parser reports a DTD at the start of the document; point at the declaration itself.
+            // The parser reports these at the start of the document; point where the problem is: the
+            // declaration itself, or the end where more was expected.
             roxmltree::Error::DtdDetected => text.find("<!DOCTYPE").unwrap_or(0),
+            roxmltree::Error::UnclosedRootNode
+            | roxmltree::Error::UnexpectedEndOfStream
+            | roxmltree::Error::NoRootNode => text.len(),
             _ => byte_offset(text, pos.row, pos.col),
         } + bom;
         let line = line_of(&payload[..offset]);

@@ -62,6 +62,16 @@ fn xml_that_is_not_well_formed_is_refused_with_its_line_and_byte_offset() {
 }
 
 #[test]
+fn a_truncated_report_is_refused_at_its_end() {
+    let doc = report(ROTORS);
+    let cut = &doc[..doc.find("</SegmentResponse>").expect("the segment's end")];
+    let d = invalid(map(envelope_of(cut)).expect_err("truncated"));
+    assert!(d.message.contains("never closed"), "{}", d.message);
+    assert_eq!(d.at.byte_offset, Some(cut.len() as u64));
+    assert_eq!(d.at.line, Some(14));
+}
+
+#[test]
 fn a_document_type_declaration_is_refused() {
     let doc = format!(
         "<?xml version=\"1.0\"?>\n<!DOCTYPE ProductionPerformance [<!ENTITY lol \"lol\">]>\n{}",
