@@ -136,7 +136,8 @@ fn check_is_855(tx: Transaction<'_>) -> Result<(), MappingError> {
     let at = Position::new()
         .with_transaction(tx.control_number().to_owned())
         .with_segment(1, header)
-        .with_element(1);
+        // ST01, or UNH's message identifier (S009).
+        .with_element(if standard == "X12" { 1 } else { 2 });
     Err(MappingError::invalid(
         format!(
             "expected an X12 855 purchase order acknowledgment, got transaction {} ({standard}); this route \

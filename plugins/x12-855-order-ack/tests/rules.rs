@@ -261,7 +261,7 @@ fn an_edifact_ordrsp_on_the_855_route_is_invalid_naming_it() {
 BGM+231+RSP-1+9'UNT+3+1'UNZ+1+1'";
     let (message, at, _) = invalid(map(&brightwire(), ordrsp.to_vec()));
     assert!(message.contains("ORDRSP (EDIFACT)"), "{message}");
-    assert_eq!(at.segment_id.as_deref(), Some("UNH"));
+    assert_eq!(located(&at), (Some("1"), Some(1), Some("UNH"), Some(2)));
 }
 
 #[test]

@@ -119,7 +119,8 @@ fn check_is_944(tx: Transaction<'_>) -> Result<(), MappingError> {
     let at = Position::new()
         .with_transaction(tx.control_number().to_owned())
         .with_segment(1, header)
-        .with_element(1);
+        // ST01, or UNH's message identifier (S009).
+        .with_element(if standard == "X12" { 1 } else { 2 });
     Err(MappingError::invalid(
         format!(
             "expected an X12 944 warehouse stock transfer receipt advice, got transaction {} ({standard}); \
