@@ -9,7 +9,7 @@
 //! refused. Orders come from RFF+ON, a line's own or else the heading's only one, and a handling unit is listed
 //! under every order one of its lines belongs to, with that order's lines.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use millwright_sdk::edi::view::{Segment, Segments};
 use millwright_sdk::edifact;
@@ -78,9 +78,21 @@ fn split<'a>(detail: Segments<'a>) -> (Vec<Package<'a>>, Vec<Line<'a>>) {
     (packages, lines)
 }
 
-/// Whether two package ids name the same package: the same text, or the same number (`2` and `02`).
-fn same_id(a: &str, b: &str) -> bool {
-    a == b || matches!((a.parse::<u64>(), b.parse::<u64>()), (Ok(x), Ok(y)) if x == y)
+/// A package id as CPS ids are compared: the same number (`2` and `02`) or, for ids that are not numbers, the
+/// same text.
+#[derive(PartialEq, Eq, Hash)]
+enum PackageId<'a> {
+    Number(u64),
+    Text(&'a str),
+}
+
+impl<'a> PackageId<'a> {
+    fn of(id: &'a str) -> Self {
+        match id.parse() {
+            Ok(number) => PackageId::Number(number),
+            Err(_) => PackageId::Text(id),
+        }
+    }
 }
 
 /// The SSCCs (GIN+BJ) and other marks of a package section.
@@ -106,9 +118,12 @@ fn package_marks(section: Segments<'_>) -> (Vec<&str>, Vec<Reference>) {
 
 /// Links every CPS to its parent and tells the consignment from handling units.
 fn build_tree(ctx: &Ctx<'_>, packages: &mut [Package<'_>]) -> Result<(), MappingError> {
+    // Found by a hash of the id rather than by a scan: a despatch advice of thousands of labelled cartons must
+    // not take quadratic time.
+    let mut seen: HashMap<PackageId<'_>, usize> = HashMap::with_capacity(packages.len());
     for i in 0..packages.len() {
         let cps = packages[i].cps;
-        if packages[..i].iter().any(|p| same_id(p.id, packages[i].id)) {
+        if seen.insert(PackageId::of(packages[i].id), i).is_some() {
             return Err(ctx.invalid(
                 cps,
                 1,
@@ -120,9 +135,9 @@ fn build_tree(ctx: &Ctx<'_>, packages: &mut [Package<'_>]) -> Result<(), Mapping
         let parent = match cps.el(2).trim() {
             "" => None,
             parent => Some(
-                packages[..i]
-                    .iter()
-                    .position(|p| same_id(p.id, parent))
+                seen.get(&PackageId::of(parent))
+                    .copied()
+                    .filter(|&p| p < i)
                     .ok_or_else(|| {
                         ctx.invalid(
                             cps,
