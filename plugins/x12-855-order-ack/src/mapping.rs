@@ -86,7 +86,10 @@ impl Ctx<'_> {
     /// A CCYYMMDD (or YYMMDD) date in element `n` as ISO 8601.
     fn date(&self, segment: Segment<'_>, n: usize) -> Result<String, MappingError> {
         let value = self.required(segment, n)?;
-        x12::iso_date(value).ok_or_else(|| {
+        // `x12::iso_date` checks the form and that the day is 1 to 31; the host's calendar checks the rest
+        // (no 30 February), so a promise is never a day that does not exist.
+        let on_calendar = host::local_to_utc(value, "", "UTC").is_ok();
+        x12::iso_date(value).filter(|_| on_calendar).ok_or_else(|| {
             self.invalid(
                 segment,
                 n as u32,

@@ -373,6 +373,18 @@ fn refusals_point_at_the_segment_and_element_to_fix() {
             "invalid-date",
         ),
         (
+            &[BAK, "PO1*1*10*EA***BP*A", "ACK*IA*10*EA*068*20240230"],
+            (4, "ACK", 5),
+            "`20240230`",
+            "invalid-date",
+        ),
+        (
+            &["BAK*00*AD*4500013001*20240431"],
+            (2, "BAK", 4),
+            "`20240431`",
+            "invalid-date",
+        ),
+        (
             &[BAK, "DTM*068*20241340", "PO1*1*10*EA***BP*A"],
             (3, "DTM", 2),
             "`20241340`",
