@@ -12,8 +12,8 @@ use millwright_sdk::types::{
 };
 use millwright_sdk::x12;
 
+use crate::context::Ctx;
 use crate::hierarchy::{Level, Node, Tree};
-use crate::mapping::Ctx;
 
 /// The orders of every shipment in the tree, in document order.
 pub(crate) fn orders(

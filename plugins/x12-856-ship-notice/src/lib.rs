@@ -1,12 +1,17 @@
 //! Millwright reference plugin: X12 856 advance ship notices in, one canonical `ship-notice` per transaction
 //! out.
 //!
+//! Modules, each using only those listed after it:
+//!
 //! - `mapping`: one document to its events (envelope checks, BSN, the event header).
-//! - `hierarchy`: the HL tree, with the layouts partners actually send (S/O/I, S/O/P/I, S/O/T/P/I, S/I).
 //! - `shipment`: what the shipment level says (dates, carrier, references, ship-from and ship-to, weights).
 //! - `contents`: orders, tares, packs and items, with ids picked by qualifier and units mapped to Rec 20.
+//! - `context`: the `Ctx` of one transaction (error positions, element readers, the unit cache, the partner's
+//!   zone, collected references) that `shipment` and `contents` read through.
+//! - `hierarchy`: the HL tree, with the layouts partners actually send (S/O/I, S/O/P/I, S/O/T/P/I, S/I).
 
 mod contents;
+mod context;
 mod hierarchy;
 mod mapping;
 mod shipment;

@@ -1,103 +1,17 @@
 //! One document in, its ship notices out: parse, check that every transaction is an X12 856, read the BSN,
-//! then let `shipment` and `contents` fill in the rest.
+//! build the HL tree (`hierarchy`), then let `shipment` and `contents` fill in the rest through one `Ctx`
+//! (`context`) per transaction. This is the top of the plugin: nothing else in it uses this module but `lib`.
 
 use millwright_sdk::edi::Standard;
-use millwright_sdk::edi::view::{Document, Segment, Transaction};
+use millwright_sdk::edi::view::{Document, Transaction};
 use millwright_sdk::host;
 use millwright_sdk::types::{
-    CanonicalEvent, Envelope, EventHeader, MappingError, Position, Reference, ShipNotice, Timestamp,
+    CanonicalEvent, Envelope, EventHeader, MappingError, Position, ShipNotice,
 };
-use millwright_sdk::x12::{self, Units};
+use millwright_sdk::x12;
 
+use crate::context::Ctx;
 use crate::{contents, hierarchy, shipment};
-
-/// What every part of one transaction's mapping shares: where errors point, the unit cache, the partner's
-/// zone, and the references collected on the way.
-pub(crate) struct Ctx<'a> {
-    pub(crate) tx: Transaction<'a>,
-    pub(crate) units: Units,
-    /// The partner's zone from the profile, or `None` when the profile sets none and UTC is assumed.
-    pub(crate) zone: Option<&'a str>,
-    pub(crate) references: Vec<Reference>,
-}
-
-impl<'a> Ctx<'a> {
-    /// The position of element `n` of a segment of this transaction.
-    pub(crate) fn at(&self, segment: Segment<'_>, n: u32) -> Position {
-        self.tx.at(segment, n)
-    }
-
-    /// An `invalid-document` error at element `n` of a segment.
-    pub(crate) fn invalid(
-        &self,
-        segment: Segment<'_>,
-        n: u32,
-        message: impl Into<String>,
-    ) -> MappingError {
-        MappingError::invalid(message, self.at(segment, n))
-    }
-
-    /// Element `n` of a segment, which the sender must have filled.
-    pub(crate) fn required<'s>(
-        &self,
-        segment: Segment<'s>,
-        n: usize,
-    ) -> Result<&'s str, MappingError> {
-        segment.opt(n).ok_or_else(|| {
-            self.invalid(
-                segment,
-                n as u32,
-                format!("{}{n:02} is required but empty", segment.id()),
-            )
-        })
-    }
-
-    /// A date (element `date`) and optional time (element `time`) of a segment, in the partner's zone. With no
-    /// zone in the profile the time is read as UTC, and no original offset is claimed for it.
-    pub(crate) fn timestamp(
-        &self,
-        segment: Segment<'_>,
-        date: usize,
-        time: usize,
-    ) -> Result<Timestamp, MappingError> {
-        let at = self.at(segment, date as u32);
-        let mut timestamp = x12::timestamp(
-            segment.el(date),
-            segment.el(time),
-            self.zone.unwrap_or("UTC"),
-            &at,
-        )?;
-        if self.zone.is_none() {
-            timestamp.original_offset_minutes = None;
-        }
-        Ok(timestamp)
-    }
-
-    /// The Rec 20 code of the X12 unit in element `n`.
-    pub(crate) fn unit(&mut self, segment: Segment<'_>, n: usize) -> Result<String, MappingError> {
-        let code = self.required(segment, n)?;
-        let tx = self.tx;
-        self.units.resolve_with(code, || tx.at(segment, n as u32))
-    }
-
-    /// A decimal quantity in element `n`, kept exactly as sent.
-    pub(crate) fn decimal<'s>(
-        &self,
-        segment: Segment<'s>,
-        n: usize,
-    ) -> Result<&'s str, MappingError> {
-        let value = self.required(segment, n)?;
-        if x12::is_decimal(value) {
-            Ok(value)
-        } else {
-            Err(self.invalid(
-                segment,
-                n as u32,
-                format!("{}{n:02} `{value}` is not a decimal number", segment.id()),
-            ))
-        }
-    }
-}
 
 /// Maps a document holding one or more X12 856 transactions.
 pub(crate) fn map(envelope: &Envelope) -> Result<Vec<CanonicalEvent>, MappingError> {
@@ -141,12 +55,7 @@ fn ship_notice(
     tx: Transaction<'_>,
     zone: Option<&str>,
 ) -> Result<ShipNotice, MappingError> {
-    let mut ctx = Ctx {
-        tx,
-        units: Units::new(),
-        zone,
-        references: Vec::new(),
-    };
+    let mut ctx = Ctx::new(tx, zone);
 
     let bsn = tx.header_segments().find("BSN").ok_or_else(|| {
         MappingError::invalid(

@@ -11,8 +11,8 @@ use millwright_sdk::types::{
 };
 use millwright_sdk::x12;
 
+use crate::context::Ctx;
 use crate::hierarchy::Tree;
-use crate::mapping::Ctx;
 
 /// The shipment-level fields of a ship notice.
 #[derive(Default)]
