@@ -43,7 +43,7 @@ fn variant(build: u32) -> Vec<u8> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    millwright::engine::sha256_hex(bytes)
+    millwright::names::Sha256::of(bytes).to_string()
 }
 
 /// A tenant acme whose inbound route reads `supplier-856` through slot `supplier-856`, seeded from the file when

@@ -178,7 +178,7 @@ fn a_dead_letter_too_large_to_store_keeps_its_document_whole_for_replay() {
     );
     let api = Api::new(&host);
     let document = invalid_asn_of_size(1_048_360);
-    let digest = millwright::engine::sha256_hex(&document);
+    let digest = millwright::names::Sha256::of(&document).to_string();
     runtime().block_on(async {
         let (_, js) = server.client().await;
         nats::publish(&js, "mw.acme.in.supplier-856", &[], document.clone()).await;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use millwright::engine::{Engine, EngineOptions};
 use millwright::host_api::SlotContext;
 use millwright::invoke::{
-    Action, Envelope, ErrorClass, Event, InstancePolicy, InvokeError, Limits, Mapper,
+    Action, Envelope, Event, FailureClass, InstancePolicy, InvokeError, Limits, Mapper,
 };
 use millwright::plugin::Plugin;
 
@@ -37,7 +37,7 @@ fn envelope(command: &str) -> Envelope {
         content_type: None,
         file_name: None,
         headers: Vec::new(),
-        payload: command.as_bytes().to_vec(),
+        payload: command.as_bytes().to_vec().into(),
     }
 }
 
@@ -187,9 +187,9 @@ fn reused_instance_is_recycled_after_its_count_and_after_a_failure() {
 fn mapping_errors_decide_the_delivery_action() {
     let mapper = mapper(Limits::default(), InstancePolicy::Fresh);
     let cases = [
-        ("invalid", ErrorClass::InvalidDocument, Action::DeadLetter),
-        ("unknown", ErrorClass::UnknownReference, Action::Park),
-        ("transient", ErrorClass::Transient, Action::Retry),
+        ("invalid", FailureClass::InvalidDocument, Action::DeadLetter),
+        ("unknown", FailureClass::UnknownReference, Action::Park),
+        ("transient", FailureClass::Transient, Action::Retry),
     ];
     for (command, class, action) in cases {
         let err = mapper.session().map(&envelope(command)).expect_err(command);

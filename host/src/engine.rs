@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use sha2::{Digest, Sha256};
+use crate::names::Sha256;
 use wasmtime::component::Component;
 use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -158,8 +158,8 @@ impl Engine {
     /// before by an engine with the same settings. Compilation is slow (milliseconds to seconds): call this off
     /// the async runtime. Nothing is written to the cache here: a component is kept ([`Engine::keep`]) only once
     /// it has passed every check, so a refused upload leaves nothing behind.
-    pub fn compile(&self, bytes: &[u8]) -> Result<(Component, String)> {
-        let sha256 = sha256_hex(bytes);
+    pub fn compile(&self, bytes: &[u8]) -> Result<(Component, Sha256)> {
+        let sha256 = Sha256::of(bytes);
         if let Some(cache) = &self.cache
             && let Some(component) = cache.load(&self.inner, &sha256)
         {
@@ -171,7 +171,7 @@ impl Engine {
 
     /// Writes a compiled component that passed its checks to the compile cache, unless it is there already, so
     /// the next start or host loads it instead of compiling it again.
-    pub fn keep(&self, component: &Component, sha256: &str) {
+    pub fn keep(&self, component: &Component, sha256: &Sha256) {
         if let Some(cache) = &self.cache
             && !cache.contains(sha256)
             && let Err(err) = cache.store(component, sha256)
@@ -180,11 +180,6 @@ impl Engine {
             tracing::warn!(error = %format!("{err:#}"), %sha256, "could not write the compile cache");
         }
     }
-}
-
-/// The sha256 of `bytes` in lowercase hex: a plugin's identity in the compile cache and the registry.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 fn build(options: &EngineOptions, pooling: bool) -> Result<wasmtime::Engine> {
@@ -296,15 +291,15 @@ impl CompileCache {
         })
     }
 
-    fn file_name(&self, sha256: &str) -> String {
+    fn file_name(&self, sha256: &Sha256) -> String {
         format!("{sha256}-{}.cwasm", self.engine_tag)
     }
 
-    fn contains(&self, sha256: &str) -> bool {
+    fn contains(&self, sha256: &Sha256) -> bool {
         self.dir.exists(self.file_name(sha256))
     }
 
-    fn load(&self, engine: &wasmtime::Engine, sha256: &str) -> Option<Component> {
+    fn load(&self, engine: &wasmtime::Engine, sha256: &Sha256) -> Option<Component> {
         let bytes = self.dir.read(self.file_name(sha256)).ok()?;
         // SAFETY: the file was written by `store` below from `Component::serialize` of this very engine
         // configuration (the name carries the compatibility hash), inside the host's own data directory, which
@@ -320,7 +315,7 @@ impl CompileCache {
         }
     }
 
-    fn store(&self, component: &Component, sha256: &str) -> Result<()> {
+    fn store(&self, component: &Component, sha256: &Sha256) -> Result<()> {
         let bytes = component.serialize()?;
         let name = self.file_name(sha256);
         // Unique per process and call: two hosts (or two tests) compiling the same plugin at once must not write

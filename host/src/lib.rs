@@ -29,15 +29,17 @@ pub mod loadtest;
 pub mod ops;
 /// Route workers: fetch, invoke, publish, ack; retries, dead letters, replay.
 pub mod pipeline;
+/// The names that have rules (tenant, slot, route, source, target, sha256), checked once where they enter.
+pub mod names;
 /// A validated, compiled plugin and what it says about itself.
 pub mod plugin;
 /// Plugin versions per tenant and slot, the active pointer, rollback; in a directory or JetStream.
 pub mod registry;
 /// The offline runner behind `millwright plugin test`.
 pub mod runner;
-/// `millwright serve`: the service.
+/// `millwright serve`: starts the service and stops it, in order.
 pub mod serve;
-/// Hot swap: the slots' active versions, compiled, following the registry.
-pub mod swap;
+/// The running host and its verbs: slots and versions, routes, dead letters; the registry follower.
+pub mod service;
 
 pub use millwright_edi as edi;

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use self::cpu::{Sample, Usage};
 use crate::bus::{self, embedded::Embedded};
 use crate::config::Config;
-use crate::serve;
+use crate::service::{Prepared, Service};
 
 pub mod swap;
 
@@ -338,48 +338,41 @@ impl BenchNats {
     }
 }
 
-/// The `q` quantile of sorted `values` (nearest rank), in milliseconds; 0 for none.
-/// The route service as `serve` starts it, for a bench: its plugins compiled (cached under `data`), every
-/// tenant's streams, and a consumer of `tenant`'s ship notices made before the route starts, so that no output
-/// is missed. Returns once the route serves.
+/// The route service as `serve` starts it — the same [`Prepared`] and [`Service::start`] — for a bench, with its
+/// plugins compiled (cached under `data`), and a consumer of `tenant`'s ship notices from the stream's start.
+/// Returns once the route serves.
 pub(crate) async fn start_service(
     config: &Config,
     connection: &bus::Connection,
     data: &std::path::Path,
     tenant: &str,
     stopping: watch::Receiver<bool>,
-) -> Result<(Arc<serve::Service>, consumer::PullConsumer)> {
-    let engine = crate::engine::Engine::new(
-        &crate::engine::EngineOptions::default().with_cache_dir(data.join("compiled")),
-    )?;
-    let seeds = {
-        let config = config.clone();
-        let engine = engine.clone();
-        tokio::task::spawn_blocking(move || serve::check_plugins(&config, &engine)).await??
+) -> Result<(Arc<Service>, consumer::PullConsumer)> {
+    let prepared = {
+        let (config, cache) = (config.clone(), data.join("compiled"));
+        tokio::task::spawn_blocking(move || Prepared::new(config, &cache)).await??
     };
-    let js = &connection.js;
-    for tenant in &config.tenants {
-        bus::ensure_streams(js, &tenant.name, &config.nats).await?;
+    let service = Service::start(prepared, connection.clone(), stopping).await?;
+    if !service.wait_serving(Duration::from_secs(60)).await {
+        bail!("the bench route did not start serving within a minute");
     }
-    let ev = js
+    let ev = connection
+        .js
         .get_stream(bus::stream_name(tenant, bus::StreamKind::Ev))
         .await?
         .create_consumer(consumer::pull::Config {
             durable_name: Some("bench".into()),
             filter_subject: bus::ev_subject(tenant, "ship-notice"),
             ack_policy: consumer::AckPolicy::Explicit,
+            deliver_policy: consumer::DeliverPolicy::All,
             max_ack_pending: 20_000,
             ..Default::default()
         })
         .await?;
-    let service =
-        serve::Service::start(config.clone(), connection.clone(), engine, seeds, stopping).await?;
-    if !service.wait_serving(Duration::from_secs(60)).await {
-        bail!("the bench route did not start serving within a minute");
-    }
     Ok((service, ev))
 }
 
+/// The `q` quantile of sorted `values` (nearest rank), in milliseconds; 0 for none.
 pub(crate) fn quantile_ms<T>(sorted: &[T], q: f64, ms: impl Fn(&T) -> f64) -> f64 {
     sorted
         .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
@@ -480,7 +473,10 @@ instances = "{instances}"
         start_service(&config, &connection, data, &tenant, shutting_down.clone()).await?;
     let routes = {
         let service = service.clone();
-        tokio::spawn(async move { service.run_until(shutting_down).await })
+        tokio::spawn(async move {
+            service.sweep_until(shutting_down).await;
+            service.stop_routes(Duration::from_secs(30)).await;
+        })
     };
     // The phase starts once the route has its consumer, so its setting up is neither timed nor counted.
     wait_for_consumer(

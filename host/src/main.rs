@@ -61,6 +61,10 @@ enum Command {
         /// The largest plugin upload the API takes, in MiB.
         #[arg(long, default_value_t = 64)]
         max_upload_mb: usize,
+        /// At shutdown, how long routes may take to finish the messages they hold ("30s", "2m"); what is still
+        /// in flight then is left for JetStream to redeliver.
+        #[arg(long, env = "MILLWRIGHT_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+        shutdown_grace: std::time::Duration,
     },
     /// Publish documents to a tenant's source, as a partner or system would.
     Publish {
@@ -444,6 +448,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             admin_addr,
             admin_token,
             max_upload_mb,
+            shutdown_grace,
         } => {
             let config = millwright::config::Config::load(&config)?;
             let admin = millwright::admin::AdminOptions {
@@ -458,6 +463,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     nats_url,
                     data_dir,
                     admin,
+                    grace: shutdown_grace,
                 },
             ));
             // A compile abandoned by a signal during start-up keeps its thread until it is done; it must not hold
@@ -852,6 +858,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
     }
+}
+
+/// `"30s"`, `"500ms"`, `"2m"`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|err| format!("{text:?} is not a duration like \"30s\" or \"2m\": {err}"))?;
+    std::time::Duration::try_from(parsed).map_err(|_| "a duration cannot be negative".to_string())
 }
 
 /// `~/.cache/millwright/compiled`, or none when there is no home directory.

@@ -44,7 +44,7 @@ impl Target {
             return Ok(vec![tenant.to_string()]);
         }
         if let Some(config) = &self.config {
-            return Ok(config.tenants.iter().map(|t| t.name.clone()).collect());
+            return Ok(config.tenants.iter().map(|t| t.name.to_string()).collect());
         }
         let mut names = js.stream_names();
         let mut tenants = Vec::new();

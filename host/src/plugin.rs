@@ -11,6 +11,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, ComponentExportIndex};
 
 use crate::engine::Engine;
+use crate::names::Sha256;
 
 /// The contract package every plugin is built against.
 pub const CONTRACT_PACKAGE: &str = "millwright:adapter";
@@ -36,6 +37,15 @@ impl World {
         match self {
             World::Inbound => "inbound-mapper",
             World::Outbound => "outbound-mapper",
+        }
+    }
+
+    /// The world a WIT name names: `inbound-mapper` or `outbound-mapper`.
+    pub fn from_wit_name(name: &str) -> Option<Self> {
+        match name {
+            "inbound-mapper" => Some(World::Inbound),
+            "outbound-mapper" => Some(World::Outbound),
+            _ => None,
         }
     }
 
@@ -188,8 +198,8 @@ pub struct Plugin {
     pub world: World,
     /// The contract version it was built against, e.g. `0.1.0`.
     pub contract: String,
-    /// The sha256 of its bytes, hex.
-    pub sha256: String,
+    /// The sha256 of its bytes.
+    pub sha256: Sha256,
     /// Its size in bytes.
     pub size: usize,
     /// What it says about itself; filled in by [`crate::invoke::Mapper::new`].
@@ -243,10 +253,7 @@ impl Plugin {
             Some(info) => (info.name.as_str(), info.version.as_str()),
             None => (self.name.as_str(), "?"),
         };
-        format!(
-            "{name}@{version}+{}",
-            &self.sha256[..12.min(self.sha256.len())]
-        )
+        format!("{name}@{version}+{}", self.sha256.short())
     }
 }
 

@@ -124,7 +124,7 @@ impl Runner {
             content_type: None,
             file_name: name.file_name().map(|n| n.to_string_lossy().into_owned()),
             headers: Vec::new(),
-            payload,
+            payload: payload.into(),
         };
         match self.mapper.session().map(&envelope) {
             Ok(events) => Outcome::Events(events.iter().map(Event::value).collect()),

@@ -48,6 +48,6 @@ pub fn envelope(payload: Vec<u8>) -> Envelope {
         content_type: None,
         file_name: None,
         headers: Vec::new(),
-        payload,
+        payload: payload.into(),
     }
 }

@@ -1,4 +1,5 @@
-//! The API's errors: a status, a stable code and a message a person can act on.
+//! The API's errors: a status, a stable code and a message a person can act on. Every verb's
+//! [`ServiceError`] becomes one unchanged; the HTTP layer adds its own (an unreadable body, a missing token).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -6,10 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::config::Tenant;
-use crate::plugin::PluginError;
-use crate::registry::RegistryError;
-use crate::serve::Service;
+use crate::names::NameError;
+use crate::service::ServiceError;
 
 /// An error answer.
 #[derive(Debug)]
@@ -49,16 +48,6 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// 404 with `code`.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
-
-    /// 409 with `code`.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -83,57 +72,16 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<RegistryError> for ApiError {
-    fn from(err: RegistryError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
         let status =
             StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self::new(status, err.code(), err.to_string())
+        Self::new(status, err.code, err.message)
     }
 }
 
-impl From<PluginError> for ApiError {
-    fn from(err: PluginError) -> Self {
-        let code = match &err {
-            PluginError::Empty { .. } => "empty_upload",
-            PluginError::NotWasm { .. } => "not_wasm",
-            PluginError::CoreModule { .. } => "not_a_component",
-            PluginError::Invalid { .. } => "invalid_component",
-            PluginError::NotAMapper { .. } => "not_a_mapper",
-            PluginError::UnsupportedVersion { .. } => "unsupported_contract",
-            PluginError::BothWorlds { .. } => "both_worlds",
-            PluginError::Imports { .. } => "unsupported_imports",
-            PluginError::Describe { .. } => "describe_failed",
-            PluginError::WrongWorld { .. } => "wrong_world",
-        };
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, err.to_string())
+impl From<NameError> for ApiError {
+    fn from(err: NameError) -> Self {
+        ServiceError::from(err).into()
     }
-}
-
-impl From<anyhow::Error> for ApiError {
-    fn from(err: anyhow::Error) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            format!("{err:#}"),
-        )
-    }
-}
-
-/// The tenant `name` of the host's configuration, or a 404.
-pub fn tenant<'a>(service: &'a Service, name: &str) -> Result<&'a Tenant, ApiError> {
-    service.config.tenant(name).ok_or_else(|| {
-        let known: Vec<&str> = service
-            .config
-            .tenants
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect();
-        ApiError::not_found(
-            "tenant_not_found",
-            format!(
-                "no tenant {name:?} on this host (it serves: {})",
-                known.join(", ")
-            ),
-        )
-    })
 }

@@ -8,10 +8,10 @@
 //! The handlers and the OpenAPI document come from the same annotations ([`api`]), and the document is checked
 //! in at `docs/openapi.json`; a test fails when they disagree.
 
+mod dead_letters;
 mod errors;
 pub mod plugins;
 mod routes;
-pub mod shadow;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 
 pub use errors::ApiError;
 
-use crate::serve::Service;
+use crate::service::Service;
 
 /// The environment variable holding the platform-admin token.
 pub const TOKEN_ENV: &str = "MILLWRIGHT_ADMIN_TOKEN";
@@ -173,7 +173,8 @@ fn parts() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(list_tenants))
         .routes(routes!(show_tenant))
         .merge(plugins::router())
-        .merge(routes::router());
+        .merge(routes::router())
+        .merge(dead_letters::router());
     (open, guarded)
 }
 
@@ -368,11 +369,11 @@ struct Waiting {
     (status = 503, body = Readiness, description = "not ready: see `waiting` and `nats`")
 ))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    let connection = state.service.bus.client.connection_state();
+    let connection = state.service.bus().client.connection_state();
     let connected = matches!(connection, async_nats::connection::State::Connected);
     let waiting: Vec<Waiting> = state
         .service
-        .routes
+        .routes()
         .status()
         .await
         .into_iter()
@@ -382,9 +383,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 "slot {} has no active version; upload one and activate it (millwright plugin push --tenant {} --slot {} --activate)",
                 r.slot, r.tenant, r.slot
             ),
-            tenant: r.tenant,
-            route: r.name,
-            slot: r.slot,
+            tenant: r.tenant.to_string(),
+            route: r.name.to_string(),
+            slot: r.slot.to_string(),
         })
         .collect();
     let ready = connected && waiting.is_empty();
@@ -415,29 +416,28 @@ struct TenantView {
 }
 
 async fn tenant_view(state: &AppState, name: &str) -> Result<TenantView, ApiError> {
-    let tenant = errors::tenant(&state.service, name)?;
+    let tenant = state.service.tenant(name)?;
     let mut routes: Vec<String> = state
         .service
-        .routes
-        .specs()
+        .routes_of(&tenant.name)
         .await
         .into_iter()
-        .filter(|s| s.tenant == name)
-        .map(|s| s.common.name)
+        .map(|s| s.common.name.to_string())
         .collect();
     routes.sort();
     let mut slots: Vec<String> = state
         .service
-        .registry
-        .versions(name, None)
-        .await?
+        .registry()
+        .versions(&tenant.name, None)
+        .await
+        .map_err(crate::service::ServiceError::from)?
         .into_iter()
-        .map(|v| v.slot)
+        .map(|v| v.slot.to_string())
         .collect();
     slots.sort();
     slots.dedup();
     Ok(TenantView {
-        name: tenant.name.clone(),
+        name: tenant.name.to_string(),
         lookups: tenant.lookups.iter().map(|(t, _)| t.clone()).collect(),
         routes,
         slots,
@@ -451,7 +451,7 @@ async fn tenant_view(state: &AppState, name: &str) -> Result<TenantView, ApiErro
 ))]
 async fn list_tenants(State(state): State<AppState>) -> Result<Json<Vec<TenantView>>, ApiError> {
     let mut out = Vec::new();
-    for tenant in &state.service.config.tenants {
+    for tenant in &state.service.config().tenants {
         out.push(tenant_view(&state, &tenant.name).await?);
     }
     Ok(Json(out))

@@ -1,11 +1,12 @@
 //! Plugins and versions: upload (validate, compile, optional shadow run, optional activation), list, show,
-//! activate, roll back, delete an inactive version.
+//! activate, roll back, delete an inactive version. Each handler reads the request, calls one verb of the
+//! service, and writes its answer as the views below.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
@@ -14,16 +15,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::errors::{self, ApiError, ErrorBody};
-use super::shadow::{self, ShadowReport};
+use super::errors::{ApiError, ErrorBody};
 use super::{AppState, caller};
-use crate::plugin::World;
-use crate::registry::{self, ActivationKind, SlotState, VersionMeta, signature};
-use crate::serve::version_meta;
-use crate::swap;
-
-/// How long an activation waits for this host's routes to switch before it answers.
-const SWITCH_WAIT: Duration = Duration::from_secs(10);
+use crate::names::{Sha256, Slot, Tenant};
+use crate::registry::{self, ActivationKind, VersionMeta};
+use crate::service::shadow::ShadowReport;
+use crate::service::slots::{Activated, SlotReport, Upload, Uploaded, Which};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -64,9 +61,9 @@ pub struct VersionView {
 }
 
 impl VersionView {
-    fn new(meta: &VersionMeta, active: Option<&str>, compiled: bool) -> Self {
+    fn new(meta: &VersionMeta, active: Option<&Sha256>, compiled: bool) -> Self {
         Self {
-            sha256: meta.sha256.clone(),
+            sha256: meta.sha256.to_string(),
             name: meta.name.clone(),
             version: meta.version.clone(),
             world: meta.world.clone(),
@@ -78,7 +75,7 @@ impl VersionView {
                 registry::SignatureStatus::Unsigned => "unsigned".into(),
                 registry::SignatureStatus::Verified { key } => format!("verified:{key}"),
             },
-            active: active == Some(meta.sha256.as_str()),
+            active: active == Some(&meta.sha256),
             compiled_here: compiled,
         }
     }
@@ -127,60 +124,63 @@ pub struct SlotView {
     pub serving: Vec<Serving>,
 }
 
-async fn slot_view(state: &AppState, tenant: &str, slot: &str) -> Result<SlotView, ApiError> {
-    let registry = &state.service.registry;
-    let slot_state: SlotState = registry.slot(tenant, slot).await?.unwrap_or_default();
-    let versions = registry.versions(tenant, Some(slot)).await?;
-    let routes = state.service.routes.status().await;
-    let serving: Vec<Serving> = routes
-        .into_iter()
-        .filter(|r| r.tenant == tenant && r.slot == slot)
-        .map(|r| Serving {
-            route: r.name,
-            plugin: r.serving,
-            sha256: r.serving_sha256,
-        })
-        .collect();
-    if versions.is_empty() && serving.is_empty() {
-        return Err(ApiError::not_found(
-            "slot_not_found",
-            format!("tenant {tenant} has no slot {slot:?}: upload a version to create it"),
-        ));
+impl SlotView {
+    fn new(state: &AppState, report: SlotReport) -> Self {
+        let active = report.state.active.as_ref();
+        let view = |v: &VersionMeta| {
+            VersionView::new(v, active, state.service.versions().is_compiled(&v.sha256))
+        };
+        Self {
+            tenant: report.tenant.to_string(),
+            slot: report.slot.to_string(),
+            active: report
+                .versions
+                .iter()
+                .find(|v| Some(&v.sha256) == active)
+                .map(view),
+            versions: report.versions.iter().map(view).collect(),
+            history: report
+                .state
+                .history
+                .iter()
+                .map(|a| ActivationView {
+                    sha256: a.sha256.to_string(),
+                    version: a.version.clone(),
+                    at: a.at.to_string(),
+                    by: a.by.clone(),
+                    action: match a.action {
+                        ActivationKind::Activate => "activate".into(),
+                        ActivationKind::Rollback => "rollback".into(),
+                    },
+                })
+                .collect(),
+            serving: report
+                .serving
+                .into_iter()
+                .map(|r| Serving {
+                    route: r.name.to_string(),
+                    plugin: r.serving,
+                    sha256: r.serving_sha256.map(|s| s.to_string()),
+                })
+                .collect(),
+        }
     }
-    let active = slot_state.active.as_deref();
-    Ok(SlotView {
-        tenant: tenant.to_string(),
-        slot: slot.to_string(),
-        active: versions
-            .iter()
-            .find(|v| Some(v.sha256.as_str()) == active)
-            .map(|v| VersionView::new(v, active, state.service.versions.is_compiled(&v.sha256))),
-        versions: versions
-            .iter()
-            .map(|v| VersionView::new(v, active, state.service.versions.is_compiled(&v.sha256)))
-            .collect(),
-        history: slot_state
-            .history
-            .iter()
-            .map(|a| ActivationView {
-                sha256: a.sha256.clone(),
-                version: a.version.clone(),
-                at: a.at.to_string(),
-                by: a.by.clone(),
-                action: match a.action {
-                    ActivationKind::Activate => "activate".into(),
-                    ActivationKind::Rollback => "rollback".into(),
-                },
-            })
-            .collect(),
-        serving,
-    })
 }
 
-fn check_names(tenant: &str, slot: &str) -> Result<(), ApiError> {
-    registry::check_name("tenant", tenant)?;
-    registry::check_name("slot", slot)?;
-    Ok(())
+impl ActivationResult {
+    fn new(state: &AppState, activated: Activated) -> Self {
+        let compiled = state.service.versions().is_compiled(&activated.meta.sha256);
+        Self {
+            active: VersionView::new(&activated.meta, Some(&activated.meta.sha256), compiled),
+            serving: activated.serving.iter().map(ToString::to_string).collect(),
+            not_switched: activated
+                .not_switched
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            elapsed_ms: activated.elapsed.as_secs_f64() * 1e3,
+        }
+    }
 }
 
 /// The tenant's slots.
@@ -192,32 +192,14 @@ async fn list_slots(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
 ) -> Result<Json<Vec<SlotView>>, ApiError> {
-    errors::tenant(&state.service, &tenant)?;
-    let mut slots: Vec<String> = state
-        .service
-        .registry
-        .versions(&tenant, None)
-        .await?
-        .into_iter()
-        .map(|v| v.slot)
-        .chain(
-            state
-                .service
-                .routes
-                .status()
-                .await
-                .into_iter()
-                .filter(|r| r.tenant == tenant)
-                .map(|r| r.slot),
-        )
-        .collect();
-    slots.sort();
-    slots.dedup();
-    let mut out = Vec::new();
-    for slot in slots {
-        out.push(slot_view(&state, &tenant, &slot).await?);
-    }
-    Ok(Json(out))
+    let tenant = Tenant::new(&tenant)?;
+    let reports = state.service.slots(&tenant).await?;
+    Ok(Json(
+        reports
+            .into_iter()
+            .map(|r| SlotView::new(&state, r))
+            .collect(),
+    ))
 }
 
 /// One slot: versions, the active one, history, and what this host's routes serve.
@@ -229,9 +211,9 @@ async fn show_slot(
     State(state): State<AppState>,
     Path((tenant, slot)): Path<(String, String)>,
 ) -> Result<Json<SlotView>, ApiError> {
-    errors::tenant(&state.service, &tenant)?;
-    check_names(&tenant, &slot)?;
-    Ok(Json(slot_view(&state, &tenant, &slot).await?))
+    let (tenant, slot) = (Tenant::new(&tenant)?, Slot::new(&slot)?);
+    let report = state.service.slot(&tenant, &slot).await?;
+    Ok(Json(SlotView::new(&state, report)))
 }
 
 /// Options of an upload.
@@ -276,6 +258,105 @@ pub struct ActivationResult {
     pub elapsed_ms: f64,
 }
 
+/// What an upload's multipart body held.
+struct Parts {
+    plugin: Option<(String, Bytes)>,
+    fixtures: Vec<(String, Bytes)>,
+    signature: Option<String>,
+}
+
+/// Reads an upload's parts: `plugin` (once), `fixture` (any number), `signature` (once). The body is read to its
+/// end even past the cap (keeping nothing more), so the client gets the 413 rather than a connection closed
+/// under it while it is still sending.
+async fn read_parts(mut multipart: Multipart, max_upload: usize) -> Result<Parts, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the upload is over the host's cap of {max_upload} bytes (serve --max-upload-mb)"),
+        )
+    };
+    let mut parts = Parts {
+        plugin: None,
+        fixtures: Vec::new(),
+        signature: None,
+    };
+    let mut received = 0usize;
+    // A second `plugin` or `signature` part is refused once the body is read: which one was meant is not known.
+    let mut duplicate = None;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(err) => {
+                return Err(ApiError::bad_request(
+                    "bad_multipart",
+                    format!("the upload is not readable multipart/form-data: {err}"),
+                ));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let mut bytes = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    received += chunk.len();
+                    if received <= max_upload {
+                        bytes.extend_from_slice(&chunk);
+                    }
+                }
+                Ok(None) => break,
+                Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(too_large());
+                }
+                Err(err) => {
+                    return Err(ApiError::bad_request(
+                        "bad_multipart",
+                        format!("reading part {name:?} of the upload: {err}"),
+                    ));
+                }
+            }
+        }
+        if received > max_upload {
+            continue;
+        }
+        let bytes = Bytes::from(bytes);
+        match name.as_str() {
+            "plugin" if parts.plugin.is_some() => duplicate = Some("plugin"),
+            "signature" if parts.signature.is_some() => duplicate = Some("signature"),
+            "plugin" => {
+                parts.plugin = Some((file_name.unwrap_or_else(|| "plugin.wasm".into()), bytes));
+            }
+            "fixture" => {
+                let file_name =
+                    file_name.unwrap_or_else(|| format!("fixture-{}", parts.fixtures.len() + 1));
+                parts.fixtures.push((file_name, bytes));
+            }
+            "signature" => {
+                parts.signature = Some(String::from_utf8_lossy(&bytes).trim().to_string());
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "bad_multipart",
+                    format!("unknown part {other:?}: the parts are plugin, fixture and signature"),
+                ));
+            }
+        }
+    }
+    if received > max_upload {
+        return Err(too_large());
+    }
+    if let Some(part) = duplicate {
+        return Err(ApiError::bad_request(
+            "duplicate_part",
+            format!("the upload has more than one `{part}` part; send exactly one"),
+        ));
+    }
+    Ok(parts)
+}
+
 /// Uploads a version: `multipart/form-data` with a `plugin` part (the .wasm component), any number of
 /// `fixture` parts (sample inputs for the shadow run, with file names) and an optional `signature` part
 /// (base64 ed25519 signature of the component's bytes).
@@ -299,7 +380,6 @@ async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
-    let started = Instant::now();
     let Query(options) = options.map_err(|err| {
         ApiError::bad_request(
             "invalid_query",
@@ -309,7 +389,7 @@ async fn upload(
             ),
         )
     })?;
-    let mut multipart = multipart.map_err(|err| {
+    let multipart = multipart.map_err(|err| {
         ApiError::bad_request(
             "bad_multipart",
             format!(
@@ -318,220 +398,65 @@ async fn upload(
             ),
         )
     })?;
-    let mut plugin: Option<(String, Bytes)> = None;
-    let mut fixtures: Vec<(String, Bytes)> = Vec::new();
-    let mut signature_b64: Option<String> = None;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the upload is over the host's cap of {} bytes (serve --max-upload-mb)",
-                state.max_upload
-            ),
-        )
-    };
-    let mut received = 0usize;
-    // A second `plugin` or `signature` part is refused, once the body is read: which one was meant is not known.
-    let mut duplicate = None;
-    loop {
-        let mut field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(err) => {
-                return Err(ApiError::bad_request(
-                    "bad_multipart",
-                    format!("the upload is not readable multipart/form-data: {err}"),
-                ));
-            }
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        let file_name = field.file_name().map(str::to_string);
-        // Read to the end even past the cap (keeping nothing more), so the client gets the 413 rather than a
-        // connection closed under it while it is still sending.
-        let mut bytes = Vec::new();
-        loop {
-            match field.chunk().await {
-                Ok(Some(chunk)) => {
-                    received += chunk.len();
-                    if received <= state.max_upload {
-                        bytes.extend_from_slice(&chunk);
-                    }
-                }
-                Ok(None) => break,
-                Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    return Err(too_large());
-                }
-                Err(err) => {
-                    return Err(ApiError::bad_request(
-                        "bad_multipart",
-                        format!("reading part {name:?} of the upload: {err}"),
-                    ));
-                }
-            }
-        }
-        if received > state.max_upload {
-            continue;
-        }
-        let bytes = Bytes::from(bytes);
-        match name.as_str() {
-            "plugin" if plugin.is_some() => duplicate = Some("plugin"),
-            "signature" if signature_b64.is_some() => duplicate = Some("signature"),
-            "plugin" => {
-                plugin = Some((file_name.unwrap_or_else(|| "plugin.wasm".into()), bytes));
-            }
-            "fixture" => {
-                let file_name =
-                    file_name.unwrap_or_else(|| format!("fixture-{}", fixtures.len() + 1));
-                fixtures.push((file_name, bytes));
-            }
-            "signature" => {
-                signature_b64 = Some(String::from_utf8_lossy(&bytes).trim().to_string());
-            }
-            other => {
-                return Err(ApiError::bad_request(
-                    "bad_multipart",
-                    format!("unknown part {other:?}: the parts are plugin, fixture and signature"),
-                ));
-            }
-        }
-    }
+    let parts = read_parts(multipart, state.max_upload).await?;
     // Checked once the body is read, so even a refusal reaches a client still sending.
-    let tenant_config = errors::tenant(&state.service, &tenant)?.clone();
-    check_names(&tenant, &slot)?;
-    if received > state.max_upload {
-        return Err(too_large());
-    }
-    if let Some(part) = duplicate {
-        return Err(ApiError::bad_request(
-            "duplicate_part",
-            format!("the upload has more than one `{part}` part; send exactly one"),
-        ));
-    }
-    let Some((file_name, bytes)) = plugin else {
+    state.service.tenant(&tenant)?;
+    let (tenant, slot) = (Tenant::new(&tenant)?, Slot::new(&slot)?);
+    let Some((file_name, bytes)) = parts.plugin else {
         return Err(ApiError::bad_request(
             "missing_plugin",
             "the upload has no `plugin` part: send the .wasm component as a part named plugin",
         ));
     };
-    let signature = signature::verify(
-        &bytes,
-        signature_b64.as_deref(),
-        &tenant_config.signing_keys,
-        tenant_config.require_signatures,
-    )
-    .map_err(|err| ApiError::new(StatusCode::FORBIDDEN, err.code(), err.to_string()))?;
-
-    // The world is checked before the plugin is kept, so a refused upload leaves nothing compiled behind.
-    let needed = needed_world(&state, &tenant, &slot).await?;
-    let compiling = Instant::now();
-    let compiled = state
+    let uploaded: Uploaded = state
         .service
-        .versions
-        .compile(&file_name, bytes.clone(), &tenant, &slot, needed.as_ref())
+        .upload(Upload {
+            tenant,
+            slot,
+            file_name,
+            bytes,
+            fixtures: parts.fixtures,
+            signature: parts.signature,
+            by: caller(&headers),
+            activate: options.activate,
+            shadow: options.shadow.unwrap_or(true),
+            recent: options.recent.unwrap_or(20),
+        })
         .await?;
-    let compile_ms = compiling.elapsed().as_secs_f64() * 1e3;
-
-    let registry = &state.service.registry;
-    let existed = registry
-        .version(&tenant, &slot, &compiled.sha256)
-        .await?
-        .is_some();
-    let meta = version_meta(&tenant, &slot, &compiled, &caller(&headers), signature);
-    let meta = registry.add_version(meta, bytes).await?;
-    tracing::info!(%tenant, %slot, version = %meta.version, sha256 = %meta.sha256, "version uploaded");
-
-    let active = registry.active(&tenant, &slot).await?;
-    let shadow = if options.shadow.unwrap_or(true) && (active.is_some() || !fixtures.is_empty()) {
-        let recent = options.recent.unwrap_or(20).min(500);
-        Some(
-            shadow::run(
-                &state.service,
-                &tenant,
-                &slot,
-                &compiled,
-                active.as_ref(),
-                fixtures,
-                recent,
-            )
-            .await?,
-        )
-    } else {
-        None
+    let active_sha = uploaded
+        .activation
+        .as_ref()
+        .map(|a| a.meta.sha256.clone());
+    let active = match active_sha {
+        Some(sha) => Some(sha),
+        None => {
+            state
+                .service
+                .registry()
+                .slot(&uploaded.meta.tenant, &uploaded.meta.slot)
+                .await
+                .map_err(crate::service::ServiceError::from)?
+                .and_then(|s| s.active)
+        }
     };
-    let activation = if options.activate {
-        Some(
-            switch(
-                &state,
-                &tenant,
-                &slot,
-                started,
-                Switch::To(meta.sha256.clone()),
-                &headers,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-    let slot_state = registry.slot(&tenant, &slot).await?.unwrap_or_default();
-    let status = if existed {
-        StatusCode::OK
-    } else {
+    let status = if uploaded.created {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
+    let compiled = state.service.versions().is_compiled(&uploaded.meta.sha256);
     Ok((
         status,
         Json(UploadResult {
-            version: VersionView::new(
-                &meta,
-                slot_state.active.as_deref(),
-                state.service.versions.is_compiled(&meta.sha256),
-            ),
-            created: !existed,
-            compile_ms,
-            shadow,
-            activation,
+            version: VersionView::new(&uploaded.meta, active.as_ref(), compiled),
+            created: uploaded.created,
+            compile_ms: uploaded.compile.as_secs_f64() * 1e3,
+            shadow: uploaded.shadow,
+            activation: uploaded
+                .activation
+                .map(|a| ActivationResult::new(&state, a)),
         }),
     ))
-}
-
-/// The world a new version of `tenant`/`slot` must implement: the one the routes running the slot need, else the
-/// slot's active version's. `None` for a slot nothing constrains yet.
-async fn needed_world(
-    state: &AppState,
-    tenant: &str,
-    slot: &str,
-) -> Result<Option<swap::Needed>, ApiError> {
-    if let Some(spec) = state
-        .service
-        .routes
-        .specs()
-        .await
-        .into_iter()
-        .find(|s| s.tenant == tenant && s.common.slot == slot)
-    {
-        return Ok(Some(swap::Needed {
-            world: spec.world(),
-            by: format!("route {} (which runs slot {slot})", spec.common.name),
-        }));
-    }
-    let active = state.service.registry.active(tenant, slot).await?;
-    Ok(active.and_then(|active| {
-        let world = match active.world.as_str() {
-            "inbound-mapper" => World::Inbound,
-            "outbound-mapper" => World::Outbound,
-            _ => return None,
-        };
-        Some(swap::Needed {
-            world,
-            by: format!(
-                "slot {slot}, whose active version {}@{} is an {},",
-                active.name, active.version, active.world
-            ),
-        })
-    }))
 }
 
 /// One version.
@@ -543,25 +468,11 @@ async fn show_version(
     State(state): State<AppState>,
     Path((tenant, slot, sha256)): Path<(String, String, String)>,
 ) -> Result<Json<VersionView>, ApiError> {
-    errors::tenant(&state.service, &tenant)?;
-    check_names(&tenant, &slot)?;
-    registry::check_sha256(&sha256)?;
-    let registry = &state.service.registry;
-    let meta = registry
-        .version(&tenant, &slot, &sha256)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "version_not_found",
-                format!("slot {tenant}/{slot} has no version {sha256}"),
-            )
-        })?;
-    let active = registry.slot(&tenant, &slot).await?.and_then(|s| s.active);
-    Ok(Json(VersionView::new(
-        &meta,
-        active.as_deref(),
-        state.service.versions.is_compiled(&meta.sha256),
-    )))
+    state.service.tenant(&tenant)?;
+    let (tenant, slot, sha256) = (Tenant::new(&tenant)?, Slot::new(&slot)?, Sha256::new(&sha256)?);
+    let (meta, slot_state) = state.service.version(&tenant, &slot, &sha256).await?;
+    let compiled = state.service.versions().is_compiled(&meta.sha256);
+    Ok(Json(VersionView::new(&meta, slot_state.active.as_ref(), compiled)))
 }
 
 /// Deletes a version that is not active (its artifact too, once no slot uses it).
@@ -577,13 +488,9 @@ async fn delete_version(
     State(state): State<AppState>,
     Path((tenant, slot, sha256)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    errors::tenant(&state.service, &tenant)?;
-    check_names(&tenant, &slot)?;
-    state
-        .service
-        .registry
-        .delete_version(&tenant, &slot, &sha256)
-        .await?;
+    state.service.tenant(&tenant)?;
+    let (tenant, slot, sha256) = (Tenant::new(&tenant)?, Slot::new(&slot)?, Sha256::new(&sha256)?);
+    state.service.delete_version(&tenant, &slot, &sha256).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -613,20 +520,20 @@ async fn activate(
     State(state): State<AppState>,
     Path((tenant, slot)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Result<Json<ActivateRequest>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<ActivateRequest>, JsonRejection>,
 ) -> Result<Json<ActivationResult>, ApiError> {
     let started = Instant::now();
-    errors::tenant(&state.service, &tenant)?;
-    check_names(&tenant, &slot)?;
+    state.service.tenant(&tenant)?;
+    let (tenant, slot) = (Tenant::new(&tenant)?, Slot::new(&slot)?);
     let Json(request) = body.map_err(|err| {
         ApiError::bad_request(
             "bad_request",
             format!("the body must be {{\"sha256\": ...}} or {{\"version\": ...}}: {err}"),
         )
     })?;
-    let target = match (request.sha256, request.version) {
-        (Some(sha), None) => Switch::To(sha),
-        (None, Some(version)) => Switch::Version(version),
+    let which = match (request.sha256, request.version) {
+        (Some(sha), None) => Which::Sha(Sha256::new(&sha)?),
+        (None, Some(version)) => Which::Version(version),
         _ => {
             return Err(ApiError::bad_request(
                 "bad_request",
@@ -634,9 +541,11 @@ async fn activate(
             ));
         }
     };
-    Ok(Json(
-        switch(&state, &tenant, &slot, started, target, &headers).await?,
-    ))
+    let activated = state
+        .service
+        .activate(&tenant, &slot, which, &caller(&headers), started)
+        .await?;
+    Ok(Json(ActivationResult::new(&state, activated)))
 }
 
 /// Goes back to the version active before the current one.
@@ -654,108 +563,11 @@ async fn rollback(
     headers: HeaderMap,
 ) -> Result<Json<ActivationResult>, ApiError> {
     let started = Instant::now();
-    errors::tenant(&state.service, &tenant)?;
-    check_names(&tenant, &slot)?;
-    Ok(Json(
-        switch(&state, &tenant, &slot, started, Switch::Back, &headers).await?,
-    ))
-}
-
-enum Switch {
-    To(String),
-    Version(String),
-    Back,
-}
-
-/// Moves the active pointer and waits (up to [`SWITCH_WAIT`]) until this host's routes on the slot serve it.
-async fn switch(
-    state: &AppState,
-    tenant: &str,
-    slot: &str,
-    started: Instant,
-    target: Switch,
-    headers: &HeaderMap,
-) -> Result<ActivationResult, ApiError> {
-    let registry = &state.service.registry;
-    let by = caller(headers);
-    // The world is checked before the pointer moves, so a route is never handed a plugin it cannot run.
-    let candidate = match &target {
-        Switch::To(sha) => {
-            registry::check_sha256(sha)?;
-            Some(registry.version(tenant, slot, sha).await?.ok_or_else(|| {
-                ApiError::not_found("version_not_found", format!("slot {tenant}/{slot} has no version {sha}; list them with GET /v1/tenants/{tenant}/plugins/{slot}"))
-            })?)
-        }
-        Switch::Version(_) | Switch::Back => None,
-    };
-    if let Some(candidate) = &candidate {
-        check_routes_world(state, tenant, slot, &candidate.world).await?;
-    }
-    let slot_state = match target {
-        Switch::To(sha) => registry.activate(tenant, slot, &sha, &by).await?,
-        Switch::Version(version) => {
-            let versions = registry.versions(tenant, Some(slot)).await?;
-            for v in versions.iter().filter(|v| v.version == version) {
-                check_routes_world(state, tenant, slot, &v.world).await?;
-            }
-            registry
-                .activate_version(tenant, slot, &version, &by)
-                .await?
-        }
-        Switch::Back => registry.rollback(tenant, slot, &by).await?,
-    };
-    let sha = slot_state.active.clone().unwrap_or_default();
-    let meta = registry.version(tenant, slot, &sha).await?.ok_or_else(|| {
-        ApiError::not_found(
-            "version_not_found",
-            format!("slot {tenant}/{slot} has no version {sha}"),
-        )
-    })?;
-    let serving = state
+    state.service.tenant(&tenant)?;
+    let (tenant, slot) = (Tenant::new(&tenant)?, Slot::new(&slot)?);
+    let activated = state
         .service
-        .routes
-        .wait_serving(tenant, slot, &sha, SWITCH_WAIT)
-        .await;
-    let not_switched: Vec<String> = state
-        .service
-        .routes
-        .status()
-        .await
-        .into_iter()
-        .filter(|r| r.tenant == tenant && r.slot == slot && !serving.contains(&r.name))
-        .map(|r| r.name)
-        .collect();
-    tracing::info!(%tenant, %slot, version = %meta.version, sha256 = %sha, ?serving, "slot activated");
-    Ok(ActivationResult {
-        active: VersionView::new(
-            &meta,
-            Some(&sha),
-            state.service.versions.is_compiled(&meta.sha256),
-        ),
-        serving,
-        not_switched,
-        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-    })
-}
-
-async fn check_routes_world(
-    state: &AppState,
-    tenant: &str,
-    slot: &str,
-    world: &str,
-) -> Result<(), ApiError> {
-    for spec in state.service.routes.specs().await {
-        if spec.tenant == tenant && spec.common.slot == slot && spec.world().wit_name() != world {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "wrong_world",
-                format!(
-                    "that version implements {world}, but route {} runs slot {slot} and needs an {}",
-                    spec.common.name,
-                    spec.world().wit_name()
-                ),
-            ));
-        }
-    }
-    Ok(())
+        .activate(&tenant, &slot, Which::Back, &caller(&headers), started)
+        .await?;
+    Ok(Json(ActivationResult::new(&state, activated)))
 }

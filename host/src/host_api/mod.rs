@@ -35,7 +35,7 @@ pub mod bindings {
         world: "inbound-mapper",
         imports: { default: trappable },
         anyhow: true,
-        additional_derives: [serde::Serialize],
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 

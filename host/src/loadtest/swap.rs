@@ -164,7 +164,10 @@ async fn run_on(
     let routes = {
         let service = service.clone();
         let stopping = stopping.clone();
-        tokio::spawn(async move { service.run_until(stopping).await })
+        tokio::spawn(async move {
+            service.sweep_until(stopping).await;
+            service.stop_routes(Duration::from_secs(30)).await;
+        })
     };
 
     let origin = Instant::now();

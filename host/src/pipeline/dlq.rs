@@ -22,7 +22,8 @@ use super::{Failure, Identity, Kind, Route};
 use crate::bus::payloads::{self, PayloadRef};
 use crate::bus::publish::{header_json, header_text, header_text_decoded, wire_size};
 use crate::bus::{self, Connection, StreamKind};
-use crate::invoke::Action;
+use crate::invoke::{Action, FailureClass};
+use crate::names::UNROUTED;
 
 /// The longest error sentence a dead letter's `Mw-Error` keeps.
 const MAX_ERROR_TEXT: usize = 2048;
@@ -54,13 +55,13 @@ pub(super) fn dead_letter_headers(
     }
     headers.insert(bus::PLUGIN, plugin);
     headers.insert(bus::DLQ_ROUTE, route.common.name.as_str());
-    headers.insert(bus::DLQ_CLASS, failure.class);
+    headers.insert(bus::DLQ_CLASS, failure.class.as_str());
     headers.insert(bus::DLQ_ERROR, error_text(&failure.error).as_str());
     if let Some(diagnostic) = &failure.diagnostic {
         headers.insert(bus::DLQ_DIAGNOSTIC, diagnostic_text(diagnostic).as_str());
     }
     headers.insert(bus::DLQ_ATTEMPTS, id.delivered.to_string().as_str());
-    if failure.action == Action::Park {
+    if failure.action() == Action::Park {
         headers.insert(bus::DLQ_PARKED, "true");
     }
     headers.insert(bus::DLQ_AT, jiff::Timestamp::now().to_string().as_str());
@@ -175,7 +176,7 @@ pub fn unrouted_headers(
     headers.insert(bus::MSG_ID, format!("dlq:{UNROUTED}:{key}").as_str());
     headers.insert(bus::SOURCE, source);
     headers.insert(bus::DLQ_ROUTE, UNROUTED);
-    headers.insert(bus::DLQ_CLASS, "no-route");
+    headers.insert(bus::DLQ_CLASS, FailureClass::NoRoute.as_str());
     headers.insert(
         bus::DLQ_ERROR,
         header_text(&format!(
@@ -188,9 +189,6 @@ pub fn unrouted_headers(
     headers.insert(bus::DLQ_REPLAY_TO, subject);
     headers
 }
-
-/// The dead-letter route name for documents whose source no route takes.
-pub const UNROUTED: &str = "_unrouted";
 
 /// A dead letter as `dlq list` shows it.
 #[derive(Debug, Clone, Serialize)]

@@ -7,7 +7,7 @@
 //! every output is stored. A redelivered input therefore produces the same ids, and JetStream's dedupe drops
 //! the repeats: at-least-once in, effectively-once out.
 //!
-//! A failed call does what its class says (see [`InvokeError::action`]): dead-letter at once, dead-letter as
+//! A failed call does what its class says (see [`FailureClass::action`]): dead-letter at once, dead-letter as
 //! parked, or nak with a growing delay and dead-letter after the route's `max_attempts`. A dead letter on
 //! `mw.<tenant>.dlq.<route>` keeps the original payload and headers and adds the error class, the located
 //! diagnostic, the attempt count and the plugin; `dlq` replays it.
@@ -31,33 +31,16 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::bus::{self, StreamKind};
+pub use crate::config::Kind;
 use crate::config::{RouteCommon, Target};
-use crate::invoke::{Action, Envelope, InvokeError};
+use crate::names::Tenant;
+use crate::invoke::{Action, Envelope, FailureClass, InvokeError};
 use pool::{Answer, Job, Pool};
-
-/// What a route does with its messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    /// Documents from `mw.<tenant>.in.<source>` into canonical events.
-    Inbound {
-        /// The source.
-        source: String,
-        /// Whether payloads must be UTF-8.
-        text: bool,
-    },
-    /// Canonical events out to a target.
-    Outbound {
-        /// The event types it takes.
-        events: Vec<String>,
-        /// Where documents go.
-        target: Target,
-    },
-}
 
 /// One running route's fixed parts.
 pub struct Route {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: Tenant,
     /// Name, limits, retry settings.
     pub common: RouteCommon,
     /// Inbound or outbound.
@@ -294,32 +277,19 @@ enum Outcome {
     Failed(Failure),
 }
 
-/// Why a message failed, and what to do with it.
+/// Why a message failed; its class decides what happens to it ([`FailureClass::action`]).
 struct Failure {
-    class: &'static str,
+    class: FailureClass,
     error: String,
     diagnostic: Option<serde_json::Value>,
-    action: Action,
 }
 
 impl Failure {
-    /// Dead-lettered at once: trying again cannot help.
-    fn reject(class: &'static str, error: String) -> Self {
+    fn new(class: FailureClass, error: String) -> Self {
         Self {
             class,
             error,
             diagnostic: None,
-            action: Action::DeadLetter,
-        }
-    }
-
-    /// Tried again with backoff, and dead-lettered after the route's `max_attempts`.
-    fn retry(class: &'static str, error: String) -> Self {
-        Self {
-            class,
-            error,
-            diagnostic: None,
-            action: Action::Retry,
         }
     }
 
@@ -327,31 +297,24 @@ impl Failure {
     fn publish(failure: bus::publish::PublishFailure) -> Self {
         match failure {
             bus::publish::PublishFailure::Permanent(error) => {
-                Self::reject("publish-refused", error)
+                Self::new(FailureClass::PublishRefused, error)
             }
-            bus::publish::PublishFailure::Transient(error) => Self::retry("publish-failed", error),
+            bus::publish::PublishFailure::Transient(error) => {
+                Self::new(FailureClass::PublishFailed, error)
+            }
         }
     }
 
     fn from_invoke(err: InvokeError) -> Self {
-        let class = match &err {
-            InvokeError::Mapping { class, .. } => class.as_str(),
-            InvokeError::Deadline(_) => "deadline",
-            InvokeError::Trap { .. } => "trap",
-            InvokeError::OutputLimit(_) => "output-limit",
-            InvokeError::BadOutput(_) => "bad-output",
-            InvokeError::Host(_) => "host",
-        };
-        let diagnostic = match &err {
-            InvokeError::Mapping { diagnostic, .. } => Some(diagnostic.clone()),
-            _ => None,
-        };
         Self {
-            class,
+            class: err.class(),
+            diagnostic: err.diagnostic().cloned(),
             error: err.to_string(),
-            diagnostic,
-            action: err.action(),
         }
+    }
+
+    fn action(&self) -> Action {
+        self.class.action()
     }
 }
 
@@ -420,8 +383,8 @@ async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) ->
     };
     let limit = route.common.max_payload_bytes;
     if payload.len() > limit {
-        return Outcome::Failed(Failure::reject(
-            "payload-too-large",
+        return Outcome::Failed(Failure::new(
+            FailureClass::PayloadTooLarge,
             format!(
                 "the payload is {} bytes; route {} takes at most {limit} (max_payload_bytes)",
                 payload.len(),
@@ -432,14 +395,14 @@ async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) ->
     let job = match &route.kind {
         Kind::Inbound { source, text } => {
             if payload.is_empty() {
-                return Outcome::Failed(Failure::reject(
-                    "empty-payload",
+                return Outcome::Failed(Failure::new(
+                    FailureClass::EmptyPayload,
                     format!("the message on {} has an empty payload", message.subject),
                 ));
             }
             if *text && let Err(err) = std::str::from_utf8(&payload) {
-                return Outcome::Failed(Failure::reject(
-                    "not-text",
+                return Outcome::Failed(Failure::new(
+                    FailureClass::NotText,
                     format!(
                         "the payload is not UTF-8 text (invalid byte at offset {}); route {} expects text - set payload = \"bytes\" on the route if the partner sends another encoding",
                         err.valid_up_to(),
@@ -449,22 +412,22 @@ async fn invoke(route: &Route, message: &Message, id: &Identity, pool: &Pool) ->
             }
             let headers = message.headers.as_ref();
             Job::Map(Envelope {
-                source: source.clone(),
+                source: source.to_string(),
                 message_id: id.message_id.clone(),
                 correlation_id: id.correlation_id.clone(),
                 received_at: id.stored_at,
                 content_type: bus::header(headers, bus::CONTENT_TYPE).map(str::to_string),
                 file_name: bus::header(headers, bus::FILE_NAME).map(str::to_string),
                 headers: header_pairs(headers),
-                payload: payload.to_vec(),
+                payload,
             })
         }
         Kind::Outbound { target, .. } => {
             let event = match serde_json::from_slice(&payload) {
                 Ok(event) => event,
                 Err(err) => {
-                    return Outcome::Failed(Failure::reject(
-                        "bad-input",
+                    return Outcome::Failed(Failure::new(
+                        FailureClass::BadInput,
                         format!("the event on {} is not JSON: {err}", message.subject),
                     ));
                 }
@@ -489,8 +452,8 @@ async fn payload_of(route: &Route, message: &Message) -> Result<Bytes, Failure> 
         Ok(None) => Ok(message.payload.clone()),
         Ok(Some(reference)) => bus::payloads::get(&route.bus.js, &route.tenant, &reference)
             .await
-            .map_err(|err| Failure::retry("payload-unavailable", format!("{err:#}"))),
-        Err(err) => Err(Failure::reject("bad-input", format!("{err:#}"))),
+            .map_err(|err| Failure::new(FailureClass::PayloadUnavailable, format!("{err:#}"))),
+        Err(err) => Err(Failure::new(FailureClass::BadInput, format!("{err:#}"))),
     }
 }
 
@@ -614,8 +577,8 @@ async fn settle(
         })
         .find(|(_, _, size)| *size > max_payload);
     if let Some((index, subject, size)) = oversized {
-        let failure = Failure::reject(
-            "output-too-large",
+        let failure = Failure::new(
+            FailureClass::OutputTooLarge,
             format!(
                 "output {index} for {subject} is {size} bytes with its headers; the NATS server takes at most {max_payload} (its max_payload)"
             ),
@@ -677,7 +640,7 @@ async fn deliver_http(
             message,
             id,
             plugin,
-            Failure::reject("host", "the route has no HTTP client".into()),
+            Failure::new(FailureClass::Host, "the route has no HTTP client".into()),
         )
         .await;
         return;
@@ -686,20 +649,12 @@ async fn deliver_http(
         let output_id = format!("{}:{}:{index}", route.common.name, id.key);
         let headers = output_headers(route, message, id, plugin, &output_id);
         if let Err(err) = delivery.send(document, &headers, &output_id).await {
-            let failure = Failure {
-                class: if err.retryable {
-                    "delivery-failed"
-                } else {
-                    "delivery-rejected"
-                },
-                error: err.message,
-                diagnostic: None,
-                action: if err.retryable {
-                    Action::Retry
-                } else {
-                    Action::DeadLetter
-                },
+            let class = if err.retryable {
+                FailureClass::DeliveryFailed
+            } else {
+                FailureClass::DeliveryRejected
             };
+            let failure = Failure::new(class, err.message);
             fail(route, message, id, plugin, failure).await;
             return;
         }
@@ -721,9 +676,9 @@ pub fn backoff(common: &RouteCommon, delivered: i64) -> Duration {
 /// Retries, or dead-letters, a failed input.
 async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, failure: Failure) {
     let attempts = id.delivered;
-    if failure.action == Action::Retry && attempts < i64::from(route.common.max_attempts) {
+    if failure.action() == Action::Retry && attempts < i64::from(route.common.max_attempts) {
         let delay = backoff(&route.common, attempts);
-        tracing::info!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempt = attempts, class = failure.class, ?delay, "{}; retrying", failure.error);
+        tracing::info!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempt = attempts, class = failure.class.as_str(), ?delay, "{}; retrying", failure.error);
         let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
         return;
     }
@@ -739,12 +694,12 @@ async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, fai
     .await;
     match stored {
         Ok(stored) => {
-            tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class, "dead-lettered{}: {}", if stored.offloaded { " (its payload kept in the tenant's payload bucket)" } else { "" }, failure.error);
+            tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class.as_str(), "dead-lettered{}: {}", if stored.offloaded { " (its payload kept in the tenant's payload bucket)" } else { "" }, failure.error);
             let _ = message.ack().await;
         }
         Err(err) => {
             // The dead letter is not stored, so the input must not go: it comes back and is tried again.
-            tracing::error!(tenant = %route.tenant, route = %route.common.name, input = %id.key, class = failure.class, "could not store the dead letter for ({}): {err:#}; the input stays and is tried again", failure.error);
+            tracing::error!(tenant = %route.tenant, route = %route.common.name, input = %id.key, class = failure.class.as_str(), "could not store the dead letter for ({}): {err:#}; the input stays and is tried again", failure.error);
             let _ = message
                 .ack_with(AckKind::Nak(Some(backoff(&route.common, attempts))))
                 .await;

@@ -13,30 +13,20 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
 use super::{Kind, Route, http::Delivery, pool::Pool};
-use crate::config::{RouteCommon, Target};
+use crate::bus::Connection;
+pub use crate::config::Origin;
+use crate::config::{RouteCommon, RouteDef, Target};
 use crate::host_api::{Lookups, SlotContext};
 use crate::invoke::{Limits, Mapper};
+use crate::names::{RouteName, Sha256, Slot, Tenant};
 use crate::plugin::World;
-use crate::swap::{Loaded, Versions};
-
-/// Where a route was defined.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Origin {
-    /// In the configuration file, at this line: changed there, not through the API.
-    Config {
-        /// The line the route starts at.
-        line: usize,
-    },
-    /// Through the admin API (kept in the registry).
-    Api,
-}
+use crate::service::versions::{Loaded, Versions};
 
 /// Everything needed to run one route.
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: Tenant,
     /// Name, slot, profile, limits.
     pub common: RouteCommon,
     /// Inbound or outbound.
@@ -48,6 +38,26 @@ pub struct RouteSpec {
 }
 
 impl RouteSpec {
+    /// The spec of a checked route of `tenant`, with the tenant's master data.
+    pub fn new(tenant: Tenant, route: RouteDef, lookups: Lookups) -> Self {
+        Self {
+            tenant,
+            common: route.common,
+            kind: route.kind,
+            lookups,
+            origin: route.origin,
+        }
+    }
+
+    /// The route as it was defined.
+    pub fn def(&self) -> RouteDef {
+        RouteDef {
+            common: self.common.clone(),
+            kind: self.kind.clone(),
+            origin: self.origin,
+        }
+    }
+
     /// The world the route's plugin must implement.
     pub fn world(&self) -> World {
         match self.kind {
@@ -61,15 +71,15 @@ impl RouteSpec {
 #[derive(Debug, Clone, Serialize)]
 pub struct RouteStatus {
     /// The tenant.
-    pub tenant: String,
+    pub tenant: Tenant,
     /// The route's name.
-    pub name: String,
+    pub name: RouteName,
     /// Its slot.
-    pub slot: String,
+    pub slot: Slot,
     /// The version serving it (`name@version+sha`), or `None` while it waits for its slot.
     pub serving: Option<String>,
     /// The sha256 of the version serving it.
-    pub serving_sha256: Option<String>,
+    pub serving_sha256: Option<Sha256>,
 }
 
 struct Running {
@@ -82,9 +92,12 @@ struct Running {
 
 /// The running routes of this host.
 pub struct Routes {
-    bus: crate::bus::Connection,
+    bus: Connection,
     versions: Arc<Versions>,
-    running: Mutex<BTreeMap<(String, String), Running>>,
+    running: Mutex<BTreeMap<(Tenant, RouteName), Running>>,
+    /// Bumped whenever a route starts, stops or switches versions, so a caller can wait for a state instead
+    /// of polling for it.
+    changed: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Routes {
@@ -95,12 +108,17 @@ impl std::fmt::Debug for Routes {
 
 impl Routes {
     /// No routes yet.
-    pub fn new(bus: crate::bus::Connection, versions: Arc<Versions>) -> Self {
+    pub fn new(bus: Connection, versions: Arc<Versions>) -> Self {
         Self {
             bus,
             versions,
             running: Mutex::default(),
+            changed: watch::channel(0).0,
         }
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|generation| *generation += 1);
     }
 
     /// Starts `spec`, or restarts it with its new settings when a route of that name runs (the durable
@@ -126,7 +144,12 @@ impl Routes {
             _ => None,
         };
         let (pool_tx, pool) = watch::channel(None);
-        let builder = tokio::spawn(follow_slot(spec.clone(), self.versions.clone(), pool_tx));
+        let builder = tokio::spawn(follow_slot(
+            spec.clone(),
+            self.versions.clone(),
+            pool_tx,
+            self.changed.clone(),
+        ));
         let (stop, stopping) = watch::channel(false);
         let route = Arc::new(Route {
             tenant: spec.tenant.clone(),
@@ -147,20 +170,22 @@ impl Routes {
                 builder,
             },
         );
+        self.bump();
         Ok(())
     }
 
     /// Stops a route: it fetches no more, finishes what it has in flight and acknowledges it. Its durable
     /// consumer stays, so messages not yet taken wait in the stream. `false` when no such route runs.
-    pub async fn stop(&self, tenant: &str, name: &str) -> bool {
+    pub async fn stop(&self, tenant: &Tenant, name: &RouteName) -> bool {
         let running = self
             .running
             .lock()
             .await
-            .remove(&(tenant.to_string(), name.to_string()));
+            .remove(&(tenant.clone(), name.clone()));
         match running {
             Some(running) => {
                 finish(running).await;
+                self.bump();
                 true
             }
             None => false,
@@ -168,15 +193,29 @@ impl Routes {
     }
 
     /// Stops every route, each finishing what it has in flight.
-    pub async fn stop_all(&self) {
+    /// Stops every route, each finishing what it has in flight for at most `grace`; a route still busy then is
+    /// stopped where it is, leaving its messages unacknowledged for JetStream to redeliver. The routes that did
+    /// not finish in time, as `tenant/route`.
+    pub async fn stop_all(&self, grace: std::time::Duration) -> Vec<String> {
         let all = std::mem::take(&mut *self.running.lock().await);
         // Told all first, so they wind down together.
         for running in all.values() {
             let _ = running.stop.send(true);
         }
-        for running in all.into_values() {
-            finish(running).await;
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut unfinished = Vec::new();
+        for ((tenant, name), mut running) in all {
+            running.builder.abort();
+            if tokio::time::timeout_at(deadline, &mut running.worker)
+                .await
+                .is_err()
+            {
+                running.worker.abort();
+                unfinished.push(format!("{tenant}/{name}"));
+            }
         }
+        self.bump();
+        unfinished
     }
 
     /// The routes running now.
@@ -190,48 +229,90 @@ impl Routes {
     }
 
     /// The route `tenant`/`name`, if it runs.
-    pub async fn spec(&self, tenant: &str, name: &str) -> Option<RouteSpec> {
+    pub async fn spec(&self, tenant: &Tenant, name: &RouteName) -> Option<RouteSpec> {
         self.running
             .lock()
             .await
-            .get(&(tenant.to_string(), name.to_string()))
+            .get(&(tenant.clone(), name.clone()))
             .map(|r| r.spec.clone())
+    }
+
+    /// Waits, at most `timeout`, until the route `tenant`/`name` runs as `def` says and — when `serving` — serves
+    /// a version. Wakes on every change of the route set, never polls. The route's status once it does.
+    pub async fn wait_running(
+        &self,
+        tenant: &Tenant,
+        def: &RouteDef,
+        serving: bool,
+        timeout: std::time::Duration,
+    ) -> Option<RouteStatus> {
+        let key = (tenant.clone(), def.common.name.clone());
+        let mut changed = self.changed.subscribe();
+        let wait = async {
+            loop {
+                changed.borrow_and_update();
+                if let Some(status) = self
+                    .running
+                    .lock()
+                    .await
+                    .get(&key)
+                    .filter(|r| r.spec.def() == *def)
+                    .map(status)
+                    .filter(|s| !serving || s.serving.is_some())
+                {
+                    return Some(status);
+                }
+                if changed.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok().flatten()
+    }
+
+    /// Waits, at most `timeout`, until no route `tenant`/`name` runs; whether it came to that.
+    pub async fn wait_stopped(
+        &self,
+        tenant: &Tenant,
+        name: &RouteName,
+        timeout: std::time::Duration,
+    ) -> bool {
+        let key = (tenant.clone(), name.clone());
+        let mut changed = self.changed.subscribe();
+        let wait = async {
+            loop {
+                changed.borrow_and_update();
+                if !self.running.lock().await.contains_key(&key) {
+                    return;
+                }
+                if changed.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
     }
 
     /// What every route is serving.
     pub async fn status(&self) -> Vec<RouteStatus> {
-        self.running
-            .lock()
-            .await
-            .values()
-            .map(|r| {
-                let pool = r.pool.borrow().clone();
-                RouteStatus {
-                    tenant: r.spec.tenant.clone(),
-                    name: r.spec.common.name.clone(),
-                    slot: r.spec.common.slot.clone(),
-                    serving: pool.as_ref().map(|p| p.label().to_string()),
-                    serving_sha256: pool.as_ref().map(|p| p.mapper().plugin().sha256.clone()),
-                }
-            })
-            .collect()
+        self.running.lock().await.values().map(status).collect()
     }
 
     /// Waits until every route of `tenant` on `slot` serves `sha256`, at most `timeout`; returns the routes
     /// that do.
     pub async fn wait_serving(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
         timeout: std::time::Duration,
-    ) -> Vec<String> {
-        let receivers: Vec<(String, watch::Receiver<Option<Arc<Pool>>>)> = self
+    ) -> Vec<RouteName> {
+        let receivers: Vec<(RouteName, watch::Receiver<Option<Arc<Pool>>>)> = self
             .running
             .lock()
             .await
             .values()
-            .filter(|r| r.spec.tenant == tenant && r.spec.common.slot == slot)
+            .filter(|r| r.spec.tenant == *tenant && r.spec.common.slot == *slot)
             .map(|r| (r.spec.common.name.clone(), r.pool.clone()))
             .collect();
         let mut serving = Vec::new();
@@ -241,7 +322,7 @@ impl Routes {
                 deadline,
                 pool.wait_for(|p| {
                     p.as_ref()
-                        .is_some_and(|p| p.mapper().plugin().sha256 == sha256)
+                        .is_some_and(|p| p.mapper().plugin().sha256 == *sha256)
                 }),
             )
             .await;
@@ -250,6 +331,18 @@ impl Routes {
             }
         }
         serving
+    }
+}
+
+/// What a running route is doing.
+fn status(r: &Running) -> RouteStatus {
+    let pool = r.pool.borrow().clone();
+    RouteStatus {
+        tenant: r.spec.tenant.clone(),
+        name: r.spec.common.name.clone(),
+        slot: r.spec.common.slot.clone(),
+        serving: pool.as_ref().map(|p| p.label().to_string()),
+        serving_sha256: pool.as_ref().map(|p| p.mapper().plugin().sha256.clone()),
     }
 }
 
@@ -264,6 +357,7 @@ async fn follow_slot(
     spec: RouteSpec,
     versions: Arc<Versions>,
     pool: watch::Sender<Option<Arc<Pool>>>,
+    changed: watch::Sender<u64>,
 ) {
     let mut slot = versions.subscribe(&spec.tenant, &spec.common.slot);
     if let Ok(None) = versions
@@ -290,6 +384,7 @@ async fn follow_slot(
                     Ok(Ok(new)) => {
                         tracing::info!(tenant = %spec.tenant, route = %spec.common.name, plugin = %new.label(), "route serves a new version");
                         pool.send_replace(Some(Arc::new(new)));
+                        changed.send_modify(|generation| *generation += 1);
                     }
                     Ok(Err(err)) => {
                         tracing::error!(tenant = %spec.tenant, route = %spec.common.name, slot = %spec.common.slot, "cannot run the slot's new version, the route keeps the one it runs: {err:#}");

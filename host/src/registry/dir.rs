@@ -31,9 +31,8 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use super::{
-    Backend, Change, RegistryError, SlotState, VersionMeta, check_meta, check_name, check_sha256,
-};
+use super::{Backend, Change, RegistryError, SlotState, VersionMeta};
+use crate::names::{NameError, RouteName, Sha256, Slot, Tenant};
 
 /// Serializes every slot compare-and-set in the process, whichever `DirBackend` it goes through.
 static SLOT_WRITES: Mutex<()> = Mutex::new(());
@@ -159,13 +158,14 @@ fn remove_optional(root: &Dir, path: &Path) -> io::Result<bool> {
 }
 
 /// The entries of `dir` — subdirectories if `suffix` is empty, else files ending in `suffix` — whose names (the
-/// suffix taken off) pass `valid`; temporary files and anything else are skipped. A missing directory has none.
-fn list_names(
+/// suffix taken off) `parse` accepts; temporary files and anything else are skipped. A missing directory has
+/// none.
+fn list_names<T>(
     root: &Dir,
     dir: &Path,
     suffix: &str,
-    valid: fn(&str) -> bool,
-) -> io::Result<Vec<String>> {
+    parse: fn(&str) -> Result<T, NameError>,
+) -> io::Result<Vec<T>> {
     let entries = match root.read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -178,21 +178,15 @@ fn list_names(
             continue;
         }
         let file_name = entry.file_name();
-        if let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(suffix))
-            && valid(name)
+        if let Some(name) = file_name
+            .to_str()
+            .and_then(|n| n.strip_suffix(suffix))
+            .and_then(|n| parse(n).ok())
         {
-            names.push(name.to_string());
+            names.push(name);
         }
     }
     Ok(names)
-}
-
-fn is_name(name: &str) -> bool {
-    check_name("name", name).is_ok()
-}
-
-fn is_sha256(name: &str) -> bool {
-    check_sha256(name).is_ok()
 }
 
 fn decode<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, RegistryError> {
@@ -204,31 +198,33 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, RegistryError> {
     serde_json::to_vec_pretty(value).map_err(|err| RegistryError::storage("encoding JSON", err))
 }
 
-fn artifact_path(sha256: &str) -> PathBuf {
+fn artifact_path(sha256: &Sha256) -> PathBuf {
     Path::new("artifacts").join(format!("{sha256}.wasm"))
 }
 
-fn version_dir(tenant: &str, slot: &str) -> PathBuf {
-    Path::new("versions").join(tenant).join(slot)
+fn version_dir(tenant: &Tenant, slot: &Slot) -> PathBuf {
+    Path::new("versions")
+        .join(tenant.as_str())
+        .join(slot.as_str())
 }
 
-fn slot_dir(tenant: &str) -> PathBuf {
-    Path::new("slots").join(tenant)
+fn slot_dir(tenant: &Tenant) -> PathBuf {
+    Path::new("slots").join(tenant.as_str())
 }
 
-fn route_dir(tenant: &str) -> PathBuf {
-    Path::new("routes").join(tenant)
+fn route_dir(tenant: &Tenant) -> PathBuf {
+    Path::new("routes").join(tenant.as_str())
 }
 
-/// The tenants to list: the one asked for (checked), or every tenant directory under `top`.
-fn tenants(root: &Dir, top: &str, tenant: Option<&str>) -> Result<Vec<String>, RegistryError> {
+/// The tenants to list: the one asked for, or every tenant directory under `top`.
+fn tenants(root: &Dir, top: &str, tenant: Option<&Tenant>) -> Result<Vec<Tenant>, RegistryError> {
     match tenant {
-        Some(tenant) => Ok(vec![tenant.to_string()]),
-        None => list_names(root, Path::new(top), "", is_name).map_err(storage),
+        Some(tenant) => Ok(vec![tenant.clone()]),
+        None => list_names(root, Path::new(top), "", Tenant::new).map_err(storage),
     }
 }
 
-fn read_slot(root: &Dir, tenant: &str, slot: &str) -> Result<Option<SlotFile>, RegistryError> {
+fn read_slot(root: &Dir, tenant: &Tenant, slot: &Slot) -> Result<Option<SlotFile>, RegistryError> {
     let path = slot_dir(tenant).join(format!("{slot}.json"));
     match read_optional(root, &path).map_err(storage)? {
         Some(bytes) => decode(&path, &bytes).map(Some),
@@ -236,10 +232,10 @@ fn read_slot(root: &Dir, tenant: &str, slot: &str) -> Result<Option<SlotFile>, R
     }
 }
 
-fn read_versions(root: &Dir, tenant: &str, slot: &str) -> Result<Vec<VersionMeta>, RegistryError> {
+fn read_versions(root: &Dir, tenant: &Tenant, slot: &Slot) -> Result<Vec<VersionMeta>, RegistryError> {
     let dir = version_dir(tenant, slot);
     let mut versions = Vec::new();
-    for sha256 in list_names(root, &dir, ".json", is_sha256).map_err(storage)? {
+    for sha256 in list_names(root, &dir, ".json", Sha256::new).map_err(storage)? {
         let path = dir.join(format!("{sha256}.json"));
         if let Some(bytes) = read_optional(root, &path).map_err(storage)? {
             versions.push(decode(&path, &bytes)?);
@@ -250,9 +246,8 @@ fn read_versions(root: &Dir, tenant: &str, slot: &str) -> Result<Vec<VersionMeta
 
 #[async_trait::async_trait]
 impl Backend for DirBackend {
-    async fn put_artifact(&self, sha256: &str, bytes: Bytes) -> Result<(), RegistryError> {
-        check_sha256(sha256)?;
-        let sha256 = sha256.to_string();
+    async fn put_artifact(&self, sha256: &Sha256, bytes: Bytes) -> Result<(), RegistryError> {
+        let sha256 = sha256.clone();
         self.io(format!("storing artifact {sha256}"), move |root| {
             let path = artifact_path(&sha256);
             if root.try_exists(&path).map_err(storage)? {
@@ -269,8 +264,7 @@ impl Backend for DirBackend {
         .await
     }
 
-    async fn artifact(&self, sha256: &str) -> Result<Option<Bytes>, RegistryError> {
-        check_sha256(sha256)?;
+    async fn artifact(&self, sha256: &Sha256) -> Result<Option<Bytes>, RegistryError> {
         let path = artifact_path(sha256);
         self.io(format!("reading artifact {sha256}"), move |root| {
             Ok(read_optional(root, &path)
@@ -280,8 +274,7 @@ impl Backend for DirBackend {
         .await
     }
 
-    async fn delete_artifact(&self, sha256: &str) -> Result<(), RegistryError> {
-        check_sha256(sha256)?;
+    async fn delete_artifact(&self, sha256: &Sha256) -> Result<(), RegistryError> {
         let path = artifact_path(sha256);
         self.io(format!("deleting artifact {sha256}"), move |root| {
             remove_optional(root, &path).map_err(storage).map(|_| ())
@@ -290,7 +283,6 @@ impl Backend for DirBackend {
     }
 
     async fn put_version(&self, meta: &VersionMeta) -> Result<(), RegistryError> {
-        check_meta(meta)?;
         let bytes = encode(meta)?;
         let dir = version_dir(&meta.tenant, &meta.slot);
         let name = format!("{}.json", meta.sha256);
@@ -305,13 +297,10 @@ impl Backend for DirBackend {
 
     async fn version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<Option<VersionMeta>, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        check_sha256(sha256)?;
         let path = version_dir(tenant, slot).join(format!("{sha256}.json"));
         self.io(
             format!("reading {}", path.display()),
@@ -325,19 +314,15 @@ impl Backend for DirBackend {
 
     async fn versions(
         &self,
-        tenant: &str,
-        slot: Option<&str>,
+        tenant: &Tenant,
+        slot: Option<&Slot>,
     ) -> Result<Vec<VersionMeta>, RegistryError> {
-        check_name("tenant", tenant)?;
-        if let Some(slot) = slot {
-            check_name("slot", slot)?;
-        }
-        let tenant = tenant.to_string();
-        let slot = slot.map(str::to_string);
+        let tenant = tenant.clone();
+        let slot = slot.cloned();
         self.io(format!("listing the versions of {tenant}"), move |root| {
             let slots = match slot {
                 Some(slot) => vec![slot],
-                None => list_names(root, &Path::new("versions").join(&tenant), "", is_name)
+                None => list_names(root, &Path::new("versions").join(tenant.as_str()), "", Slot::new)
                     .map_err(storage)?,
             };
             let mut versions = Vec::new();
@@ -349,15 +334,14 @@ impl Backend for DirBackend {
         .await
     }
 
-    async fn artifact_users(&self, sha256: &str) -> Result<Vec<(String, String)>, RegistryError> {
-        check_sha256(sha256)?;
-        let sha256 = sha256.to_string();
+    async fn artifact_users(&self, sha256: &Sha256) -> Result<Vec<(Tenant, Slot)>, RegistryError> {
+        let sha256 = sha256.clone();
         self.io(format!("looking for the users of {sha256}"), move |root| {
             let mut users = Vec::new();
-            for tenant in list_names(root, Path::new("versions"), "", is_name).map_err(storage)? {
-                let tenant_dir = Path::new("versions").join(&tenant);
-                for slot in list_names(root, &tenant_dir, "", is_name).map_err(storage)? {
-                    let path = tenant_dir.join(&slot).join(format!("{sha256}.json"));
+            for tenant in list_names(root, Path::new("versions"), "", Tenant::new).map_err(storage)? {
+                let tenant_dir = Path::new("versions").join(tenant.as_str());
+                for slot in list_names(root, &tenant_dir, "", Slot::new).map_err(storage)? {
+                    let path = tenant_dir.join(slot.as_str()).join(format!("{sha256}.json"));
                     if root.try_exists(&path).map_err(storage)? {
                         users.push((tenant.clone(), slot));
                     }
@@ -370,13 +354,10 @@ impl Backend for DirBackend {
 
     async fn delete_version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<(), RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        check_sha256(sha256)?;
         let path = version_dir(tenant, slot).join(format!("{sha256}.json"));
         let name = format!("{tenant}/{slot}@{sha256}");
         self.io(format!("deleting {}", path.display()), move |root| {
@@ -394,12 +375,10 @@ impl Backend for DirBackend {
 
     async fn slot(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
     ) -> Result<Option<(SlotState, u64)>, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        let (tenant, slot) = (tenant.to_string(), slot.to_string());
+        let (tenant, slot) = (tenant.clone(), slot.clone());
         self.io(format!("reading slot {tenant}/{slot}"), move |root| {
             Ok(read_slot(root, &tenant, &slot)?.map(|file| (file.state, file.revision)))
         })
@@ -408,14 +387,12 @@ impl Backend for DirBackend {
 
     async fn put_slot(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
         state: &SlotState,
         expected: Option<u64>,
     ) -> Result<u64, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        let (tenant, slot, state) = (tenant.to_string(), slot.to_string(), state.clone());
+        let (tenant, slot, state) = (tenant.clone(), slot.clone(), state.clone());
         let change = Change::Slot {
             tenant: tenant.clone(),
             slot: slot.clone(),
@@ -444,17 +421,14 @@ impl Backend for DirBackend {
 
     async fn slots(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, SlotState)>, RegistryError> {
-        if let Some(tenant) = tenant {
-            check_name("tenant", tenant)?;
-        }
-        let tenant = tenant.map(str::to_string);
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, Slot, SlotState)>, RegistryError> {
+        let tenant = tenant.cloned();
         self.io("listing slots".to_string(), move |root| {
             let mut slots = Vec::new();
-            for tenant in tenants(root, "slots", tenant.as_deref())? {
+            for tenant in tenants(root, "slots", tenant.as_ref())? {
                 for slot in
-                    list_names(root, &slot_dir(&tenant), ".json", is_name).map_err(storage)?
+                    list_names(root, &slot_dir(&tenant), ".json", Slot::new).map_err(storage)?
                 {
                     if let Some(file) = read_slot(root, &tenant, &slot)? {
                         slots.push((tenant.clone(), slot, file.state));
@@ -468,12 +442,10 @@ impl Backend for DirBackend {
 
     async fn put_route(
         &self,
-        tenant: &str,
-        name: &str,
+        tenant: &Tenant,
+        name: &RouteName,
         route: &serde_json::Value,
     ) -> Result<(), RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("route", name)?;
         let bytes = encode(route)?;
         let dir = route_dir(tenant);
         let file = format!("{name}.json");
@@ -482,16 +454,14 @@ impl Backend for DirBackend {
         })
         .await?;
         self.announce(Change::Route {
-            tenant: tenant.to_string(),
-            name: name.to_string(),
+            tenant: tenant.clone(),
+            name: name.clone(),
             route: Some(route.clone()),
         });
         Ok(())
     }
 
-    async fn delete_route(&self, tenant: &str, name: &str) -> Result<(), RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("route", name)?;
+    async fn delete_route(&self, tenant: &Tenant, name: &RouteName) -> Result<(), RegistryError> {
         let path = route_dir(tenant).join(format!("{name}.json"));
         let shown = format!("{tenant}/{name}");
         self.io(format!("deleting route {shown}"), move |root| {
@@ -506,8 +476,8 @@ impl Backend for DirBackend {
         })
         .await?;
         self.announce(Change::Route {
-            tenant: tenant.to_string(),
-            name: name.to_string(),
+            tenant: tenant.clone(),
+            name: name.clone(),
             route: None,
         });
         Ok(())
@@ -515,17 +485,14 @@ impl Backend for DirBackend {
 
     async fn routes(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, serde_json::Value)>, RegistryError> {
-        if let Some(tenant) = tenant {
-            check_name("tenant", tenant)?;
-        }
-        let tenant = tenant.map(str::to_string);
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, RouteName, serde_json::Value)>, RegistryError> {
+        let tenant = tenant.cloned();
         self.io("listing routes".to_string(), move |root| {
             let mut routes = Vec::new();
-            for tenant in tenants(root, "routes", tenant.as_deref())? {
+            for tenant in tenants(root, "routes", tenant.as_ref())? {
                 let dir = route_dir(&tenant);
-                for name in list_names(root, &dir, ".json", is_name).map_err(storage)? {
+                for name in list_names(root, &dir, ".json", RouteName::new).map_err(storage)? {
                     let path = dir.join(format!("{name}.json"));
                     if let Some(bytes) = read_optional(root, &path).map_err(storage)? {
                         routes.push((tenant.clone(), name, decode(&path, &bytes)?));

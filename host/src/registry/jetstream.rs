@@ -21,8 +21,10 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncReadExt;
 
+use crate::names::{RouteName, Sha256, Slot, Tenant};
+
 use super::{
-    Backend, Change, RegistryError, SlotState, VersionMeta, check_meta, check_name, check_sha256,
+    Backend, Change, RegistryError, SlotState, VersionMeta,
 };
 
 /// Where a [`JsBackend`] keeps things.
@@ -212,64 +214,53 @@ fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
 #[derive(Debug, PartialEq, Eq)]
 enum Key {
     Version {
-        tenant: String,
-        slot: String,
-        sha256: String,
+        tenant: Tenant,
+        slot: Slot,
+        sha256: Sha256,
     },
     Slot {
-        tenant: String,
-        slot: String,
+        tenant: Tenant,
+        slot: Slot,
     },
     Route {
-        tenant: String,
-        name: String,
+        tenant: Tenant,
+        name: RouteName,
     },
 }
 
 impl Key {
-    fn version(tenant: &str, slot: &str, sha256: &str) -> String {
+    fn version(tenant: &Tenant, slot: &Slot, sha256: &Sha256) -> String {
         format!("version.{tenant}.{slot}.{sha256}")
     }
 
-    fn slot(tenant: &str, slot: &str) -> String {
+    fn slot(tenant: &Tenant, slot: &Slot) -> String {
         format!("slot.{tenant}.{slot}")
     }
 
-    fn route(tenant: &str, name: &str) -> String {
+    fn route(tenant: &Tenant, name: &RouteName) -> String {
         format!("route.{tenant}.{name}")
     }
 
-    /// `None` for a key this module did not write.
+    /// `None` for a key this module did not write (its names are checked again: the bucket can be written by
+    /// anyone with access to the server).
     fn parse(key: &str) -> Option<Key> {
         let parts: Vec<&str> = key.split('.').collect();
-        let key = match parts.as_slice() {
-            ["version", tenant, slot, sha256] => {
-                check_sha256(sha256).ok()?;
-                Key::Version {
-                    tenant: tenant.to_string(),
-                    slot: slot.to_string(),
-                    sha256: sha256.to_string(),
-                }
-            }
+        Some(match parts.as_slice() {
+            ["version", tenant, slot, sha256] => Key::Version {
+                tenant: Tenant::new(tenant).ok()?,
+                slot: Slot::new(slot).ok()?,
+                sha256: Sha256::new(sha256).ok()?,
+            },
             ["slot", tenant, slot] => Key::Slot {
-                tenant: tenant.to_string(),
-                slot: slot.to_string(),
+                tenant: Tenant::new(tenant).ok()?,
+                slot: Slot::new(slot).ok()?,
             },
             ["route", tenant, name] => Key::Route {
-                tenant: tenant.to_string(),
-                name: name.to_string(),
+                tenant: Tenant::new(tenant).ok()?,
+                name: RouteName::new(name).ok()?,
             },
             _ => return None,
-        };
-        let names_ok = match &key {
-            Key::Version { tenant, slot, .. } | Key::Slot { tenant, slot } => {
-                check_name("tenant", tenant).is_ok() && check_name("slot", slot).is_ok()
-            }
-            Key::Route { tenant, name } => {
-                check_name("tenant", tenant).is_ok() && check_name("route", name).is_ok()
-            }
-        };
-        names_ok.then_some(key)
+        })
     }
 }
 
@@ -324,9 +315,8 @@ fn change(entry: kv::Entry) -> Option<Change> {
 
 #[async_trait::async_trait]
 impl Backend for JsBackend {
-    async fn put_artifact(&self, sha256: &str, bytes: Bytes) -> Result<(), RegistryError> {
-        check_sha256(sha256)?;
-        match self.objects.info(sha256).await {
+    async fn put_artifact(&self, sha256: &Sha256, bytes: Bytes) -> Result<(), RegistryError> {
+        match self.objects.info(sha256.as_str()).await {
             Ok(info) if !info.deleted => return Ok(()),
             Ok(_) => {}
             Err(err) if err.kind() == object_store::InfoErrorKind::NotFound => {}
@@ -338,15 +328,14 @@ impl Backend for JsBackend {
             }
         }
         self.objects
-            .put(sha256, &mut bytes.as_ref())
+            .put(sha256.as_str(), &mut bytes.as_ref())
             .await
             .map(|_| ())
             .map_err(|err| RegistryError::storage(format!("storing artifact {sha256}"), err))
     }
 
-    async fn artifact(&self, sha256: &str) -> Result<Option<Bytes>, RegistryError> {
-        check_sha256(sha256)?;
-        let mut object = match self.objects.get(sha256).await {
+    async fn artifact(&self, sha256: &Sha256) -> Result<Option<Bytes>, RegistryError> {
+        let mut object = match self.objects.get(sha256.as_str()).await {
             Ok(object) => object,
             Err(err) if err.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
             Err(err) => {
@@ -364,9 +353,8 @@ impl Backend for JsBackend {
         Ok(Some(bytes.into()))
     }
 
-    async fn delete_artifact(&self, sha256: &str) -> Result<(), RegistryError> {
-        check_sha256(sha256)?;
-        match self.objects.info(sha256).await {
+    async fn delete_artifact(&self, sha256: &Sha256) -> Result<(), RegistryError> {
+        match self.objects.info(sha256.as_str()).await {
             Ok(info) if info.deleted => return Ok(()),
             Ok(_) => {}
             Err(err) if err.kind() == object_store::InfoErrorKind::NotFound => return Ok(()),
@@ -377,7 +365,7 @@ impl Backend for JsBackend {
                 ));
             }
         }
-        match self.objects.delete(sha256).await {
+        match self.objects.delete(sha256.as_str()).await {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == object_store::DeleteErrorKind::NotFound => Ok(()),
             Err(err) => Err(RegistryError::storage(
@@ -388,7 +376,6 @@ impl Backend for JsBackend {
     }
 
     async fn put_version(&self, meta: &VersionMeta) -> Result<(), RegistryError> {
-        check_meta(meta)?;
         self.put(
             &Key::version(&meta.tenant, &meta.slot, &meta.sha256),
             encode(meta)?,
@@ -398,13 +385,10 @@ impl Backend for JsBackend {
 
     async fn version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<Option<VersionMeta>, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        check_sha256(sha256)?;
         let key = Key::version(tenant, slot, sha256);
         match self.get(&key).await? {
             Some((bytes, _)) => decode(&key, &bytes).map(Some),
@@ -414,13 +398,11 @@ impl Backend for JsBackend {
 
     async fn versions(
         &self,
-        tenant: &str,
-        slot: Option<&str>,
+        tenant: &Tenant,
+        slot: Option<&Slot>,
     ) -> Result<Vec<VersionMeta>, RegistryError> {
-        check_name("tenant", tenant)?;
         let prefix = match slot {
             Some(slot) => {
-                check_name("slot", slot)?;
                 format!("version.{tenant}.{slot}.")
             }
             None => format!("version.{tenant}."),
@@ -444,8 +426,7 @@ impl Backend for JsBackend {
             .collect())
     }
 
-    async fn artifact_users(&self, sha256: &str) -> Result<Vec<(String, String)>, RegistryError> {
-        check_sha256(sha256)?;
+    async fn artifact_users(&self, sha256: &Sha256) -> Result<Vec<(Tenant, Slot)>, RegistryError> {
         Ok(self
             .keys("version.")
             .await?
@@ -455,7 +436,7 @@ impl Backend for JsBackend {
                     tenant,
                     slot,
                     sha256: used,
-                } if used == sha256 => Some((tenant, slot)),
+                } if used == *sha256 => Some((tenant, slot)),
                 _ => None,
             })
             .collect())
@@ -463,13 +444,10 @@ impl Backend for JsBackend {
 
     async fn delete_version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<(), RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        check_sha256(sha256)?;
         if self.delete(&Key::version(tenant, slot, sha256)).await? {
             Ok(())
         } else {
@@ -482,11 +460,9 @@ impl Backend for JsBackend {
 
     async fn slot(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
     ) -> Result<Option<(SlotState, u64)>, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
         let key = Key::slot(tenant, slot);
         match self.get(&key).await? {
             Some((bytes, revision)) => Ok(Some((decode(&key, &bytes)?, revision))),
@@ -496,13 +472,11 @@ impl Backend for JsBackend {
 
     async fn put_slot(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
         state: &SlotState,
         expected: Option<u64>,
     ) -> Result<u64, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
         let key = Key::slot(tenant, slot);
         let value = Bytes::from(encode(state)?);
         let conflict = || RegistryError::Conflict {
@@ -528,11 +502,10 @@ impl Backend for JsBackend {
 
     async fn slots(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, SlotState)>, RegistryError> {
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, Slot, SlotState)>, RegistryError> {
         let prefix = match tenant {
             Some(tenant) => {
-                check_name("tenant", tenant)?;
                 format!("slot.{tenant}.")
             }
             None => "slot.".to_string(),
@@ -550,18 +523,14 @@ impl Backend for JsBackend {
 
     async fn put_route(
         &self,
-        tenant: &str,
-        name: &str,
+        tenant: &Tenant,
+        name: &RouteName,
         route: &serde_json::Value,
     ) -> Result<(), RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("route", name)?;
         self.put(&Key::route(tenant, name), encode(route)?).await
     }
 
-    async fn delete_route(&self, tenant: &str, name: &str) -> Result<(), RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("route", name)?;
+    async fn delete_route(&self, tenant: &Tenant, name: &RouteName) -> Result<(), RegistryError> {
         if self.delete(&Key::route(tenant, name)).await? {
             Ok(())
         } else {
@@ -574,11 +543,10 @@ impl Backend for JsBackend {
 
     async fn routes(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, serde_json::Value)>, RegistryError> {
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, RouteName, serde_json::Value)>, RegistryError> {
         let prefix = match tenant {
             Some(tenant) => {
-                check_name("tenant", tenant)?;
                 format!("route.{tenant}.")
             }
             None => "route.".to_string(),
@@ -621,22 +589,25 @@ mod tests {
 
     #[test]
     fn keys_parse_back_into_their_checked_parts() {
-        let sha = "a".repeat(64);
+        let sha = Sha256::new(&"a".repeat(64)).expect("sha");
+        let acme = Tenant::new("acme").expect("tenant");
+        let slot = Slot::new("supplier-856").expect("slot");
         assert_eq!(
-            Key::parse(&Key::version("acme", "supplier-856", &sha)),
+            Key::parse(&Key::version(&acme, &slot, &sha)),
             Some(Key::Version {
-                tenant: "acme".into(),
-                slot: "supplier-856".into(),
+                tenant: acme.clone(),
+                slot: slot.clone(),
                 sha256: sha.clone(),
             })
         );
         assert_eq!(
-            Key::parse(&Key::slot("acme", "erp")),
+            Key::parse(&Key::slot(&acme, &slot)),
             Some(Key::Slot {
-                tenant: "acme".into(),
-                slot: "erp".into()
+                tenant: acme.clone(),
+                slot
             })
         );
+        assert_eq!(Key::parse("route.acme._unrouted"), None);
         assert_eq!(Key::parse("version.acme.erp.not-a-sha"), None);
         assert_eq!(Key::parse("slot.acme.erp.extra"), None);
         assert_eq!(Key::parse("other.acme.erp"), None);

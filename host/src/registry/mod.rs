@@ -9,9 +9,9 @@
 //!
 //! Storage sits behind [`Backend`]: a local directory for one machine ([`dir::DirBackend`]), JetStream KV and
 //! Object Store for a fleet ([`jetstream::JsBackend`]), where every host watches the same keys and switches on
-//! the same event. Every name that reaches a backend — tenant, slot, route, sha256 — is checked by
-//! [`check_name`] or [`check_sha256`] first, inside the backend itself, so nothing taken from a request can
-//! become a path or a key it was not meant to be.
+//! the same event. Every name that reaches a backend — tenant, slot, route, sha256 — is one of the checked types
+//! of [`crate::names`], so nothing taken from a request can become a path or a key it was not meant to be; names
+//! read back from storage are checked again before they are trusted.
 
 pub mod dir;
 pub mod jetstream;
@@ -26,8 +26,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use crate::names::{NameError, RouteName, Sha256, Slot, Tenant};
 
 /// How many activations and rollbacks a slot remembers; rollback cannot go back further than this.
 pub const HISTORY_LIMIT: usize = 100;
@@ -39,11 +40,11 @@ const CAS_ATTEMPTS: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionMeta {
     /// The tenant that owns the slot.
-    pub tenant: String,
+    pub tenant: Tenant,
     /// The slot the version was uploaded to (a route names its slot).
-    pub slot: String,
-    /// The sha256 of the component's bytes, 64 lowercase hex digits; also the artifact's name.
-    pub sha256: String,
+    pub slot: Slot,
+    /// The sha256 of the component's bytes; also the artifact's name.
+    pub sha256: Sha256,
     /// The plugin's own name, from `describe`.
     pub name: String,
     /// The plugin's own version, a semver string from `describe`.
@@ -89,7 +90,7 @@ pub enum ActivationKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activation {
     /// The version that became active.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// Its semver string, for people reading the history.
     pub version: String,
     /// When.
@@ -104,7 +105,7 @@ pub struct Activation {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotState {
     /// The sha256 of the active version; `None` before the first activation.
-    pub active: Option<String>,
+    pub active: Option<Sha256>,
     /// Activations and rollbacks, oldest first, at most [`HISTORY_LIMIT`].
     #[serde(default)]
     pub history: Vec<Activation>,
@@ -114,15 +115,15 @@ impl SlotState {
     /// The versions a rollback steps back through, most recent last: the history replayed as an undo stack,
     /// where an activation pushes and a rollback pops back to the version it names. Its last entry is the
     /// active version.
-    fn undo_stack(&self) -> Vec<&str> {
-        let mut stack: Vec<&str> = Vec::new();
+    fn undo_stack(&self) -> Vec<&Sha256> {
+        let mut stack: Vec<&Sha256> = Vec::new();
         for entry in &self.history {
             match entry.action {
                 ActivationKind::Activate => stack.push(&entry.sha256),
                 ActivationKind::Rollback => {
                     stack.pop();
                     // A rollback skips versions deleted since they were active, so it may pop more than one.
-                    while stack.last().is_some_and(|top| *top != entry.sha256) {
+                    while stack.last().is_some_and(|top| **top != entry.sha256) {
                         stack.pop();
                     }
                     // The entries that led here fell off the front of a full history: start again from here.
@@ -152,9 +153,9 @@ pub enum Change {
     /// A slot's active pointer or history changed.
     Slot {
         /// The tenant.
-        tenant: String,
+        tenant: Tenant,
         /// The slot.
-        slot: String,
+        slot: Slot,
         /// Its new state.
         state: SlotState,
     },
@@ -166,9 +167,9 @@ pub enum Change {
     /// A route was stored or deleted.
     Route {
         /// The tenant.
-        tenant: String,
+        tenant: Tenant,
         /// The route's name.
-        name: String,
+        name: RouteName,
         /// The route as stored; `None` when it was deleted.
         route: Option<serde_json::Value>,
     },
@@ -179,15 +180,8 @@ pub enum Change {
 #[derive(Debug, Error)]
 pub enum RegistryError {
     /// A tenant, slot, route name or sha256 that is not allowed; nothing was read or written.
-    #[error("{what} {name} is not allowed: {reason}")]
-    InvalidName {
-        /// What the name was for: `tenant`, `slot`, `route`, `sha256`.
-        what: String,
-        /// The name as given, quoted and shortened for messages.
-        name: String,
-        /// The rule it broke.
-        reason: &'static str,
-    },
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
     /// The thing asked for does not exist.
     #[error("{what} {name} was not found")]
     NotFound {
@@ -200,17 +194,17 @@ pub enum RegistryError {
     #[error(
         "{tenant}/{slot} has {} uploads with version {version} ({}); activate one by its sha256",
         candidates.len(),
-        candidates.join(", ")
+        candidates.iter().map(Sha256::as_str).collect::<Vec<_>>().join(", ")
     )]
     Ambiguous {
         /// The tenant.
-        tenant: String,
+        tenant: Tenant,
         /// The slot.
-        slot: String,
+        slot: Slot,
         /// The version string asked for.
         version: String,
         /// The sha256 of every upload that carries it.
-        candidates: Vec<String>,
+        candidates: Vec<Sha256>,
     },
     /// Deleting the version a slot is running.
     #[error(
@@ -218,19 +212,19 @@ pub enum RegistryError {
     )]
     ActiveVersion {
         /// The tenant.
-        tenant: String,
+        tenant: Tenant,
         /// The slot.
-        slot: String,
+        slot: Slot,
         /// The active version.
-        sha256: String,
+        sha256: Sha256,
     },
     /// A rollback with no earlier version to go back to.
     #[error("{tenant}/{slot} has no earlier version to roll back to")]
     NothingToRollBack {
         /// The tenant.
-        tenant: String,
+        tenant: Tenant,
         /// The slot.
-        slot: String,
+        slot: Slot,
     },
     /// A compare-and-set lost a race: someone else changed it first. [`Registry`] retries these itself.
     #[error("{what} was changed by someone else at the same time; try again")]
@@ -242,9 +236,9 @@ pub enum RegistryError {
     #[error("the upload's bytes have sha256 {actual}, but its metadata says {expected}")]
     DigestMismatch {
         /// The sha256 in the metadata.
-        expected: String,
+        expected: Sha256,
         /// The sha256 of the bytes.
-        actual: String,
+        actual: Sha256,
     },
     /// The storage underneath failed (disk, NATS); the message says what was being done.
     #[error("registry storage: {0:#}")]
@@ -255,7 +249,7 @@ impl RegistryError {
     /// The stable snake_case name of the error, for API responses and scripts.
     pub fn code(&self) -> &'static str {
         match self {
-            RegistryError::InvalidName { .. } => "invalid_name",
+            RegistryError::InvalidName(_) => "invalid_name",
             RegistryError::NotFound { .. } => "not_found",
             RegistryError::Ambiguous { .. } => "ambiguous_version",
             RegistryError::ActiveVersion { .. } => "active_version",
@@ -269,7 +263,7 @@ impl RegistryError {
     /// The HTTP status the admin API answers with.
     pub fn http_status(&self) -> u16 {
         match self {
-            RegistryError::InvalidName { .. } | RegistryError::DigestMismatch { .. } => 400,
+            RegistryError::InvalidName(_) | RegistryError::DigestMismatch { .. } => 400,
             RegistryError::NotFound { .. } => 404,
             RegistryError::Ambiguous { .. }
             | RegistryError::ActiveVersion { .. }
@@ -285,86 +279,22 @@ impl RegistryError {
     }
 }
 
-/// Checks a tenant, slot or route name: 1 to 64 ASCII letters, digits, `-` or `_` — the same rule as tenant and
-/// route names in the configuration, since they end up in subjects, KV keys and file names alike.
-pub fn check_name(what: &str, name: &str) -> Result<(), RegistryError> {
-    let reason = if name.is_empty() {
-        Some("it is empty")
-    } else if name.len() > 64 {
-        Some("it is longer than 64 bytes")
-    } else if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        Some("only ASCII letters, digits, '-' and '_' are allowed")
-    } else {
-        None
-    };
-    match reason {
-        None => Ok(()),
-        Some(reason) => Err(invalid(what, name, reason)),
-    }
-}
-
-/// Checks a sha256 as the registry names artifacts: exactly 64 lowercase hex digits.
-pub fn check_sha256(sha256: &str) -> Result<(), RegistryError> {
-    let ok = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "sha256",
-            sha256,
-            "a sha256 is 64 lowercase hex digits",
-        ))
-    }
-}
-
-fn invalid(what: &str, name: &str, reason: &'static str) -> RegistryError {
-    // Quoted so that control characters show, and shortened so that a megabyte of name does not become a
-    // megabyte of error message.
-    let mut shown: String = name.chars().take(72).collect();
-    if shown.len() < name.len() {
-        shown.push('…');
-    }
-    RegistryError::InvalidName {
-        what: what.to_string(),
-        name: format!("{shown:?}"),
-        reason,
-    }
-}
-
-/// Checks the names a version row carries.
-fn check_meta(meta: &VersionMeta) -> Result<(), RegistryError> {
-    check_name("tenant", &meta.tenant)?;
-    check_name("slot", &meta.slot)?;
-    check_sha256(&meta.sha256)
-}
-
-/// The sha256 of `bytes` as lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// Where the registry keeps artifacts, version rows, active pointers and routes.
 ///
-/// Every method checks the names it is given before touching storage and answers
-/// [`RegistryError::InvalidName`] without reading or writing anything. Writes are atomic: a reader sees the old
-/// value or the new one, never half of one. Listings come in no particular order.
+/// The names it is given are checked already (they are [`crate::names`] types); names it reads back from
+/// storage it checks, skipping what it did not write. Writes are atomic: a reader sees the old value or the new
+/// one, never half of one. Listings come in no particular order.
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync {
     /// Stores an artifact under its sha256. Storing one that is already there is a no-op. The caller has checked
     /// that `sha256` is the digest of `bytes`.
-    async fn put_artifact(&self, sha256: &str, bytes: Bytes) -> Result<(), RegistryError>;
+    async fn put_artifact(&self, sha256: &Sha256, bytes: Bytes) -> Result<(), RegistryError>;
 
     /// The artifact's bytes, if stored.
-    async fn artifact(&self, sha256: &str) -> Result<Option<Bytes>, RegistryError>;
+    async fn artifact(&self, sha256: &Sha256) -> Result<Option<Bytes>, RegistryError>;
 
     /// Removes an artifact; removing one that is not there is a no-op.
-    async fn delete_artifact(&self, sha256: &str) -> Result<(), RegistryError>;
+    async fn delete_artifact(&self, sha256: &Sha256) -> Result<(), RegistryError>;
 
     /// Stores a version row, replacing one with the same tenant, slot and sha256.
     async fn put_version(&self, meta: &VersionMeta) -> Result<(), RegistryError>;
@@ -372,42 +302,42 @@ pub trait Backend: Send + Sync {
     /// One version row, if there is one.
     async fn version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<Option<VersionMeta>, RegistryError>;
 
     /// The tenant's version rows, of one slot or of all of them.
     async fn versions(
         &self,
-        tenant: &str,
-        slot: Option<&str>,
+        tenant: &Tenant,
+        slot: Option<&Slot>,
     ) -> Result<Vec<VersionMeta>, RegistryError>;
 
     /// Every `(tenant, slot)` with a version row for this sha256, across all tenants.
-    async fn artifact_users(&self, sha256: &str) -> Result<Vec<(String, String)>, RegistryError>;
+    async fn artifact_users(&self, sha256: &Sha256) -> Result<Vec<(Tenant, Slot)>, RegistryError>;
 
     /// Removes a version row; [`RegistryError::NotFound`] if there is none.
     async fn delete_version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<(), RegistryError>;
 
     /// A slot's state and its revision, the token [`Backend::put_slot`] compares against.
     async fn slot(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
     ) -> Result<Option<(SlotState, u64)>, RegistryError>;
 
     /// Compare-and-set: stores `state` if the slot is still at revision `expected` (`None`: the slot must not
     /// exist yet) and returns the new revision. A lost race is [`RegistryError::Conflict`] and changes nothing.
     async fn put_slot(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
         state: &SlotState,
         expected: Option<u64>,
     ) -> Result<u64, RegistryError>;
@@ -415,25 +345,25 @@ pub trait Backend: Send + Sync {
     /// Every slot with a state, of one tenant or of all: `(tenant, slot, state)`.
     async fn slots(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, SlotState)>, RegistryError>;
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, Slot, SlotState)>, RegistryError>;
 
     /// Stores a route, replacing one of the same name.
     async fn put_route(
         &self,
-        tenant: &str,
-        name: &str,
+        tenant: &Tenant,
+        name: &RouteName,
         route: &serde_json::Value,
     ) -> Result<(), RegistryError>;
 
     /// Removes a route; [`RegistryError::NotFound`] if there is none.
-    async fn delete_route(&self, tenant: &str, name: &str) -> Result<(), RegistryError>;
+    async fn delete_route(&self, tenant: &Tenant, name: &RouteName) -> Result<(), RegistryError>;
 
     /// Every route, of one tenant or of all: `(tenant, name, route)`.
     async fn routes(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, serde_json::Value)>, RegistryError>;
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, RouteName, serde_json::Value)>, RegistryError>;
 
     /// Every change to slots and routes made after this call returns, in the order they were stored (JetStream:
     /// from any host; a directory: made through this process). The stream ends when it can no longer promise to
@@ -468,7 +398,6 @@ impl Registry {
         mut meta: VersionMeta,
         bytes: Bytes,
     ) -> Result<VersionMeta, RegistryError> {
-        check_meta(&meta)?;
         let actual = digest(bytes.clone()).await?;
         if actual != meta.sha256 {
             return Err(RegistryError::DigestMismatch {
@@ -494,9 +423,9 @@ impl Registry {
     /// One version of a slot.
     pub async fn version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<Option<VersionMeta>, RegistryError> {
         self.backend.version(tenant, slot, sha256).await
     }
@@ -504,8 +433,8 @@ impl Registry {
     /// A tenant's versions, of one slot or all, oldest upload first.
     pub async fn versions(
         &self,
-        tenant: &str,
-        slot: Option<&str>,
+        tenant: &Tenant,
+        slot: Option<&Slot>,
     ) -> Result<Vec<VersionMeta>, RegistryError> {
         let mut versions = self.backend.versions(tenant, slot).await?;
         versions.sort_by(|a, b| {
@@ -518,14 +447,11 @@ impl Registry {
     /// must have been uploaded to this slot. Activating the version that is already active changes nothing.
     pub async fn activate(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
         by: &str,
     ) -> Result<SlotState, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        check_sha256(sha256)?;
         self.switch(tenant, slot, |current| async move {
             if current.active.as_deref() == Some(sha256) {
                 return Ok(None);
@@ -548,14 +474,12 @@ impl Registry {
     /// [`RegistryError::Ambiguous`], listing their sha256s.
     pub async fn activate_version(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
         version: &str,
         by: &str,
     ) -> Result<SlotState, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        let mut candidates: Vec<String> = self
+        let mut candidates: Vec<Sha256> = self
             .backend
             .versions(tenant, Some(slot))
             .await?
@@ -571,8 +495,8 @@ impl Registry {
             }),
             [sha256] => self.activate(tenant, slot, sha256, by).await,
             _ => Err(RegistryError::Ambiguous {
-                tenant: tenant.to_string(),
-                slot: slot.to_string(),
+                tenant: tenant.clone(),
+                slot: slot.clone(),
                 version: version.to_string(),
                 candidates,
             }),
@@ -584,12 +508,10 @@ impl Registry {
     /// [`RegistryError::NothingToRollBack`]. Versions deleted since are skipped.
     pub async fn rollback(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
         by: &str,
     ) -> Result<SlotState, RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
         self.switch(tenant, slot, |current| async move {
             let mut stack = current.undo_stack();
             stack.pop();
@@ -608,8 +530,8 @@ impl Registry {
                 return Ok(Some(next));
             }
             Err(RegistryError::NothingToRollBack {
-                tenant: tenant.to_string(),
-                slot: slot.to_string(),
+                tenant: tenant.clone(),
+                slot: slot.clone(),
             })
         })
         .await
@@ -619,13 +541,10 @@ impl Registry {
     /// active version cannot be deleted ([`RegistryError::ActiveVersion`]).
     pub async fn delete_version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<(), RegistryError> {
-        check_name("tenant", tenant)?;
-        check_name("slot", slot)?;
-        check_sha256(sha256)?;
         let meta = self.require_version(tenant, slot, sha256).await?;
         let current = self.backend.slot(tenant, slot).await?;
         let (state, revision) = match current {
@@ -657,8 +576,8 @@ impl Registry {
     /// The slot's active version, if one was activated.
     pub async fn active(
         &self,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
     ) -> Result<Option<VersionMeta>, RegistryError> {
         let Some((state, _)) = self.backend.slot(tenant, slot).await? else {
             return Ok(None);
@@ -670,7 +589,7 @@ impl Registry {
     }
 
     /// A slot's state: the active pointer and its history.
-    pub async fn slot(&self, tenant: &str, slot: &str) -> Result<Option<SlotState>, RegistryError> {
+    pub async fn slot(&self, tenant: &Tenant, slot: &Slot) -> Result<Option<SlotState>, RegistryError> {
         Ok(self
             .backend
             .slot(tenant, slot)
@@ -681,16 +600,15 @@ impl Registry {
     /// Every slot with a state, of one tenant or all: `(tenant, slot, state)`, sorted by tenant and slot.
     pub async fn slots(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, SlotState)>, RegistryError> {
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, Slot, SlotState)>, RegistryError> {
         let mut slots = self.backend.slots(tenant).await?;
         slots.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         Ok(slots)
     }
 
     /// The component's bytes, checked against their sha256; [`RegistryError::NotFound`] if not stored.
-    pub async fn artifact(&self, sha256: &str) -> Result<Bytes, RegistryError> {
-        check_sha256(sha256)?;
+    pub async fn artifact(&self, sha256: &Sha256) -> Result<Bytes, RegistryError> {
         let Some(bytes) = self.backend.artifact(sha256).await? else {
             return Err(RegistryError::NotFound {
                 what: "artifact",
@@ -698,7 +616,7 @@ impl Registry {
             });
         };
         let actual = digest(bytes.clone()).await?;
-        if actual != sha256 {
+        if actual != *sha256 {
             return Err(RegistryError::Storage(anyhow::anyhow!(
                 "the stored artifact {sha256} is damaged: its bytes have sha256 {actual}"
             )));
@@ -709,23 +627,23 @@ impl Registry {
     /// Stores a route, replacing one of the same name.
     pub async fn put_route(
         &self,
-        tenant: &str,
-        name: &str,
+        tenant: &Tenant,
+        name: &RouteName,
         route: &serde_json::Value,
     ) -> Result<(), RegistryError> {
         self.backend.put_route(tenant, name, route).await
     }
 
     /// Deletes a route; [`RegistryError::NotFound`] if there is none.
-    pub async fn delete_route(&self, tenant: &str, name: &str) -> Result<(), RegistryError> {
+    pub async fn delete_route(&self, tenant: &Tenant, name: &RouteName) -> Result<(), RegistryError> {
         self.backend.delete_route(tenant, name).await
     }
 
     /// Every route, of one tenant or all: `(tenant, name, route)`, sorted by tenant and name.
     pub async fn routes(
         &self,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, String, serde_json::Value)>, RegistryError> {
+        tenant: Option<&Tenant>,
+    ) -> Result<Vec<(Tenant, RouteName, serde_json::Value)>, RegistryError> {
         let mut routes = self.backend.routes(tenant).await?;
         routes.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         Ok(routes)
@@ -740,9 +658,9 @@ impl Registry {
     /// active version.
     async fn bump_unless_active(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
         mut state: SlotState,
         mut revision: Option<u64>,
     ) -> Result<(), RegistryError> {
@@ -768,9 +686,9 @@ impl Registry {
 
     async fn require_version(
         &self,
-        tenant: &str,
-        slot: &str,
-        sha256: &str,
+        tenant: &Tenant,
+        slot: &Slot,
+        sha256: &Sha256,
     ) -> Result<VersionMeta, RegistryError> {
         self.backend
             .version(tenant, slot, sha256)
@@ -786,8 +704,8 @@ impl Registry {
     /// reads again. `next` runs again on every attempt, so its checks see the state it builds on.
     async fn switch<'a, F, Fut>(
         &'a self,
-        tenant: &'a str,
-        slot: &'a str,
+        tenant: &'a Tenant,
+        slot: &'a Slot,
         next: F,
     ) -> Result<SlotState, RegistryError>
     where
@@ -814,17 +732,17 @@ impl Registry {
     }
 }
 
-fn active_version(tenant: &str, slot: &str, sha256: &str) -> RegistryError {
+fn active_version(tenant: &Tenant, slot: &Slot, sha256: &Sha256) -> RegistryError {
     RegistryError::ActiveVersion {
-        tenant: tenant.to_string(),
-        slot: slot.to_string(),
-        sha256: sha256.to_string(),
+        tenant: tenant.clone(),
+        slot: slot.clone(),
+        sha256: sha256.clone(),
     }
 }
 
 /// Hashes off the async threads: a component can be tens of megabytes.
-async fn digest(bytes: Bytes) -> Result<String, RegistryError> {
-    tokio::task::spawn_blocking(move || sha256_hex(&bytes))
+async fn digest(bytes: Bytes) -> Result<Sha256, RegistryError> {
+    tokio::task::spawn_blocking(move || Sha256::of(&bytes))
         .await
         .map_err(|err| RegistryError::storage("hashing an artifact", err))
 }

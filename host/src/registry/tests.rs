@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,8 +15,20 @@ use super::dir::DirBackend;
 use super::jetstream::{JsBackend, JsOptions};
 use super::*;
 
-const TENANT: &str = "acme";
-const SLOT: &str = "supplier-856";
+static TENANT: LazyLock<Tenant> = LazyLock::new(|| tenant("acme"));
+static SLOT: LazyLock<Slot> = LazyLock::new(|| slot("supplier-856"));
+
+fn tenant(name: &str) -> Tenant {
+    Tenant::new(name).expect("a valid tenant")
+}
+
+fn slot(name: &str) -> Slot {
+    Slot::new(name).expect("a valid slot")
+}
+
+fn route(name: &str) -> RouteName {
+    RouteName::new(name).expect("a valid route name")
+}
 
 /// A registry on one backend, and ways to look underneath it.
 trait Fixture {
@@ -26,6 +38,8 @@ trait Fixture {
     async fn snapshot(&self) -> Vec<String>;
     /// The registry as another host sees it (a directory: the same process, so the same backend).
     async fn other_host(&self) -> Registry;
+    /// Writes entries with names the rules refuse straight into the store, as a hand edit would.
+    async fn plant_bad_names(&self);
 }
 
 struct DirFixture {
@@ -66,7 +80,7 @@ fn tree(root: &Path) -> Vec<String> {
                 walk(root, &path, out);
             } else {
                 let bytes = std::fs::read(&path).unwrap_or_default();
-                out.push(format!("{relative} {}", sha256_hex(&bytes)));
+                out.push(format!("{relative} {}", Sha256::of(&bytes)));
             }
         }
     }
@@ -91,6 +105,18 @@ impl Fixture for DirFixture {
 
     async fn other_host(&self) -> Registry {
         self.registry.clone()
+    }
+
+    async fn plant_bad_names(&self) {
+        let state = serde_json::to_vec(&json!({"revision": 1, "active": null, "history": []}))
+            .expect("json");
+        for dir in ["slots/a.b", "slots/acme", "routes/acme", "versions/a b/supplier-856"] {
+            std::fs::create_dir_all(self.root.join(dir)).expect("mkdir");
+        }
+        std::fs::write(self.root.join("slots/a.b/x.json"), &state).expect("write");
+        std::fs::write(self.root.join("slots/acme/x y.json"), &state).expect("write");
+        std::fs::write(self.root.join("routes/acme/_unrouted.json"), b"{}").expect("write");
+        std::fs::write(self.root.join("routes/acme/a%2Fb.json"), b"{}").expect("write");
     }
 }
 
@@ -214,16 +240,33 @@ impl Fixture for JsFixture {
     async fn other_host(&self) -> Registry {
         Registry::new(Arc::new(self.server.backend().await))
     }
+
+    async fn plant_bad_names(&self) {
+        let kv = self
+            .js
+            .get_key_value(JsOptions::default().kv_bucket)
+            .await
+            .expect("the bucket");
+        let state = serde_json::to_vec(&json!({"active": null, "history": []})).expect("json");
+        for key in [
+            "slot.acme.a/b",
+            "slot.a-b.x=y",
+            "route.acme._unrouted",
+            "version.acme.supplier-856.not-a-sha256",
+        ] {
+            kv.put(key, state.clone().into()).await.expect("put");
+        }
+    }
 }
 
 /// An upload: fake component bytes (the registry stores bytes; validation happened before it) and their row.
 /// The bytes depend on the version and `body` only, so one build uploaded to two slots is one artifact.
-fn upload(tenant: &str, slot: &str, version: &str, body: &str) -> (VersionMeta, Bytes) {
+fn upload(tenant: &Tenant, slot: &Slot, version: &str, body: &str) -> (VersionMeta, Bytes) {
     let bytes = Bytes::from(format!("\0asm\x0d\0\x01\0 {version} {body}"));
     let meta = VersionMeta {
-        tenant: tenant.to_string(),
-        slot: slot.to_string(),
-        sha256: sha256_hex(&bytes),
+        tenant: tenant.clone(),
+        slot: slot.clone(),
+        sha256: Sha256::of(&bytes),
         name: "x12-856-ship-notice".to_string(),
         version: version.to_string(),
         world: "inbound-mapper".to_string(),
@@ -237,12 +280,12 @@ fn upload(tenant: &str, slot: &str, version: &str, body: &str) -> (VersionMeta, 
 }
 
 /// Uploads a version of `acme/supplier-856` and returns its sha256.
-async fn add(registry: &Registry, version: &str) -> String {
-    add_to(registry, SLOT, version, "").await
+async fn add(registry: &Registry, version: &str) -> Sha256 {
+    add_to(registry, &SLOT, version, "").await
 }
 
-async fn add_to(registry: &Registry, slot: &str, version: &str, body: &str) -> String {
-    let (meta, bytes) = upload(TENANT, slot, version, body);
+async fn add_to(registry: &Registry, slot: &Slot, version: &str, body: &str) -> Sha256 {
+    let (meta, bytes) = upload(&TENANT, slot, version, body);
     registry
         .add_version(meta, bytes)
         .await
@@ -250,8 +293,8 @@ async fn add_to(registry: &Registry, slot: &str, version: &str, body: &str) -> S
         .sha256
 }
 
-fn active_of(state: &SlotState) -> &str {
-    state.active.as_deref().unwrap_or("none")
+fn active_of(state: &SlotState) -> Sha256 {
+    state.active.clone().expect("a version is active")
 }
 
 fn code<T: std::fmt::Debug>(result: Result<T, RegistryError>) -> &'static str {
@@ -270,7 +313,7 @@ async fn next_change(changes: &mut futures::stream::BoxStream<'static, Change>) 
 
 async fn versions_are_added_listed_and_shown(fx: &impl Fixture) {
     let registry = fx.registry();
-    let (meta, bytes) = upload(TENANT, SLOT, "1.0.0", "");
+    let (meta, bytes) = upload(&TENANT, &SLOT, "1.0.0", "");
     let stored = registry
         .add_version(meta.clone(), bytes.clone())
         .await
@@ -278,10 +321,10 @@ async fn versions_are_added_listed_and_shown(fx: &impl Fixture) {
     assert_eq!(stored.size, bytes.len() as u64);
     assert_eq!(stored.sha256, meta.sha256);
     let v2 = add(registry, "1.1.0").await;
-    let erp = add_to(registry, "erp-receipt", "0.3.0", "").await;
+    let erp = add_to(registry, &slot("erp-receipt"), "0.3.0", "").await;
 
-    let in_slot: BTreeSet<String> = registry
-        .versions(TENANT, Some(SLOT))
+    let in_slot: BTreeSet<Sha256> = registry
+        .versions(&TENANT, Some(&SLOT))
         .await
         .expect("listing the slot")
         .into_iter()
@@ -289,7 +332,7 @@ async fn versions_are_added_listed_and_shown(fx: &impl Fixture) {
         .collect();
     assert_eq!(in_slot, BTreeSet::from([meta.sha256.clone(), v2.clone()]));
     let all = registry
-        .versions(TENANT, None)
+        .versions(&TENANT, None)
         .await
         .expect("listing the tenant");
     assert_eq!(all.len(), 3);
@@ -299,7 +342,7 @@ async fn versions_are_added_listed_and_shown(fx: &impl Fixture) {
     );
     assert!(
         registry
-            .versions("globex", None)
+            .versions(&tenant("globex"), None)
             .await
             .expect("listing another tenant")
             .is_empty(),
@@ -307,7 +350,7 @@ async fn versions_are_added_listed_and_shown(fx: &impl Fixture) {
     );
 
     let shown = registry
-        .version(TENANT, SLOT, &meta.sha256)
+        .version(&TENANT, &SLOT, &meta.sha256)
         .await
         .expect("showing")
         .expect("the version exists");
@@ -317,7 +360,7 @@ async fn versions_are_added_listed_and_shown(fx: &impl Fixture) {
         bytes
     );
     assert_eq!(
-        registry.active(TENANT, SLOT).await.expect("active"),
+        registry.active(&TENANT, &SLOT).await.expect("active"),
         None,
         "nothing is active before an activation"
     );
@@ -325,7 +368,7 @@ async fn versions_are_added_listed_and_shown(fx: &impl Fixture) {
 
 async fn adding_the_same_bytes_again_changes_nothing(fx: &impl Fixture) {
     let registry = fx.registry();
-    let (meta, bytes) = upload(TENANT, SLOT, "1.0.0", "");
+    let (meta, bytes) = upload(&TENANT, &SLOT, "1.0.0", "");
     let first = registry
         .add_version(meta.clone(), bytes.clone())
         .await
@@ -345,7 +388,7 @@ async fn adding_the_same_bytes_again_changes_nothing(fx: &impl Fixture) {
     assert_eq!(fx.snapshot().await, before, "nothing was written");
     assert_eq!(
         registry
-            .versions(TENANT, Some(SLOT))
+            .versions(&TENANT, Some(&SLOT))
             .await
             .expect("listing")
             .len(),
@@ -356,8 +399,8 @@ async fn adding_the_same_bytes_again_changes_nothing(fx: &impl Fixture) {
 async fn bytes_that_do_not_match_their_sha256_are_refused(fx: &impl Fixture) {
     let registry = fx.registry();
     let before = fx.snapshot().await;
-    let (meta, _) = upload(TENANT, SLOT, "1.0.0", "signed");
-    let (_, other_bytes) = upload(TENANT, SLOT, "1.0.0", "swapped");
+    let (meta, _) = upload(&TENANT, &SLOT, "1.0.0", "signed");
+    let (_, other_bytes) = upload(&TENANT, &SLOT, "1.0.0", "swapped");
     assert_eq!(
         code(registry.add_version(meta, other_bytes).await),
         "digest_mismatch"
@@ -371,7 +414,7 @@ async fn versions_are_activated_by_sha256_and_by_version(fx: &impl Fixture) {
     let v2 = add(registry, "2.0.0").await;
 
     let state = registry
-        .activate(TENANT, SLOT, &v1, "ops")
+        .activate(&TENANT, &SLOT, &v1, "ops")
         .await
         .expect("activating by sha256");
     assert_eq!(active_of(&state), v1);
@@ -380,21 +423,21 @@ async fn versions_are_activated_by_sha256_and_by_version(fx: &impl Fixture) {
     assert_eq!(state.history[0].by, "ops");
     assert_eq!(state.history[0].version, "1.0.0");
     let active = registry
-        .active(TENANT, SLOT)
+        .active(&TENANT, &SLOT)
         .await
         .expect("active")
         .expect("a version is active");
     assert_eq!(active.sha256, v1);
 
     let state = registry
-        .activate_version(TENANT, SLOT, "2.0.0", "ops")
+        .activate_version(&TENANT, &SLOT, "2.0.0", "ops")
         .await
         .expect("activating by version");
     assert_eq!(active_of(&state), v2);
     assert_eq!(state.history.len(), 2);
 
     let again = registry
-        .activate(TENANT, SLOT, &v2, "ops")
+        .activate(&TENANT, &SLOT, &v2, "ops")
         .await
         .expect("activating the active version");
     assert_eq!(
@@ -402,10 +445,10 @@ async fn versions_are_activated_by_sha256_and_by_version(fx: &impl Fixture) {
         "activating the active version changes nothing"
     );
 
-    let v3a = add_to(registry, SLOT, "3.0.0", "first build").await;
-    let v3b = add_to(registry, SLOT, "3.0.0", "second build").await;
+    let v3a = add_to(registry, &SLOT, "3.0.0", "first build").await;
+    let v3b = add_to(registry, &SLOT, "3.0.0", "second build").await;
     match registry
-        .activate_version(TENANT, SLOT, "3.0.0", "ops")
+        .activate_version(&TENANT, &SLOT, "3.0.0", "ops")
         .await
     {
         Err(RegistryError::Ambiguous { candidates, .. }) => {
@@ -418,13 +461,13 @@ async fn versions_are_activated_by_sha256_and_by_version(fx: &impl Fixture) {
     assert_eq!(
         code(
             registry
-                .activate_version(TENANT, SLOT, "9.9.9", "ops")
+                .activate_version(&TENANT, &SLOT, "9.9.9", "ops")
                 .await
         ),
         "not_found"
     );
     let state = registry
-        .slot(TENANT, SLOT)
+        .slot(&TENANT, &SLOT)
         .await
         .expect("slot")
         .expect("slot exists");
@@ -438,7 +481,7 @@ async fn versions_are_activated_by_sha256_and_by_version(fx: &impl Fixture) {
 async fn rollback_steps_back_like_undo(fx: &impl Fixture) {
     let registry = fx.registry();
     assert_eq!(
-        code(registry.rollback(TENANT, SLOT, "ops").await),
+        code(registry.rollback(&TENANT, &SLOT, "ops").await),
         "nothing_to_roll_back",
         "a slot never activated has nothing to roll back to"
     );
@@ -447,13 +490,13 @@ async fn rollback_steps_back_like_undo(fx: &impl Fixture) {
     let v3 = add(registry, "3.0.0").await;
     for sha in [&v1, &v2, &v3] {
         registry
-            .activate(TENANT, SLOT, sha, "ops")
+            .activate(&TENANT, &SLOT, sha, "ops")
             .await
             .expect("activating");
     }
 
     let state = registry
-        .rollback(TENANT, SLOT, "ops")
+        .rollback(&TENANT, &SLOT, "ops")
         .await
         .expect("first rollback");
     assert_eq!(active_of(&state), v2);
@@ -463,49 +506,50 @@ async fn rollback_steps_back_like_undo(fx: &impl Fixture) {
         (ActivationKind::Rollback, "2.0.0")
     );
     let state = registry
-        .rollback(TENANT, SLOT, "ops")
+        .rollback(&TENANT, &SLOT, "ops")
         .await
         .expect("second rollback");
     assert_eq!(active_of(&state), v1);
-    let before = registry.slot(TENANT, SLOT).await.expect("slot");
+    let before = registry.slot(&TENANT, &SLOT).await.expect("slot");
     assert_eq!(
-        code(registry.rollback(TENANT, SLOT, "ops").await),
+        code(registry.rollback(&TENANT, &SLOT, "ops").await),
         "nothing_to_roll_back"
     );
     assert_eq!(
-        registry.slot(TENANT, SLOT).await.expect("slot"),
+        registry.slot(&TENANT, &SLOT).await.expect("slot"),
         before,
         "a refused rollback changes nothing"
     );
 
     // Undo, not toggle: after v1 → v3, a rollback returns to v1, not to the v2 that was rolled back from.
     registry
-        .activate(TENANT, SLOT, &v3, "ops")
+        .activate(&TENANT, &SLOT, &v3, "ops")
         .await
         .expect("activating");
     let state = registry
-        .rollback(TENANT, SLOT, "ops")
+        .rollback(&TENANT, &SLOT, "ops")
         .await
         .expect("rollback");
     assert_eq!(active_of(&state), v1);
 
     // A version deleted since it was active is skipped.
-    let slot = "erp-receipt";
+    let erp_slot = slot("erp-receipt");
+    let slot = &erp_slot;
     let a = add_to(registry, slot, "1.0.0", "").await;
     let b = add_to(registry, slot, "2.0.0", "").await;
     let c = add_to(registry, slot, "3.0.0", "").await;
     for sha in [&a, &b, &c] {
         registry
-            .activate(TENANT, slot, sha, "ops")
+            .activate(&TENANT, slot, sha, "ops")
             .await
             .expect("activating");
     }
     registry
-        .delete_version(TENANT, slot, &b)
+        .delete_version(&TENANT, slot, &b)
         .await
         .expect("deleting 2.0.0");
     let state = registry
-        .rollback(TENANT, slot, "ops")
+        .rollback(&TENANT, slot, "ops")
         .await
         .expect("rollback");
     assert_eq!(active_of(&state), a);
@@ -514,25 +558,25 @@ async fn rollback_steps_back_like_undo(fx: &impl Fixture) {
 async fn delete_refuses_the_active_version_and_keeps_shared_artifacts(fx: &impl Fixture) {
     let registry = fx.registry();
     // The same bytes in two slots: one artifact, two rows.
-    let shared = add_to(registry, SLOT, "1.0.0", "shared").await;
+    let shared = add_to(registry, &SLOT, "1.0.0", "shared").await;
     assert_eq!(
-        add_to(registry, "backup", "1.0.0", "shared").await,
+        add_to(registry, &slot("backup"), "1.0.0", "shared").await,
         shared,
         "same bytes, same sha256"
     );
     let other = add(registry, "2.0.0").await;
     registry
-        .activate(TENANT, SLOT, &shared, "ops")
+        .activate(&TENANT, &SLOT, &shared, "ops")
         .await
         .expect("activating");
 
     assert_eq!(
-        code(registry.delete_version(TENANT, SLOT, &shared).await),
+        code(registry.delete_version(&TENANT, &SLOT, &shared).await),
         "active_version"
     );
     assert!(
         registry
-            .version(TENANT, SLOT, &shared)
+            .version(&TENANT, &SLOT, &shared)
             .await
             .expect("show")
             .is_some(),
@@ -540,12 +584,12 @@ async fn delete_refuses_the_active_version_and_keeps_shared_artifacts(fx: &impl 
     );
 
     registry
-        .delete_version(TENANT, "backup", &shared)
+        .delete_version(&TENANT, &slot("backup"), &shared)
         .await
         .expect("deleting the inactive row");
     assert!(
         registry
-            .version(TENANT, "backup", &shared)
+            .version(&TENANT, &slot("backup"), &shared)
             .await
             .expect("show")
             .is_none()
@@ -556,16 +600,16 @@ async fn delete_refuses_the_active_version_and_keeps_shared_artifacts(fx: &impl 
     );
 
     registry
-        .activate(TENANT, SLOT, &other, "ops")
+        .activate(&TENANT, &SLOT, &other, "ops")
         .await
         .expect("activating 2.0.0");
     registry
-        .delete_version(TENANT, SLOT, &shared)
+        .delete_version(&TENANT, &SLOT, &shared)
         .await
         .expect("deleting the last row");
     assert_eq!(code(registry.artifact(&shared).await), "not_found");
     assert_eq!(
-        code(registry.delete_version(TENANT, SLOT, &shared).await),
+        code(registry.delete_version(&TENANT, &SLOT, &shared).await),
         "not_found"
     );
     assert!(registry.artifact(&other).await.is_ok());
@@ -574,126 +618,77 @@ async fn delete_refuses_the_active_version_and_keeps_shared_artifacts(fx: &impl 
 async fn activating_an_unknown_version_is_not_found_and_changes_nothing(fx: &impl Fixture) {
     let registry = fx.registry();
     let v1 = add(registry, "1.0.0").await;
-    let elsewhere = add_to(registry, "erp-receipt", "5.0.0", "").await;
+    let elsewhere = add_to(registry, &slot("erp-receipt"), "5.0.0", "").await;
     registry
-        .activate(TENANT, SLOT, &v1, "ops")
+        .activate(&TENANT, &SLOT, &v1, "ops")
         .await
         .expect("activating");
-    let before = fx.backend().slot(TENANT, SLOT).await.expect("slot");
+    let before = fx.backend().slot(&TENANT, &SLOT).await.expect("slot");
 
-    let unknown = sha256_hex(b"never uploaded");
+    let unknown = Sha256::of(b"never uploaded");
     assert_eq!(
-        code(registry.activate(TENANT, SLOT, &unknown, "ops").await),
+        code(registry.activate(&TENANT, &SLOT, &unknown, "ops").await),
         "not_found"
     );
     assert_eq!(
-        code(registry.activate(TENANT, SLOT, &elsewhere, "ops").await),
+        code(registry.activate(&TENANT, &SLOT, &elsewhere, "ops").await),
         "not_found",
         "a version of another slot is not this slot's"
     );
     assert_eq!(
-        fx.backend().slot(TENANT, SLOT).await.expect("slot"),
+        fx.backend().slot(&TENANT, &SLOT).await.expect("slot"),
         before,
         "state and revision unchanged"
     );
     assert_eq!(
-        code(registry.activate(TENANT, "fresh", &unknown, "ops").await),
+        code(registry.activate(&TENANT, &slot("fresh"), &unknown, "ops").await),
         "not_found"
     );
     assert_eq!(
-        registry.slot(TENANT, "fresh").await.expect("slot"),
+        registry.slot(&TENANT, &slot("fresh")).await.expect("slot"),
         None,
         "no slot was created"
     );
 }
 
-async fn invalid_names_are_refused_and_nothing_is_written(fx: &impl Fixture) {
+async fn names_read_back_from_storage_are_checked_again(fx: &impl Fixture) {
+    // The store may hold what this module did not write (a hand-edited directory, a KV key put by a script):
+    // listings skip a name that breaks the rules rather than hand it to a route or a path.
     let registry = fx.registry();
-    let backend = fx.backend();
     let good = add(registry, "1.0.0").await;
     registry
-        .activate(TENANT, SLOT, &good, "ops")
+        .activate(&TENANT, &SLOT, &good, "ops")
         .await
         .expect("activating");
     registry
-        .put_route(TENANT, "inbound-856", &json!({"source": "supplier-856"}))
+        .put_route(&TENANT, &route("inbound-856"), &json!({"source": "supplier-856"}))
         .await
-        .expect("route");
-    let before = fx.snapshot().await;
-
-    let long = "a".repeat(65);
-    let bad_names = [
-        "a/b",
-        "..",
-        ".",
-        "",
-        long.as_str(),
-        "a\0b",
-        "a.b",
-        "../../etc",
-        "a b",
-        "slot*",
-        "acme>",
-        "ü",
-    ];
-    let route = json!({});
-    for bad in bad_names {
-        let (mut meta, bytes) = upload(TENANT, SLOT, "9.0.0", bad);
-        meta.tenant = bad.to_string();
-        let mut in_slot = meta.clone();
-        in_slot.tenant = TENANT.to_string();
-        in_slot.slot = bad.to_string();
-        let checks = [
-            code(registry.add_version(meta.clone(), bytes.clone()).await),
-            code(registry.add_version(in_slot.clone(), bytes.clone()).await),
-            code(backend.put_version(&meta).await),
-            code(backend.put_version(&in_slot).await),
-            code(registry.activate(bad, SLOT, &good, "ops").await),
-            code(registry.activate(TENANT, bad, &good, "ops").await),
-            code(registry.activate_version(TENANT, bad, "1.0.0", "ops").await),
-            code(registry.rollback(bad, SLOT, "ops").await),
-            code(registry.rollback(TENANT, bad, "ops").await),
-            code(registry.delete_version(bad, SLOT, &good).await),
-            code(registry.delete_version(TENANT, bad, &good).await),
-            code(registry.active(bad, SLOT).await),
-            code(registry.versions(bad, None).await),
-            code(registry.versions(TENANT, Some(bad)).await),
-            code(registry.slots(Some(bad)).await),
-            code(
-                backend
-                    .put_slot(TENANT, bad, &SlotState::default(), None)
-                    .await,
-            ),
-            code(registry.put_route(bad, "inbound-856", &route).await),
-            code(registry.put_route(TENANT, bad, &route).await),
-            code(registry.delete_route(TENANT, bad).await),
-            code(registry.routes(Some(bad)).await),
-        ];
-        for (index, code) in checks.into_iter().enumerate() {
-            assert_eq!(code, "invalid_name", "check {index} with {bad:?}");
-        }
-    }
-
-    let bad_shas = [
-        good.to_uppercase(),
-        good[..63].to_string(),
-        format!("{good}0"),
-        format!("../{}", &good[3..]),
-        String::new(),
-    ];
-    for bad in &bad_shas {
-        let checks = [
-            code(registry.artifact(bad).await),
-            code(registry.activate(TENANT, SLOT, bad, "ops").await),
-            code(registry.delete_version(TENANT, SLOT, bad).await),
-            code(backend.put_artifact(bad, Bytes::from_static(b"x")).await),
-            code(backend.delete_artifact(bad).await),
-        ];
-        for (index, code) in checks.into_iter().enumerate() {
-            assert_eq!(code, "invalid_name", "check {index} with {bad:?}");
-        }
-    }
-    assert_eq!(fx.snapshot().await, before, "nothing was written");
+        .expect("a route");
+    fx.plant_bad_names().await;
+    let slots = registry.slots(None).await.expect("slots");
+    assert_eq!(
+        slots
+            .iter()
+            .map(|(t, s, _)| format!("{t}/{s}"))
+            .collect::<Vec<_>>(),
+        ["acme/supplier-856"]
+    );
+    let routes = registry.routes(None).await.expect("routes");
+    assert_eq!(
+        routes
+            .iter()
+            .map(|(t, r, _)| format!("{t}/{r}"))
+            .collect::<Vec<_>>(),
+        ["acme/inbound-856"]
+    );
+    assert_eq!(
+        registry
+            .versions(&TENANT, None)
+            .await
+            .expect("versions")
+            .len(),
+        1
+    );
 }
 
 async fn concurrent_activations_all_land_in_the_history(fx: &impl Fixture) {
@@ -707,19 +702,19 @@ async fn concurrent_activations_all_land_in_the_history(fx: &impl Fixture) {
         .map(|sha| {
             let registry = registry.clone();
             let sha = sha.clone();
-            tokio::spawn(async move { registry.activate(TENANT, SLOT, &sha, "ops").await })
+            tokio::spawn(async move { registry.activate(&TENANT, &SLOT, &sha, "ops").await })
         })
         .collect();
     for task in futures::future::join_all(tasks).await {
         task.expect("task").expect("every activation succeeds");
     }
     let state = registry
-        .slot(TENANT, SLOT)
+        .slot(&TENANT, &SLOT)
         .await
         .expect("slot")
         .expect("exists");
     let recorded: BTreeSet<&str> = state.history.iter().map(|a| a.sha256.as_str()).collect();
-    let expected: BTreeSet<&str> = shas.iter().map(String::as_str).collect();
+    let expected: BTreeSet<&str> = shas.iter().map(Sha256::as_str).collect();
     assert_eq!(state.history.len(), 6, "{:#?}", state.history);
     assert_eq!(recorded, expected);
     assert_eq!(
@@ -732,34 +727,34 @@ async fn concurrent_activations_all_land_in_the_history(fx: &impl Fixture) {
 async fn a_stale_revision_is_a_conflict_and_changes_nothing(fx: &impl Fixture) {
     let backend = fx.backend();
     let first = SlotState {
-        active: Some(sha256_hex(b"one")),
+        active: Some(Sha256::of(b"one")),
         history: Vec::new(),
     };
     let second = SlotState {
-        active: Some(sha256_hex(b"two")),
+        active: Some(Sha256::of(b"two")),
         history: Vec::new(),
     };
     let r1 = backend
-        .put_slot(TENANT, SLOT, &first, None)
+        .put_slot(&TENANT, &SLOT, &first, None)
         .await
         .expect("creating");
     assert_eq!(
-        code(backend.put_slot(TENANT, SLOT, &second, None).await),
+        code(backend.put_slot(&TENANT, &SLOT, &second, None).await),
         "conflict",
         "creating a slot that exists"
     );
     let r2 = backend
-        .put_slot(TENANT, SLOT, &second, Some(r1))
+        .put_slot(&TENANT, &SLOT, &second, Some(r1))
         .await
         .expect("updating at the current revision");
     assert_ne!(r1, r2);
     assert_eq!(
-        code(backend.put_slot(TENANT, SLOT, &first, Some(r1)).await),
+        code(backend.put_slot(&TENANT, &SLOT, &first, Some(r1)).await),
         "conflict",
         "updating from a stale revision"
     );
     assert_eq!(
-        backend.slot(TENANT, SLOT).await.expect("slot"),
+        backend.slot(&TENANT, &SLOT).await.expect("slot"),
         Some((second, r2))
     );
 }
@@ -771,44 +766,44 @@ async fn another_host_watching_sees_activations_and_route_changes(fx: &impl Fixt
     let mut changes = other.watch().await.expect("watching");
 
     let state = registry
-        .activate(TENANT, SLOT, &v1, "ops")
+        .activate(&TENANT, &SLOT, &v1, "ops")
         .await
         .expect("activating");
     assert_eq!(
         next_change(&mut changes).await,
         Change::Slot {
-            tenant: TENANT.to_string(),
-            slot: SLOT.to_string(),
+            tenant: TENANT.clone(),
+            slot: SLOT.clone(),
             state,
         }
     );
-    let route = json!({"source": "supplier-856", "slot": SLOT});
+    let body = json!({"source": "supplier-856", "slot": SLOT.as_str()});
     registry
-        .put_route(TENANT, "inbound-856", &route)
+        .put_route(&TENANT, &route("inbound-856"), &body)
         .await
         .expect("route");
     assert_eq!(
         next_change(&mut changes).await,
         Change::Route {
-            tenant: TENANT.to_string(),
-            name: "inbound-856".to_string(),
-            route: Some(route),
+            tenant: TENANT.clone(),
+            name: route("inbound-856"),
+            route: Some(body),
         }
     );
     registry
-        .delete_route(TENANT, "inbound-856")
+        .delete_route(&TENANT, &route("inbound-856"))
         .await
         .expect("deleting the route");
     assert_eq!(
         next_change(&mut changes).await,
         Change::Route {
-            tenant: TENANT.to_string(),
-            name: "inbound-856".to_string(),
+            tenant: TENANT.clone(),
+            name: route("inbound-856"),
             route: None,
         }
     );
     let seen = other
-        .active(TENANT, SLOT)
+        .active(&TENANT, &SLOT)
         .await
         .expect("active")
         .expect("the other host sees the active version");
@@ -817,29 +812,29 @@ async fn another_host_watching_sees_activations_and_route_changes(fx: &impl Fixt
 
 async fn routes_are_stored_listed_replaced_and_deleted(fx: &impl Fixture) {
     let registry = fx.registry();
-    let inbound = json!({"source": "supplier-856", "slot": SLOT});
+    let inbound = json!({"source": "supplier-856", "slot": SLOT.as_str()});
     let outbound = json!({"events": ["ship-notice"], "slot": "erp-receipt"});
     registry
-        .put_route(TENANT, "inbound-856", &inbound)
+        .put_route(&TENANT, &route("inbound-856"), &inbound)
         .await
         .expect("route");
     registry
-        .put_route(TENANT, "erp", &outbound)
+        .put_route(&TENANT, &route("erp"), &outbound)
         .await
         .expect("route");
     registry
-        .put_route("globex", "inbound-856", &inbound)
+        .put_route(&tenant("globex"), &route("inbound-856"), &inbound)
         .await
         .expect("route");
 
-    let acme = registry.routes(Some(TENANT)).await.expect("routes");
+    let acme = registry.routes(Some(&TENANT)).await.expect("routes");
     assert_eq!(
         acme,
         vec![
-            (TENANT.to_string(), "erp".to_string(), outbound.clone()),
+            (TENANT.clone(), route("erp"), outbound.clone()),
             (
-                TENANT.to_string(),
-                "inbound-856".to_string(),
+                TENANT.clone(),
+                route("inbound-856"),
                 inbound.clone()
             ),
         ]
@@ -848,26 +843,26 @@ async fn routes_are_stored_listed_replaced_and_deleted(fx: &impl Fixture) {
 
     let changed = json!({"source": "supplier-856", "slot": "supplier-856-v2"});
     registry
-        .put_route(TENANT, "inbound-856", &changed)
+        .put_route(&TENANT, &route("inbound-856"), &changed)
         .await
         .expect("replacing");
     registry
-        .delete_route(TENANT, "erp")
+        .delete_route(&TENANT, &route("erp"))
         .await
         .expect("deleting");
     assert_eq!(
-        registry.routes(Some(TENANT)).await.expect("routes"),
-        vec![(TENANT.to_string(), "inbound-856".to_string(), changed)]
+        registry.routes(Some(&TENANT)).await.expect("routes"),
+        vec![(TENANT.clone(), route("inbound-856"), changed)]
     );
     assert_eq!(
-        code(registry.delete_route(TENANT, "erp").await),
+        code(registry.delete_route(&TENANT, &route("erp")).await),
         "not_found"
     );
 }
 
 fn entry(sha256: &str, action: ActivationKind) -> Activation {
     Activation {
-        sha256: sha256.to_string(),
+        sha256: Sha256::new(sha256).expect("a sha256"),
         version: "1.0.0".to_string(),
         at: jiff::Timestamp::UNIX_EPOCH,
         by: "ops".to_string(),
@@ -882,8 +877,11 @@ fn the_history_keeps_the_latest_activations_up_to_its_limit() {
         state.record(entry(&format!("{n:064x}"), ActivationKind::Activate));
     }
     assert_eq!(state.history.len(), HISTORY_LIMIT);
-    assert_eq!(state.history[0].sha256, format!("{:064x}", 5));
-    assert_eq!(state.active, Some(format!("{:064x}", HISTORY_LIMIT + 4)));
+    assert_eq!(state.history[0].sha256, format!("{:064x}", 5).as_str());
+    assert_eq!(
+        state.active.as_ref().map(Sha256::as_str),
+        Some(format!("{:064x}", HISTORY_LIMIT + 4).as_str())
+    );
 }
 
 #[test]
@@ -891,7 +889,7 @@ fn a_history_cut_off_at_a_rollback_still_rolls_back_from_there() {
     let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
     // The activations before this rollback to `a` fell off the front of the history.
     let state = SlotState {
-        active: Some(c.clone()),
+        active: Some(Sha256::new(&c).expect("sha")),
         history: vec![
             entry(&a, ActivationKind::Rollback),
             entry(&b, ActivationKind::Activate),
@@ -931,7 +929,7 @@ on_both_backends!(
     rollback_steps_back_like_undo,
     delete_refuses_the_active_version_and_keeps_shared_artifacts,
     activating_an_unknown_version_is_not_found_and_changes_nothing,
-    invalid_names_are_refused_and_nothing_is_written,
+    names_read_back_from_storage_are_checked_again,
     concurrent_activations_all_land_in_the_history,
     a_stale_revision_is_a_conflict_and_changes_nothing,
     another_host_watching_sees_activations_and_route_changes,
@@ -947,16 +945,16 @@ async fn the_directory_backend_cannot_be_made_to_write_outside_its_root() {
     std::os::unix::fs::symlink(outside.path(), fx.root.join("routes/evil")).expect("symlink");
     std::os::unix::fs::symlink(outside.path(), fx.root.join("slots/evil")).expect("symlink");
 
-    let (meta, bytes) = upload("evil", SLOT, "1.0.0", "");
+    let (meta, bytes) = upload(&tenant("evil"), &SLOT, "1.0.0", "");
     assert_eq!(code(fx.registry.add_version(meta, bytes).await), "storage");
     assert_eq!(
-        code(fx.registry.put_route("evil", "r", &json!({})).await),
+        code(fx.registry.put_route(&tenant("evil"), &route("r"), &json!({})).await),
         "storage"
     );
     assert_eq!(
         code(
             fx.backend
-                .put_slot("evil", SLOT, &SlotState::default(), None)
+                .put_slot(&tenant("evil"), &SLOT, &SlotState::default(), None)
                 .await
         ),
         "storage"
@@ -964,7 +962,7 @@ async fn the_directory_backend_cannot_be_made_to_write_outside_its_root() {
 
     std::fs::remove_dir_all(fx.root.join("artifacts")).expect("removing artifacts/");
     std::os::unix::fs::symlink(outside.path(), fx.root.join("artifacts")).expect("symlink");
-    let (meta, bytes) = upload(TENANT, SLOT, "1.0.0", "");
+    let (meta, bytes) = upload(&TENANT, &SLOT, "1.0.0", "");
     assert_eq!(code(fx.registry.add_version(meta, bytes).await), "storage");
 
     assert_eq!(
@@ -979,17 +977,17 @@ async fn a_reopened_directory_has_everything_that_was_stored() {
     let fx = DirFixture::new();
     let v1 = add(&fx.registry, "1.0.0").await;
     fx.registry
-        .activate(TENANT, SLOT, &v1, "ops")
+        .activate(&TENANT, &SLOT, &v1, "ops")
         .await
         .expect("activating");
     fx.registry
-        .put_route(TENANT, "inbound-856", &json!({"slot": SLOT}))
+        .put_route(&TENANT, &route("inbound-856"), &json!({"slot": SLOT.as_str()}))
         .await
         .expect("route");
 
     let reopened = Registry::new(Arc::new(DirBackend::open(&fx.root).expect("reopening")));
     let active = reopened
-        .active(TENANT, SLOT)
+        .active(&TENANT, &SLOT)
         .await
         .expect("active")
         .expect("a version is active");
@@ -1008,7 +1006,7 @@ async fn hosts_starting_at_once_all_open_the_same_buckets() {
         let other = Registry::new(Arc::new(other));
         assert!(
             other
-                .version(TENANT, SLOT, &v1)
+                .version(&TENANT, &SLOT, &v1)
                 .await
                 .expect("show")
                 .is_some()

@@ -1,16 +1,8 @@
-//! Serde for the generated contract types, with the contract's own names.
-//!
-//! `bindgen!` derives `Serialize` on the Rust types it generates from the WIT, but Rust names them its way:
-//! `ship_notice` fields and `ShipNotice` variants. This adapter sits between those derives and any serde
-//! serializer and writes the WIT names back (`ship-notice`), so canonical JSON comes straight from the typed
-//! values a plugin returned, in one pass, with no intermediate tree. Variants become `{"case": payload}`, or
-//! `"case"` without a payload; options become `null` or their value; records become objects.
+//! Writing: the generated types through any serde serializer, with WIT names.
 
-use std::cell::RefCell;
-use std::fmt::{self, Display, Write as _};
-
-use rustc_hash::FxHashMap;
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use super::{case_name, field_name};
 
 /// Serializes `value` through `serializer` with WIT (kebab-case) names.
 pub fn serialize<T: Serialize + ?Sized, S: Serializer>(
@@ -18,71 +10,6 @@ pub fn serialize<T: Serialize + ?Sized, S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     value.serialize(Kebab(serializer))
-}
-
-/// A Rust field name (`ship_to`, `r#from`) written as its WIT name (`ship-to`, `from`).
-struct FieldName(&'static str);
-
-impl Display for FieldName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.0.trim_start_matches("r#").trim_end_matches('_');
-        for c in name.chars() {
-            f.write_char(if c == '_' { '-' } else { c })?;
-        }
-        Ok(())
-    }
-}
-
-/// A Rust variant name (`ShipNotice`) written as its WIT case name (`ship-notice`).
-struct CaseName(&'static str);
-
-impl Display for CaseName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, c) in self.0.chars().enumerate() {
-            if c.is_ascii_uppercase() {
-                if i > 0 {
-                    f.write_char('-')?;
-                }
-                f.write_char(c.to_ascii_lowercase())?;
-            } else {
-                f.write_char(c)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The WIT name of a Rust field or variant name. The names come from the generated types, so there are only
-/// as many as the contract has; each is converted once per thread and kept for the life of the process.
-///
-/// Every field of every event passes through here, so the cache is keyed by where the `'static` name lies
-/// (its address and length) with a multiplicative hash, not by hashing its text: hashing the text with std's
-/// SipHash was half of the time spent writing canonical JSON. The same text at two addresses only makes two
-/// entries.
-fn wit_name(rust: &'static str, case: bool) -> &'static str {
-    type Key = (usize, usize, bool);
-    thread_local! {
-        static NAMES: RefCell<FxHashMap<Key, &'static str>> = RefCell::new(FxHashMap::default());
-    }
-    let key = (rust.as_ptr().addr(), rust.len(), case);
-    NAMES.with(|names| {
-        *names.borrow_mut().entry(key).or_insert_with(|| {
-            let name = if case {
-                CaseName(rust).to_string()
-            } else {
-                FieldName(rust).to_string()
-            };
-            Box::leak(name.into_boxed_str())
-        })
-    })
-}
-
-fn field_name(rust: &'static str) -> &'static str {
-    wit_name(rust, false)
-}
-
-fn case_name(rust: &'static str) -> &'static str {
-    wit_name(rust, true)
 }
 
 /// A value whose own serialization goes through the adapter too.
@@ -299,42 +226,5 @@ impl<M: SerializeMap> ser::SerializeStruct for Record<M> {
     }
     fn end(self) -> Result<M::Ok, M::Error> {
         self.0.end()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde::Serialize;
-
-    #[derive(Serialize)]
-    enum Scheme {
-        BuyerPart,
-        Other(String),
-    }
-
-    #[derive(Serialize)]
-    struct Line {
-        line_number: String,
-        r#from: Option<String>,
-        scheme: Scheme,
-        other: Scheme,
-        pair: (String, u8),
-    }
-
-    #[test]
-    fn rust_names_are_written_as_wit_names() {
-        let line = Line {
-            line_number: "10".into(),
-            r#from: None,
-            scheme: Scheme::BuyerPart,
-            other: Scheme::Other("ZZ".into()),
-            pair: ("a".into(), 1),
-        };
-        let mut out = Vec::new();
-        super::serialize(&line, &mut serde_json::Serializer::new(&mut out)).expect("serializes");
-        assert_eq!(
-            String::from_utf8(out).expect("utf-8"),
-            r#"{"line-number":"10","from":null,"scheme":"buyer-part","other":{"other":"ZZ"},"pair":["a",1]}"#
-        );
     }
 }

@@ -1,8 +1,8 @@
 //! Hot swap: turns the registry's active pointers into compiled plugin versions the routes run.
 //!
-//! Every slot a route uses has a watch channel holding its active version, compiled. [`Versions`] follows the
-//! registry's changes (a JetStream KV watch, so every host of a fleet sees the same activation): when a slot's
-//! active pointer moves it fetches the artifact, compiles it off the async runtime (the engine caches compiled
+//! Every slot a route uses has a watch channel holding its active version, compiled. [`Versions`] hears of the
+//! registry's changes from the service's follower (a JetStream KV watch, so every host of a fleet sees the same
+//! activation): when a slot's active pointer moves it fetches the artifact, compiles it off the async runtime (the engine caches compiled
 //! code by sha256 under the data dir, and compiled plugins stay in memory, so re-activating a version compiles
 //! nothing) and publishes it on the slot's channel. Each route builds its plugin threads for the new version and
 //! switches to them between two messages (see [`crate::pipeline::routes`]); messages already fetched finish on
@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
-use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::engine::Engine;
 use crate::host_api::SlotContext;
 use crate::invoke::{InstancePolicy, Limits, Mapper};
 use crate::plugin::{Plugin, PluginError, World};
-use crate::registry::{Change, Registry, SlotState, VersionMeta};
+use crate::names::{Sha256, Slot, Tenant};
+use crate::registry::{Registry, SlotState, VersionMeta};
 
 /// A slot's active version, compiled.
 #[derive(Debug)]
@@ -31,19 +31,19 @@ pub struct Loaded {
     pub plugin: Plugin,
 }
 
-type Slot = (String, String);
+type SlotKey = (Tenant, Slot);
 
 /// The compiled active version of every slot in use, following the registry.
 pub struct Versions {
     engine: Engine,
     registry: Registry,
-    tenants: HashSet<String>,
-    compiled: Mutex<HashMap<String, Plugin>>,
+    tenants: HashSet<Tenant>,
+    compiled: Mutex<HashMap<Sha256, Plugin>>,
     /// One compile per sha at a time: a second caller waits and finds it compiled.
-    compiling: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    compiling: Mutex<HashMap<Sha256, Arc<tokio::sync::Mutex<()>>>>,
     /// The active sha the registry last named per slot.
-    latest: Mutex<HashMap<Slot, String>>,
-    slots: Mutex<HashMap<Slot, watch::Sender<Option<Arc<Loaded>>>>>,
+    latest: Mutex<HashMap<SlotKey, Sha256>>,
+    slots: Mutex<HashMap<SlotKey, watch::Sender<Option<Arc<Loaded>>>>>,
 }
 
 impl std::fmt::Debug for Versions {
@@ -53,101 +53,53 @@ impl std::fmt::Debug for Versions {
 }
 
 impl Versions {
-    /// Loads the active version of every slot of `tenants` and follows the registry from then on, until `stop`
-    /// turns true. A version uploaded through any host is compiled here as soon as it is stored, so its
-    /// activation only switches.
-    pub async fn start(
-        engine: Engine,
-        registry: Registry,
-        tenants: HashSet<String>,
-        mut stop: watch::Receiver<bool>,
-    ) -> Result<Arc<Self>> {
-        let versions = Arc::new(Self {
+    /// Nothing loaded yet; [`Versions::load_all`] reads the registry, and the service's follower keeps it current.
+    pub fn new(engine: Engine, registry: Registry, tenants: HashSet<Tenant>) -> Self {
+        Self {
             engine,
-            registry: registry.clone(),
+            registry,
             tenants,
             compiled: Mutex::default(),
             compiling: Mutex::default(),
             latest: Mutex::default(),
             slots: Mutex::default(),
-        });
-        // Watch first, then read: a change made in between is seen twice rather than missed.
-        let mut changes = registry
-            .watch()
-            .await
-            .context("watching the plugin registry")?;
-        for (tenant, slot, state) in registry
+        }
+    }
+
+    /// Loads the active version of every slot of this host's tenants.
+    pub async fn load_all(&self) -> Result<()> {
+        for (tenant, slot, state) in self
+            .registry
             .slots(None)
             .await
             .context("reading the registry's slots")?
         {
-            if versions.tenants.contains(&tenant) {
-                versions.note(&tenant, &slot, &state);
-                versions.apply(&tenant, &slot, &state).await;
+            if self.tenants.contains(&tenant) {
+                self.note(&tenant, &slot, &state);
+                self.apply(&tenant, &slot, &state).await;
             }
         }
-        let follower = versions.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    change = changes.next() => match change {
-                        Some(Change::Slot { tenant, slot, state }) if follower.tenants.contains(&tenant) => {
-                            follower.note(&tenant, &slot, &state);
-                            let follower = follower.clone();
-                            tokio::spawn(async move { follower.apply(&tenant, &slot, &state).await });
-                        }
-                        Some(Change::Version { meta }) if follower.tenants.contains(&meta.tenant) => {
-                            let follower = follower.clone();
-                            tokio::spawn(async move { follower.prepare(meta).await });
-                        }
-                        Some(_) => {}
-                        None => {
-                            // The watch fell behind or NATS went away: watch again, then read every slot, so a
-                            // change made meanwhile is not missed.
-                            tracing::warn!("the plugin registry's watch ended; watching it again");
-                            let Some(again) = follower.rewatch(&mut stop).await else { return };
-                            changes = again;
-                        }
-                    },
-                    _ = stop.changed() => return,
-                }
-            }
-        });
-        Ok(versions)
+        Ok(())
     }
 
-    /// A new watch of the registry once it can be had (retrying every second), after which every slot is read
-    /// and applied again; `None` when `stop` turns true first.
-    async fn rewatch(
-        self: &Arc<Self>,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Option<futures::stream::BoxStream<'static, Change>> {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                _ = stop.changed() => return None,
-            }
-            let changes = match self.registry.watch().await {
-                Ok(changes) => changes,
-                Err(err) => {
-                    tracing::warn!("watching the plugin registry: {err}; retrying");
-                    continue;
-                }
-            };
-            match self.registry.slots(None).await {
-                Ok(slots) => {
-                    for (tenant, slot, state) in slots {
-                        if self.tenants.contains(&tenant) {
-                            self.note(&tenant, &slot, &state);
-                            let this = self.clone();
-                            tokio::spawn(async move { this.apply(&tenant, &slot, &state).await });
-                        }
-                    }
-                    return Some(changes);
-                }
-                Err(err) => tracing::warn!("reading the registry's slots: {err}; retrying"),
-            }
+    /// A slot's active pointer moved (on this host or another): switch to the version it names, off the caller's
+    /// task, so a compile does not hold up other slots.
+    pub fn slot_changed(self: &Arc<Self>, tenant: Tenant, slot: Slot, state: SlotState) {
+        if !self.tenants.contains(&tenant) {
+            return;
         }
+        self.note(&tenant, &slot, &state);
+        let this = self.clone();
+        tokio::spawn(async move { this.apply(&tenant, &slot, &state).await });
+    }
+
+    /// A version was uploaded (through any host): compile it now, so its activation only switches.
+    pub fn version_added(self: &Arc<Self>, meta: VersionMeta) {
+        if !self.tenants.contains(&meta.tenant) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move { this.prepare(meta).await });
     }
 
     /// The registry behind.
@@ -161,19 +113,19 @@ impl Versions {
     }
 
     /// The channel holding `tenant`/`slot`'s active version (`None` while it has none).
-    pub fn subscribe(&self, tenant: &str, slot: &str) -> watch::Receiver<Option<Arc<Loaded>>> {
+    pub fn subscribe(&self, tenant: &Tenant, slot: &Slot) -> watch::Receiver<Option<Arc<Loaded>>> {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         slots
-            .entry((tenant.to_string(), slot.to_string()))
+            .entry((tenant.clone(), slot.clone()))
             .or_insert_with(|| watch::channel(None).0)
             .subscribe()
     }
 
     /// The version `tenant`/`slot` runs on this host now.
-    pub fn current(&self, tenant: &str, slot: &str) -> Option<Arc<Loaded>> {
+    pub fn current(&self, tenant: &Tenant, slot: &Slot) -> Option<Arc<Loaded>> {
         let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         slots
-            .get(&(tenant.to_string(), slot.to_string()))
+            .get(&(tenant.clone(), slot.clone()))
             .and_then(|tx| tx.borrow().clone())
     }
 
@@ -183,11 +135,11 @@ impl Versions {
         &self,
         name: &str,
         bytes: Bytes,
-        tenant: &str,
-        slot: &str,
+        tenant: &Tenant,
+        slot: &Slot,
         needed: Option<&Needed>,
     ) -> Result<Plugin, PluginError> {
-        let sha = crate::engine::sha256_hex(&bytes);
+        let sha = Sha256::of(&bytes);
         let lock = self
             .compiling
             .lock()
@@ -201,7 +153,7 @@ impl Versions {
             return Ok(plugin);
         }
         let engine = self.engine.clone();
-        let (name, tenant, slot) = (name.to_string(), tenant.to_string(), slot.to_string());
+        let (name, tenant, slot) = (name.to_string(), tenant.clone(), slot.clone());
         let needed = needed.cloned();
         let failed_name = name.clone();
         let plugin = tokio::task::spawn_blocking(move || {
@@ -225,7 +177,7 @@ impl Versions {
     }
 
     /// Whether this host holds `sha` compiled.
-    pub fn is_compiled(&self, sha: &str) -> bool {
+    pub fn is_compiled(&self, sha: &Sha256) -> bool {
         self.compiled
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -258,7 +210,7 @@ impl Versions {
         }
     }
 
-    fn cached(&self, sha: &str) -> Option<Plugin> {
+    fn cached(&self, sha: &Sha256) -> Option<Plugin> {
         self.compiled
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -267,23 +219,23 @@ impl Versions {
     }
 
     /// Notes the version the registry names for a slot, in the order the changes arrive.
-    fn note(&self, tenant: &str, slot: &str, state: &SlotState) {
+    fn note(&self, tenant: &Tenant, slot: &Slot, state: &SlotState) {
         if let Some(sha) = &state.active {
             self.latest
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert((tenant.to_string(), slot.to_string()), sha.clone());
+                .insert((tenant.clone(), slot.clone()), sha.clone());
         }
     }
 
     /// Moves `tenant`/`slot` to the version `state` names, if it is not the one it runs. Changes may be applied
     /// concurrently (a compile must not hold up other slots): a version is switched in only if it is still the
     /// latest the registry named for the slot when its load is done.
-    async fn apply(&self, tenant: &str, slot: &str, state: &SlotState) {
+    async fn apply(&self, tenant: &Tenant, slot: &Slot, state: &SlotState) {
         let Some(sha) = state.active.clone() else {
             return;
         };
-        let key = (tenant.to_string(), slot.to_string());
+        let key = (tenant.clone(), slot.clone());
         if self
             .current(tenant, slot)
             .is_some_and(|loaded| loaded.meta.sha256 == sha)
@@ -296,20 +248,20 @@ impl Versions {
                 if latest.get(&key) != Some(&sha) {
                     return;
                 }
-                tracing::info!(tenant, slot, version = %loaded.meta.version, sha256 = %sha, "slot switched to {}@{}", loaded.meta.name, loaded.meta.version);
+                tracing::info!(%tenant, %slot, version = %loaded.meta.version, sha256 = %sha, "slot switched to {}@{}", loaded.meta.name, loaded.meta.version);
                 let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
                 let tx = slots
-                    .entry((tenant.to_string(), slot.to_string()))
+                    .entry((tenant.clone(), slot.clone()))
                     .or_insert_with(|| watch::channel(None).0);
                 tx.send_replace(Some(Arc::new(loaded)));
             }
             Err(err) => {
-                tracing::error!(tenant, slot, sha256 = %sha, "cannot load the slot's active version, the slot keeps the one it runs: {err:#}");
+                tracing::error!(%tenant, %slot, sha256 = %sha, "cannot load the slot's active version, the slot keeps the one it runs: {err:#}");
             }
         }
     }
 
-    async fn load(&self, tenant: &str, slot: &str, sha: &str) -> Result<Loaded> {
+    async fn load(&self, tenant: &Tenant, slot: &Slot, sha: &Sha256) -> Result<Loaded> {
         let meta = self
             .registry
             .version(tenant, slot, sha)
@@ -351,8 +303,8 @@ pub fn inspect(
     engine: &Engine,
     name: &str,
     bytes: &[u8],
-    tenant: &str,
-    slot: &str,
+    tenant: &Tenant,
+    slot: &Slot,
     needed: Option<&Needed>,
 ) -> Result<Plugin, PluginError> {
     let plugin = Plugin::load(engine, name, bytes)?;

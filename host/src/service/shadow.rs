@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 use similar::TextDiff;
 use utoipa::ToSchema;
 
-use super::errors::ApiError;
+use super::{Service, ServiceError};
 use crate::bus::{self, StreamKind};
+use crate::config::Kind;
 use crate::host_api::{FixedClock, SlotContext};
 use crate::invoke::{Envelope, InstancePolicy, Limits, Mapper};
-use crate::pipeline::Kind;
+use crate::names::{Slot, Tenant};
 use crate::plugin::{Plugin, World};
 use crate::registry::VersionMeta;
-use crate::serve::Service;
 
 /// How far back in a stream the shadow run looks for the slot's recent inputs.
 const SCAN_LIMIT: u64 = 5_000;
@@ -55,14 +55,14 @@ struct Input {
 
 /// Runs the shadow comparison for an upload of `candidate` to `tenant`/`slot`.
 pub(super) async fn run(
-    service: &Arc<Service>,
-    tenant: &str,
-    slot: &str,
+    service: &Service,
+    tenant: &Tenant,
+    slot: &Slot,
     candidate: &Plugin,
     active: Option<&VersionMeta>,
     fixtures: Vec<(String, Bytes)>,
     recent: usize,
-) -> Result<ShadowReport, ApiError> {
+) -> Result<ShadowReport, ServiceError> {
     // The profile and master data of the first route running the slot, so both versions see what they would
     // see in service.
     let spec = service
@@ -70,7 +70,7 @@ pub(super) async fn run(
         .specs()
         .await
         .into_iter()
-        .find(|s| s.tenant == tenant && s.common.slot == slot);
+        .find(|s| s.tenant == *tenant && s.common.slot == *slot);
     let fixture_count = fixtures.len();
     let mut inputs: Vec<Input> = fixtures
         .into_iter()
@@ -119,7 +119,7 @@ pub(super) async fn run(
         context
     };
     let (source, target) = match spec.as_ref().map(|s| &s.kind) {
-        Some(Kind::Inbound { source, .. }) => (source.clone(), String::new()),
+        Some(Kind::Inbound { source, .. }) => (source.to_string(), String::new()),
         Some(Kind::Outbound { target, .. }) => (String::new(), target.name().to_string()),
         None => ("shadow".to_string(), "shadow".to_string()),
     };
@@ -148,7 +148,7 @@ pub(super) async fn run(
                         content_type: None,
                         file_name: input.label.strip_prefix("fixture:").map(str::to_string),
                         headers: Vec::new(),
-                        payload: input.payload.to_vec(),
+                        payload: input.payload.clone(),
                     };
                     match session.map(&envelope) {
                         Ok(events) => events
@@ -215,8 +215,8 @@ pub(super) async fn run(
         Ok::<_, crate::plugin::PluginError>(report)
     })
     .await
-    .map_err(|err| ApiError::from(anyhow::anyhow!("the shadow run stopped: {err}")))?
-    .map_err(ApiError::from)
+    .map_err(|err| ServiceError::unavailable(format!("the shadow run stopped: {err}")))?
+    .map_err(ServiceError::from)
 }
 
 fn pretty(value: &serde_json::Value) -> String {
@@ -226,10 +226,10 @@ fn pretty(value: &serde_json::Value) -> String {
 /// The last `wanted` messages on `subjects`, newest first, from the tenant's streams.
 async fn recent_inputs(
     js: &jetstream::Context,
-    tenant: &str,
+    tenant: &Tenant,
     subjects: &[(StreamKind, String)],
     wanted: usize,
-) -> Result<Vec<Input>, ApiError> {
+) -> Result<Vec<Input>, ServiceError> {
     let mut out = Vec::new();
     for (kind, subject) in subjects {
         if out.len() >= wanted {

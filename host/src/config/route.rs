@@ -1,0 +1,956 @@
+//! Routes: what a route is once checked ([`RouteDef`]), and the one checker every route passes, whether it was
+//! written in the configuration file or sent to the admin API.
+//!
+//! Both arrive as a table with the same keys — `source` or `name`, `events`, `target`, `slot`, `plugin`,
+//! `config`, `payload` and the route settings (`workers`, `max_attempts`, `deadline` ...) — read with serde into
+//! tables generated from one list of keys ([`route_tables!`]), the file's with the place of every value, the
+//! API's without. Each becomes a [`Draft`], and [`Checker::route`] turns a draft into a [`RouteDef`] with the
+//! same rules and the same messages. What differs is what only a file may do: name a `plugin` file, and read
+//! `${NAME}` secrets from the host's environment; and that the file's errors carry the line.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::canonical::EVENT_TYPES;
+use crate::invoke::InstancePolicy;
+use crate::names::{RouteName, Slot, Source, TargetName};
+
+/// What every route shares: its plugin, the profile the plugin reads, and how failures are handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteCommon {
+    /// The route's name: its durable consumer and its dead-letter subject `mw.<tenant>.dlq.<name>`.
+    pub name: RouteName,
+    /// The plugin slot the route runs: its active version serves the route and is swapped live.
+    pub slot: Slot,
+    /// A plugin file that seeds the slot (routes of the file only): registered as a version at start and
+    /// activated when the slot has none active, or when this file's content was never activated from the
+    /// configuration before.
+    pub plugin: Option<PathBuf>,
+    /// The partner profile values the plugin reads with `config`.
+    pub config: BTreeMap<String, String>,
+    /// Fresh instance per message, or warm reuse.
+    pub instances: InstancePolicy,
+    /// Threads running the plugin for this route.
+    pub workers: usize,
+    /// Deliveries of one message before a retryable failure becomes a dead letter.
+    pub max_attempts: u32,
+    /// The first retry's delay; each later one doubles, up to `max_backoff`.
+    pub backoff: Duration,
+    /// The longest retry delay.
+    pub max_backoff: Duration,
+    /// How long JetStream waits for an acknowledgment before it redelivers.
+    pub ack_wait: Duration,
+    /// A call's deadline.
+    pub deadline: Duration,
+    /// The plugin's memory cap.
+    pub memory_bytes: usize,
+    /// The largest payload the route takes; larger ones are dead-lettered.
+    pub max_payload_bytes: usize,
+    /// Messages fetched per pull request.
+    pub batch: usize,
+}
+
+/// What a route does with its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Documents from `mw.<tenant>.in.<source>` into canonical events.
+    Inbound {
+        /// The source.
+        source: Source,
+        /// Whether payloads must be UTF-8 text (most EDI, CSV and JSON); `false` passes bytes as they are.
+        text: bool,
+    },
+    /// Canonical events out to a target.
+    Outbound {
+        /// The canonical event types it takes.
+        events: Vec<String>,
+        /// Where the rendered documents go.
+        target: Target,
+    },
+}
+
+/// Where an outbound route delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Published on `mw.<tenant>.out.<subject>`.
+    Subject {
+        /// The last token of the subject; also the target name the plugin is given.
+        name: TargetName,
+    },
+    /// POSTed (or another method) to an HTTP endpoint.
+    Http {
+        /// The target name the plugin is given: the URL's host.
+        name: String,
+        /// The endpoint.
+        url: String,
+        /// The method (POST unless set).
+        method: String,
+        /// Extra request headers (secrets from the environment).
+        headers: Vec<(String, String)>,
+        /// One request's timeout.
+        timeout: Duration,
+    },
+}
+
+impl Target {
+    /// The name the plugin is given as its target.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Subject { name } => name,
+            Target::Http { name, .. } => name,
+        }
+    }
+}
+
+/// Where a route was defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Origin {
+    /// In the configuration file, at this line: changed there, not through the API.
+    Config {
+        /// The line the route starts at.
+        line: usize,
+    },
+    /// Through the admin API (kept in the registry).
+    Api,
+}
+
+/// A route, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDef {
+    /// Name, slot, profile, limits.
+    pub common: RouteCommon,
+    /// Inbound or outbound.
+    pub kind: Kind,
+    /// The file's line, or the API.
+    pub origin: Origin,
+}
+
+impl RouteDef {
+    /// The source an inbound route reads.
+    pub fn source(&self) -> Option<&Source> {
+        match &self.kind {
+            Kind::Inbound { source, .. } => Some(source),
+            Kind::Outbound { .. } => None,
+        }
+    }
+}
+
+/// Which way a route maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Documents in, canonical events out.
+    Inbound,
+    /// Canonical events in, documents out.
+    Outbound,
+}
+
+// ---- The tables, as read ----
+
+/// A value sent to the API: no place in a file to point at.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Given<T>(T);
+
+/// A value read from a table, with where it was when it came from the file.
+#[derive(Debug, Clone)]
+pub(crate) struct At<T> {
+    pub(crate) value: T,
+    pub(crate) span: Option<Range<usize>>,
+}
+
+impl<T> From<Spanned<T>> for At<T> {
+    fn from(spanned: Spanned<T>) -> Self {
+        let span = spanned.span();
+        Self {
+            value: spanned.into_inner(),
+            span: Some(span),
+        }
+    }
+}
+
+impl<T> From<Given<T>> for At<T> {
+    fn from(given: Given<T>) -> Self {
+        Self {
+            value: given.0,
+            span: None,
+        }
+    }
+}
+
+/// The route settings: in `[defaults]` and in every route table; a route's own win.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    pub(crate) instances: Option<At<String>>,
+    pub(crate) recycle_after: Option<u32>,
+    pub(crate) workers: Option<usize>,
+    pub(crate) max_attempts: Option<u32>,
+    pub(crate) backoff: Option<At<String>>,
+    pub(crate) max_backoff: Option<At<String>>,
+    pub(crate) ack_wait: Option<At<String>>,
+    pub(crate) deadline: Option<At<String>>,
+    pub(crate) memory_mb: Option<usize>,
+    pub(crate) max_payload_bytes: Option<usize>,
+    pub(crate) batch: Option<usize>,
+}
+
+impl Settings {
+    pub(crate) fn or(self, defaults: &Settings) -> Settings {
+        let d = defaults.clone();
+        Settings {
+            instances: self.instances.or(d.instances),
+            recycle_after: self.recycle_after.or(d.recycle_after),
+            workers: self.workers.or(d.workers),
+            max_attempts: self.max_attempts.or(d.max_attempts),
+            backoff: self.backoff.or(d.backoff),
+            max_backoff: self.max_backoff.or(d.max_backoff),
+            ack_wait: self.ack_wait.or(d.ack_wait),
+            deadline: self.deadline.or(d.deadline),
+            memory_mb: self.memory_mb.or(d.memory_mb),
+            max_payload_bytes: self.max_payload_bytes.or(d.max_payload_bytes),
+            batch: self.batch.or(d.batch),
+        }
+    }
+}
+
+/// A route table of either source, ready for [`Checker::route`].
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) direction: Direction,
+    pub(crate) name: Option<At<String>>,
+    pub(crate) source: Option<At<String>>,
+    pub(crate) events: Option<At<Vec<String>>>,
+    pub(crate) target: Option<At<TargetDraft>>,
+    pub(crate) slot: Option<At<String>>,
+    pub(crate) plugin: Option<At<String>>,
+    pub(crate) config: BTreeMap<String, At<String>>,
+    pub(crate) payload: Option<At<String>>,
+    pub(crate) settings: Settings,
+    /// Where the table starts, for the file's routes.
+    pub(crate) span: Option<Range<usize>>,
+}
+
+/// An outbound route's `target` table.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TargetDraft {
+    pub(crate) subject: Option<At<String>>,
+    pub(crate) url: Option<At<String>>,
+    pub(crate) method: Option<At<String>>,
+    pub(crate) headers: BTreeMap<String, At<String>>,
+    pub(crate) timeout: Option<At<String>>,
+}
+
+/// Declares the tables of one source: the file's (`Spanned`) or the API's (`Given`), from one list of keys, so
+/// the two can never take different keys. Every table rejects keys it does not know. (serde's `flatten` cannot
+/// be combined with rejecting unknown keys, so the settings are spelled out in each table.)
+macro_rules! route_tables {
+    ($wrap:ident: $(#[$settings_attr:meta])* $settings:ident, $inbound:ident, $outbound:ident, $target:ident) => {
+        /// The route settings as written.
+        $(#[$settings_attr])*
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $settings {
+            instances: Option<$wrap<String>>,
+            recycle_after: Option<u32>,
+            workers: Option<usize>,
+            max_attempts: Option<u32>,
+            backoff: Option<$wrap<String>>,
+            max_backoff: Option<$wrap<String>>,
+            ack_wait: Option<$wrap<String>>,
+            deadline: Option<$wrap<String>>,
+            memory_mb: Option<usize>,
+            max_payload_bytes: Option<usize>,
+            batch: Option<usize>,
+        }
+
+        impl From<$settings> for Settings {
+            fn from(s: $settings) -> Self {
+                Settings {
+                    instances: s.instances.map(At::from),
+                    recycle_after: s.recycle_after,
+                    workers: s.workers,
+                    max_attempts: s.max_attempts,
+                    backoff: s.backoff.map(At::from),
+                    max_backoff: s.max_backoff.map(At::from),
+                    ack_wait: s.ack_wait.map(At::from),
+                    deadline: s.deadline.map(At::from),
+                    memory_mb: s.memory_mb,
+                    max_payload_bytes: s.max_payload_bytes,
+                    batch: s.batch,
+                }
+            }
+        }
+
+        /// An inbound route table as written.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $inbound {
+            source: $wrap<String>,
+            name: Option<$wrap<String>>,
+            slot: Option<$wrap<String>>,
+            plugin: Option<$wrap<String>>,
+            #[serde(default)]
+            config: BTreeMap<String, $wrap<String>>,
+            payload: Option<$wrap<String>>,
+            instances: Option<$wrap<String>>,
+            recycle_after: Option<u32>,
+            workers: Option<usize>,
+            max_attempts: Option<u32>,
+            backoff: Option<$wrap<String>>,
+            max_backoff: Option<$wrap<String>>,
+            ack_wait: Option<$wrap<String>>,
+            deadline: Option<$wrap<String>>,
+            memory_mb: Option<usize>,
+            max_payload_bytes: Option<usize>,
+            batch: Option<usize>,
+        }
+
+        /// An outbound route table as written.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $outbound {
+            name: $wrap<String>,
+            events: $wrap<Vec<String>>,
+            target: $wrap<$target>,
+            slot: Option<$wrap<String>>,
+            plugin: Option<$wrap<String>>,
+            #[serde(default)]
+            config: BTreeMap<String, $wrap<String>>,
+            instances: Option<$wrap<String>>,
+            recycle_after: Option<u32>,
+            workers: Option<usize>,
+            max_attempts: Option<u32>,
+            backoff: Option<$wrap<String>>,
+            max_backoff: Option<$wrap<String>>,
+            ack_wait: Option<$wrap<String>>,
+            deadline: Option<$wrap<String>>,
+            memory_mb: Option<usize>,
+            max_payload_bytes: Option<usize>,
+            batch: Option<usize>,
+        }
+
+        /// An outbound route's `target` as written.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $target {
+            subject: Option<$wrap<String>>,
+            url: Option<$wrap<String>>,
+            method: Option<$wrap<String>>,
+            #[serde(default)]
+            headers: BTreeMap<String, $wrap<String>>,
+            timeout: Option<$wrap<String>>,
+        }
+
+        impl From<$target> for TargetDraft {
+            fn from(t: $target) -> Self {
+                TargetDraft {
+                    subject: t.subject.map(At::from),
+                    url: t.url.map(At::from),
+                    method: t.method.map(At::from),
+                    headers: t.headers.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
+                    timeout: t.timeout.map(At::from),
+                }
+            }
+        }
+
+        impl $inbound {
+            pub(crate) fn draft(self, span: Option<Range<usize>>) -> Draft {
+                Draft {
+                    direction: Direction::Inbound,
+                    name: self.name.map(At::from),
+                    source: Some(At::from(self.source)),
+                    events: None,
+                    target: None,
+                    slot: self.slot.map(At::from),
+                    plugin: self.plugin.map(At::from),
+                    config: self.config.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
+                    payload: self.payload.map(At::from),
+                    settings: Settings {
+                        instances: self.instances.map(At::from),
+                        recycle_after: self.recycle_after,
+                        workers: self.workers,
+                        max_attempts: self.max_attempts,
+                        backoff: self.backoff.map(At::from),
+                        max_backoff: self.max_backoff.map(At::from),
+                        ack_wait: self.ack_wait.map(At::from),
+                        deadline: self.deadline.map(At::from),
+                        memory_mb: self.memory_mb,
+                        max_payload_bytes: self.max_payload_bytes,
+                        batch: self.batch,
+                    },
+                    span,
+                }
+            }
+        }
+
+        impl $outbound {
+            pub(crate) fn draft(self, span: Option<Range<usize>>) -> Draft {
+                let target = At::from(self.target);
+                Draft {
+                    direction: Direction::Outbound,
+                    name: Some(At::from(self.name)),
+                    source: None,
+                    events: Some(At::from(self.events)),
+                    target: Some(At {
+                        value: TargetDraft::from(target.value),
+                        span: target.span,
+                    }),
+                    slot: self.slot.map(At::from),
+                    plugin: self.plugin.map(At::from),
+                    config: self.config.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
+                    payload: None,
+                    settings: Settings {
+                        instances: self.instances.map(At::from),
+                        recycle_after: self.recycle_after,
+                        workers: self.workers,
+                        max_attempts: self.max_attempts,
+                        backoff: self.backoff.map(At::from),
+                        max_backoff: self.max_backoff.map(At::from),
+                        ack_wait: self.ack_wait.map(At::from),
+                        deadline: self.deadline.map(At::from),
+                        memory_mb: self.memory_mb,
+                        max_payload_bytes: self.max_payload_bytes,
+                        batch: self.batch,
+                    },
+                    span,
+                }
+            }
+        }
+    };
+}
+
+route_tables!(Spanned: FileSettings, InboundFile, OutboundFile, TargetFile);
+route_tables!(Given: #[allow(dead_code, reason = "the API has no [defaults] table")] ApiSettings, InboundBody, OutboundBody, TargetBody);
+
+/// Reads a route sent to the admin API: `direction` (`"inbound"` or `"outbound"`) and the keys of a route table
+/// of the file, as JSON. `name`, when the body gives one, must be the route's name from the request.
+pub(crate) fn api_draft(name: &RouteName, body: &serde_json::Value) -> Result<Draft> {
+    let serde_json::Value::Object(fields) = body else {
+        return Err(anyhow!(
+            "a route is a JSON object with `direction` and the route's keys"
+        ));
+    };
+    let mut fields = fields.clone();
+    let direction: Direction = match fields.remove("direction") {
+        Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
+            anyhow!("direction is {value}: say \"inbound\" or \"outbound\"")
+        })?,
+        None => return Err(anyhow!("direction is missing: say \"inbound\" or \"outbound\"")),
+    };
+    match fields.get("name") {
+        Some(given) if given.as_str() != Some(name.as_str()) => {
+            return Err(anyhow!(
+                "name is {given} but the route's address says {:?}",
+                name.as_str()
+            ));
+        }
+        Some(_) => {}
+        None => {
+            fields.insert("name".into(), serde_json::Value::String(name.to_string()));
+        }
+    }
+    let body = serde_json::Value::Object(fields);
+    let unreadable = |err: serde_json::Error| anyhow!("the route cannot be read: {err}");
+    Ok(match direction {
+        Direction::Inbound => serde_json::from_value::<InboundBody>(body)
+            .map_err(unreadable)?
+            .draft(None),
+        Direction::Outbound => serde_json::from_value::<OutboundBody>(body)
+            .map_err(unreadable)?
+            .draft(None),
+    })
+}
+
+// ---- The checker ----
+
+/// Where routes are checked from: the file (with its text, for line numbers, its directory, for plugin paths,
+/// and the environment, for secrets), or the API (none of those).
+pub(crate) struct Checker<'a> {
+    pub(crate) file: Option<FileContext<'a>>,
+}
+
+/// The file a route is read from.
+pub(crate) struct FileContext<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) path: &'a Path,
+    pub(crate) base: &'a Path,
+    pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Checker<'_> {
+    /// The line of a byte offset in the file.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        match &self.file {
+            Some(file) => {
+                file.text[..offset.min(file.text.len())]
+                    .bytes()
+                    .filter(|&b| b == b'\n')
+                    .count()
+                    + 1
+            }
+            None => 0,
+        }
+    }
+
+    /// An error about a value: located at its line in the file, or as it is for the API.
+    pub(crate) fn at<T>(&self, value: &At<T>, message: impl std::fmt::Display) -> anyhow::Error {
+        self.at_span(value.span.as_ref(), message)
+    }
+
+    pub(crate) fn at_span(
+        &self,
+        span: Option<&Range<usize>>,
+        message: impl std::fmt::Display,
+    ) -> anyhow::Error {
+        match (&self.file, span) {
+            (Some(file), Some(span)) => anyhow!(
+                "{}, line {}: {message}",
+                file.path.display(),
+                self.line(span.start)
+            ),
+            (Some(file), None) => anyhow!("{}: {message}", file.path.display()),
+            (None, _) => anyhow!("{message}"),
+        }
+    }
+
+    /// A name that becomes a subject token, a stream or a consumer name.
+    pub(crate) fn name<N>(
+        &self,
+        value: &At<String>,
+        parse: fn(&str) -> Result<N, crate::names::NameError>,
+    ) -> Result<N> {
+        parse(&value.value).map_err(|err| self.at(value, err))
+    }
+
+    /// Checks one route table into a route. The route's uniqueness among others is the caller's to check
+    /// ([`claim`]).
+    pub(crate) fn route(&self, draft: Draft, defaults: &Settings) -> Result<RouteDef> {
+        let line = draft.span.as_ref().map(|s| self.line(s.start));
+        let (name_value, kind) = match draft.direction {
+            Direction::Inbound => {
+                let source_value = draft
+                    .source
+                    .as_ref()
+                    .ok_or_else(|| self.at_span(draft.span.as_ref(), "an inbound route needs `source`"))?;
+                let source = self.name(source_value, Source::new)?;
+                let name = draft.name.clone().unwrap_or_else(|| source_value.clone());
+                let text = match draft.payload.as_ref().map(|p| p.value.as_str()) {
+                    None | Some("text") => true,
+                    Some("bytes") => false,
+                    Some(other) => {
+                        return Err(self.at(
+                            draft.payload.as_ref().unwrap_or(source_value),
+                            format!(
+                                "payload = \"{other}\": say \"text\" (UTF-8, the default) or \"bytes\""
+                            ),
+                        ));
+                    }
+                };
+                (name, Kind::Inbound { source, text })
+            }
+            Direction::Outbound => {
+                let name = draft
+                    .name
+                    .clone()
+                    .ok_or_else(|| self.at_span(draft.span.as_ref(), "an outbound route needs `name`"))?;
+                let events = draft
+                    .events
+                    .as_ref()
+                    .ok_or_else(|| self.at_span(draft.span.as_ref(), "an outbound route needs `events`"))?;
+                if events.value.is_empty() {
+                    return Err(self.at(
+                        events,
+                        "events is empty: name the canonical event types the route takes",
+                    ));
+                }
+                for event in &events.value {
+                    if !EVENT_TYPES.contains(&event.as_str()) {
+                        return Err(self.at(
+                            events,
+                            format!(
+                                "{event} is not a canonical event type; the types are: {}",
+                                EVENT_TYPES.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                let target = draft
+                    .target
+                    .as_ref()
+                    .ok_or_else(|| self.at_span(draft.span.as_ref(), "an outbound route needs `target`"))?;
+                (
+                    name,
+                    Kind::Outbound {
+                        events: events.value.clone(),
+                        target: self.target(target)?,
+                    },
+                )
+            }
+        };
+        let name = self.name(&name_value, RouteName::new)?;
+        let common = self.common(name, draft, defaults)?;
+        Ok(RouteDef {
+            common,
+            kind,
+            origin: match line {
+                Some(line) => Origin::Config { line },
+                None => Origin::Api,
+            },
+        })
+    }
+
+    fn target(&self, target: &At<TargetDraft>) -> Result<Target> {
+        let draft = &target.value;
+        match (&draft.subject, &draft.url) {
+            (Some(subject), None) => {
+                if draft.method.is_some() || !draft.headers.is_empty() || draft.timeout.is_some() {
+                    return Err(self.at(target, "method, headers and timeout are for HTTP targets; a subject target takes only `subject`"));
+                }
+                Ok(Target::Subject {
+                    name: self.name(subject, TargetName::new)?,
+                })
+            }
+            (None, Some(url)) => {
+                let url_text = self.expand(url)?;
+                let uri: hyper::Uri = url_text
+                    .parse()
+                    .map_err(|err| self.at(url, format!("{url_text} is not a URL: {err}")))?;
+                if uri.scheme_str() != Some("http") {
+                    return Err(self.at(url, format!("{url_text}: only http:// targets are supported")));
+                }
+                let method = draft
+                    .method
+                    .as_ref()
+                    .map(|m| m.value.to_ascii_uppercase())
+                    .unwrap_or_else(|| "POST".into());
+                if !["POST", "PUT", "PATCH"].contains(&method.as_str()) {
+                    return Err(self.at(
+                        draft.method.as_ref().unwrap_or(url),
+                        format!("method {method}: use POST, PUT or PATCH"),
+                    ));
+                }
+                let mut headers = Vec::new();
+                for (name, value) in &draft.headers {
+                    headers.push((name.clone(), self.expand(value)?));
+                }
+                let name = uri.host().unwrap_or("http").to_string();
+                Ok(Target::Http {
+                    name,
+                    url: url_text,
+                    method,
+                    headers,
+                    timeout: self
+                        .duration(draft.timeout.as_ref())?
+                        .unwrap_or(Duration::from_secs(10)),
+                })
+            }
+            _ => Err(self.at(
+                target,
+                "a target is either { subject = \"name\" } (published on mw.<tenant>.out.<name>) or { url = \"http://...\" }",
+            )),
+        }
+    }
+
+    fn common(&self, name: RouteName, draft: Draft, defaults: &Settings) -> Result<RouteCommon> {
+        let slot = match &draft.slot {
+            Some(slot) => self.name(slot, Slot::new)?,
+            // A route runs the slot of its own name unless it says otherwise.
+            None => Slot::new(&name).map_err(|err| self.at_span(draft.span.as_ref(), err))?,
+        };
+        let plugin = match (&draft.plugin, &self.file) {
+            (None, _) => None,
+            (Some(plugin), None) => {
+                return Err(self.at(
+                    plugin,
+                    "plugin: routes made through the API run a slot, not a file; upload the plugin to a slot and name it with `slot`",
+                ));
+            }
+            (Some(plugin), Some(file)) => {
+                let path = file.base.join(&plugin.value);
+                if !path.is_file() {
+                    return Err(self.at(
+                        plugin,
+                        format!(
+                            "route {name}: no plugin at {}{}",
+                            path.display(),
+                            if path.extension().is_some_and(|e| e == "wasm") {
+                                " (build the plugins with `millwright plugin build`)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+                Some(path)
+            }
+        };
+        let mut profile = BTreeMap::new();
+        for (key, value) in &draft.config {
+            profile.insert(key.clone(), self.expand(value)?);
+        }
+        let settings = draft.settings.or(defaults);
+        let instances = match settings.instances.as_ref() {
+            None => InstancePolicy::Fresh,
+            Some(value) => match value.value.as_str() {
+                "fresh" => InstancePolicy::Fresh,
+                "reuse" => InstancePolicy::Reuse {
+                    recycle_after: settings.recycle_after.unwrap_or(1000).max(1),
+                },
+                other => {
+                    return Err(self.at(
+                        value,
+                        format!("instances = \"{other}\": say \"fresh\" (a new instance per message, the default) or \"reuse\""),
+                    ));
+                }
+            },
+        };
+        let span = draft.span.as_ref();
+        let at_least_one = |value: Option<usize>, key: &str, default: usize| match value {
+            Some(0) => Err(self.at_span(span, format!("route {name}: {key} must be at least 1"))),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        let workers = at_least_one(
+            settings.workers,
+            "workers",
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        )?;
+        let batch = at_least_one(settings.batch, "batch", 128)?;
+        let max_attempts =
+            at_least_one(settings.max_attempts.map(|n| n as usize), "max_attempts", 5)? as u32;
+        let memory_bytes = at_least_one(settings.memory_mb, "memory_mb", 128)? << 20;
+        let max_payload_bytes =
+            at_least_one(settings.max_payload_bytes, "max_payload_bytes", 1 << 20)?;
+        Ok(RouteCommon {
+            name,
+            slot,
+            plugin,
+            config: profile,
+            instances,
+            workers,
+            max_attempts,
+            backoff: self
+                .duration(settings.backoff.as_ref())?
+                .unwrap_or(Duration::from_secs(1)),
+            max_backoff: self
+                .duration(settings.max_backoff.as_ref())?
+                .unwrap_or(Duration::from_secs(60)),
+            ack_wait: self
+                .duration(settings.ack_wait.as_ref())?
+                .unwrap_or(Duration::from_secs(30)),
+            deadline: self
+                .duration(settings.deadline.as_ref())?
+                .unwrap_or(Duration::from_secs(2)),
+            memory_bytes,
+            max_payload_bytes,
+            batch,
+        })
+    }
+
+    /// `"30s"`, `"500ms"`, `"2m"`, `"1h 30m"`.
+    pub(crate) fn duration(&self, value: Option<&At<String>>) -> Result<Option<Duration>> {
+        let Some(value) = value else { return Ok(None) };
+        let parsed: jiff::SignedDuration = value.value.parse().map_err(|err| {
+            self.at(
+                value,
+                format!(
+                    "{:?} is not a duration like \"30s\", \"500ms\" or \"2m\": {err}",
+                    value.value
+                ),
+            )
+        })?;
+        Duration::try_from(parsed)
+            .map(Some)
+            .map_err(|_| self.at(value, "a duration cannot be negative"))
+    }
+
+    /// Replaces each `${NAME}` with the environment variable `NAME`; an unset one is an error naming it. Only
+    /// the file may do this: secrets are the host's, not something an API caller can read out.
+    pub(crate) fn expand(&self, value: &At<String>) -> Result<String> {
+        let text = &value.value;
+        if !text.contains("${") {
+            return Ok(text.clone());
+        }
+        let Some(file) = &self.file else {
+            let name = text
+                .split("${")
+                .nth(1)
+                .and_then(|rest| rest.split('}').next())
+                .unwrap_or_default();
+            return Err(self.at(
+                value,
+                format!(
+                    "{name}: `${{...}}` secrets come from the host's environment and are for the configuration file only"
+                ),
+            ));
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| self.at(value, "`${` without a closing `}`"))?;
+            let name = &after[..end];
+            let secret = (file.env)(name).ok_or_else(|| {
+                self.at(
+                    value,
+                    format!(
+                        "the environment variable {name} is not set (the file asks for ${{{name}}})"
+                    ),
+                )
+            })?;
+            out.push_str(&secret);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// Why a route cannot join a tenant's others: route names and sources are unique per tenant, since they name
+/// consumers, subjects and dead letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clash {
+    /// Another route has this name.
+    Name {
+        /// The route that has it.
+        other: Origin,
+    },
+    /// Another route reads this source.
+    Source {
+        /// The route that reads it.
+        route: RouteName,
+        /// Where that route is defined.
+        other: Origin,
+    },
+}
+
+/// Whether `route` can join `others` (a tenant's routes, excluding any it replaces): the one rule on names and
+/// sources, for the file's routes among themselves and for a route sent to the API among those running.
+pub fn claim<'a>(
+    route: &RouteDef,
+    others: impl IntoIterator<Item = &'a RouteDef>,
+) -> Result<(), Clash> {
+    for other in others {
+        if other.common.name == route.common.name {
+            return Err(Clash::Name {
+                other: other.origin,
+            });
+        }
+        if let (Some(ours), Some(theirs)) = (route.source(), other.source())
+            && ours == theirs
+        {
+            return Err(Clash::Source {
+                route: other.common.name.clone(),
+                other: other.origin,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a route sent to the admin API as JSON, by the same rules as the file's routes: `direction` and the
+/// keys a route table of the file takes, with `name` from the request. API routes run a slot: `plugin` (a path
+/// on the host) is refused, and so are `${NAME}` secrets, which are the file's alone.
+pub fn api_route(name: &RouteName, body: &serde_json::Value) -> Result<RouteDef> {
+    let draft = api_draft(name, body)?;
+    Checker { file: None }.route(draft, &Settings::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn route(name: &str, body: serde_json::Value) -> Result<RouteDef> {
+        api_route(&RouteName::new(name).expect("name"), &body)
+    }
+
+    #[test]
+    fn an_api_route_is_checked_like_a_file_route() {
+        let inbound = route(
+            "supplier-856",
+            json!({"direction": "inbound", "source": "supplier-856", "workers": 2, "config": {"timezone": "UTC"}}),
+        )
+        .expect("valid");
+        assert_eq!(inbound.origin, Origin::Api);
+        assert_eq!(inbound.common.slot, "supplier-856");
+        assert_eq!(inbound.common.workers, 2);
+        assert_eq!(inbound.source().map(Source::as_str), Some("supplier-856"));
+        let outbound = route(
+            "erp",
+            json!({"direction": "outbound", "events": ["ship-notice"], "target": {"subject": "erp"}, "slot": "erp-json"}),
+        )
+        .expect("valid");
+        assert_eq!(outbound.common.slot, "erp-json");
+        assert!(matches!(outbound.kind, Kind::Outbound { .. }));
+    }
+
+    #[test]
+    fn what_only_the_file_may_do_is_refused_through_the_api() {
+        for (body, needle) in [
+            (
+                json!({"direction": "inbound", "source": "s", "plugin": "/etc/x.wasm"}),
+                "run a slot, not a file",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "config": {"password": "${SECRET}"}}),
+                "SECRET: `${...}` secrets come from the host's environment",
+            ),
+            (
+                json!({"direction": "sideways", "source": "s"}),
+                "say \"inbound\" or \"outbound\"",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "retries": 3}),
+                "unknown field `retries`",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s.x"}),
+                "source \"s.x\" is not allowed",
+            ),
+            (
+                json!({"direction": "outbound", "events": ["shipnotice"], "target": {"subject": "erp"}}),
+                "shipnotice is not a canonical event type",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "name": "other"}),
+                "the route's address says",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "workers": 0}),
+                "workers must be at least 1",
+            ),
+        ] {
+            let err = format!("{:#}", route("s", body.clone()).expect_err("refused"));
+            assert!(err.contains(needle), "{body}: {err}");
+            assert!(!err.contains("line "), "no line for an API route: {err}");
+        }
+    }
+
+    #[test]
+    fn a_route_cannot_take_a_name_or_a_source_another_has() {
+        let a = route("a", json!({"direction": "inbound", "source": "s"})).expect("a");
+        let b = route("b", json!({"direction": "inbound", "source": "s"})).expect("b");
+        let c = route("a", json!({"direction": "inbound", "source": "t"})).expect("c");
+        assert_eq!(
+            claim(&b, [&a]),
+            Err(Clash::Source {
+                route: a.common.name.clone(),
+                other: Origin::Api
+            })
+        );
+        assert_eq!(claim(&c, [&a]), Err(Clash::Name { other: Origin::Api }));
+        assert_eq!(claim(&b, [&c]), Ok(()));
+    }
+}
