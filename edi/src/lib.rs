@@ -18,6 +18,8 @@
 //! - `x12`, `edifact`: envelope assembly and checks per standard.
 //! - `hl`: the HL hierarchy check.
 //! - `render`: X12 output.
+//! - [`ack`]: 997/999 functional and TA1 interchange acknowledgments, from a tolerant reading of what arrived
+//!   (which works where [`parse`] refuses), the parser's errors and the mapping plugins' refusals.
 
 // `EdiError` mirrors WIT `edi-error` field for field (a message, a whole `position`, a code), so it is large;
 // it is built once per rejected document, and boxing it would make the native type differ from the WIT one.
@@ -26,6 +28,7 @@
     reason = "EdiError mirrors the WIT record and is only built on the rejection path"
 )]
 
+pub mod ack;
 mod edifact;
 mod error;
 mod hl;
