@@ -49,7 +49,9 @@ pub struct ControlNumbers {
 /// `outcome.sets[i]` answers `group.transactions[i]` (a set without one is answered as accepted), and
 /// `outcome.errors` are the group's AK9 codes; [`super::Outcomes`] holds one [`GroupOutcome`] per group in
 /// this shape. Every received set gets an AK2 loop; AK9 counts the sets GE01 declared (the sets received
-/// when GE01 is missing or not a number), the sets received and the sets accepted (`A` or `E`). Send it only
+/// when GE01 is missing or not a number), the sets received and the sets accepted (`A` or `E`). A group
+/// whose own envelope is at fault (GE missing, GE02 or GE01 wrong) is `R` with its AK905 codes while AK904
+/// still counts the sets accepted on their own, as translators write it (`AK9*R*2*2*1*4`). Send it only
 /// when the interchange itself is accepted: a rejected interchange is answered by its TA1 alone.
 ///
 /// ```

@@ -284,6 +284,22 @@ fn a_ship_notice_whose_se01_miscounts_is_rejected_with_ak5_code_4() {
 }
 
 #[test]
+fn a_group_whose_ge02_differs_is_rejected_in_ak9_while_its_set_is_accepted() {
+    let doc = asn().replace("GE*1*501", "GE*1*502");
+    let received = received(doc.as_bytes());
+    let outcomes = outcomes_for(&received);
+    assert_eq!(
+        outcomes.interchanges[0].groups[0].errors,
+        [GroupError::ControlNumberMismatch]
+    );
+    let ack = render_group_ack(&received, &outcomes, 0, 0, AckKind::Functional997, 13);
+    assert!(
+        ack.contains("~AK1*SH*501~AK2*856*0001~AK5*A~AK9*R*1*1*1*4~SE*6*0001~"),
+        "{ack}"
+    );
+}
+
+#[test]
 fn a_nul_in_an_element_is_ak4_code_6_without_a_copy_of_the_data() {
     let doc = asn().replace("BSN*00*SHIP1", "BSN*00*SH\0IP1");
     let err = parse(doc.as_bytes()).expect_err("parse refuses the NUL");
