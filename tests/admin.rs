@@ -39,7 +39,7 @@ fn component(name: &str) -> Vec<u8> {
 /// The 856 plugin as another build: the same mapping, other bytes (a custom section naming the build), so
 /// another sha256 — a new upload as far as the registry is concerned.
 fn variant(build: u32) -> Vec<u8> {
-    millwright::loadtest::swap::build_variant(&component("x12-856-ship-notice"), build)
+    millwright::cli::bench::swap::build_variant(&component("x12-856-ship-notice"), build)
 }
 
 fn sha256(bytes: &[u8]) -> String {

@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use millwright::runner::{self, Outcome, RunOptions, Runner};
+use millwright::cli::runner::{self, Outcome, RunOptions, Runner};
 use serde_json::Value;
 
 fn ship_notice_runner() -> &'static Runner {

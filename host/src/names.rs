@@ -294,7 +294,10 @@ mod tests {
         let tenant: Tenant = serde_json::from_str("\"acme\"").expect("valid");
         assert_eq!(tenant, "acme");
         let err = serde_json::from_str::<Tenant>("\"ac.me\"").expect_err("invalid");
-        assert!(err.to_string().contains("tenant \"ac.me\" is not allowed"), "{err}");
+        assert!(
+            err.to_string().contains("tenant \"ac.me\" is not allowed"),
+            "{err}"
+        );
         assert_eq!(serde_json::to_string(&tenant).expect("writes"), "\"acme\"");
     }
 }

@@ -4,7 +4,7 @@
 //! in-process host that [`crate::harness::Harness`] installs for the duration of a call; outside a harness the
 //! profile and master data are empty, the clock is the machine's and log lines go to standard error.
 
-use crate::types::Timestamp;
+use crate::bindings::inbound::millwright::adapter::types::Timestamp;
 
 pub use crate::bindings::inbound::millwright::adapter::host::{LogLevel, LookupError};
 

@@ -10,7 +10,7 @@ use millwright::plugin::Plugin;
 
 /// The synthetic S/O/P/I ship notice of `millwright bench`, with `packs` packs.
 pub fn ship_notice(packs: usize) -> Vec<u8> {
-    millwright::loadtest::ship_notice(packs, "SHP-BENCH")
+    millwright::cli::bench::ship_notice(packs, "SHP-BENCH")
 }
 
 /// The built plugin `name` as tenant acme's supplier-856 slot (time zone America/Chicago).

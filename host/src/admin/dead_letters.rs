@@ -87,7 +87,8 @@ async fn list_dead_letters(
     Path(tenant): Path<String>,
     filter: Result<Query<DeadLetterFilter>, QueryRejection>,
 ) -> Result<Json<Vec<DeadLetterView>>, ApiError> {
-    let Query(filter) = filter.map_err(|err| ApiError::bad_request("invalid_query", err.body_text()))?;
+    let Query(filter) =
+        filter.map_err(|err| ApiError::bad_request("invalid_query", err.body_text()))?;
     let tenant = state.service.tenant(&tenant)?.name.clone();
     let route = filter
         .route

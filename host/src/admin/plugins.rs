@@ -273,7 +273,9 @@ async fn read_parts(mut multipart: Multipart, max_upload: usize) -> Result<Parts
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format!("the upload is over the host's cap of {max_upload} bytes (serve --max-upload-mb)"),
+            format!(
+                "the upload is over the host's cap of {max_upload} bytes (serve --max-upload-mb)"
+            ),
         )
     };
     let mut parts = Parts {
@@ -423,21 +425,16 @@ async fn upload(
             recent: options.recent.unwrap_or(20),
         })
         .await?;
-    let active_sha = uploaded
-        .activation
-        .as_ref()
-        .map(|a| a.meta.sha256.clone());
+    let active_sha = uploaded.activation.as_ref().map(|a| a.meta.sha256.clone());
     let active = match active_sha {
         Some(sha) => Some(sha),
-        None => {
-            state
-                .service
-                .registry()
-                .slot(&uploaded.meta.tenant, &uploaded.meta.slot)
-                .await
-                .map_err(crate::service::ServiceError::from)?
-                .and_then(|s| s.active)
-        }
+        None => state
+            .service
+            .registry()
+            .slot(&uploaded.meta.tenant, &uploaded.meta.slot)
+            .await
+            .map_err(crate::service::ServiceError::from)?
+            .and_then(|s| s.active),
     };
     let status = if uploaded.created {
         StatusCode::CREATED
@@ -469,10 +466,18 @@ async fn show_version(
     Path((tenant, slot, sha256)): Path<(String, String, String)>,
 ) -> Result<Json<VersionView>, ApiError> {
     state.service.tenant(&tenant)?;
-    let (tenant, slot, sha256) = (Tenant::new(&tenant)?, Slot::new(&slot)?, Sha256::new(&sha256)?);
+    let (tenant, slot, sha256) = (
+        Tenant::new(&tenant)?,
+        Slot::new(&slot)?,
+        Sha256::new(&sha256)?,
+    );
     let (meta, slot_state) = state.service.version(&tenant, &slot, &sha256).await?;
     let compiled = state.service.versions().is_compiled(&meta.sha256);
-    Ok(Json(VersionView::new(&meta, slot_state.active.as_ref(), compiled)))
+    Ok(Json(VersionView::new(
+        &meta,
+        slot_state.active.as_ref(),
+        compiled,
+    )))
 }
 
 /// Deletes a version that is not active (its artifact too, once no slot uses it).
@@ -489,8 +494,15 @@ async fn delete_version(
     Path((tenant, slot, sha256)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.service.tenant(&tenant)?;
-    let (tenant, slot, sha256) = (Tenant::new(&tenant)?, Slot::new(&slot)?, Sha256::new(&sha256)?);
-    state.service.delete_version(&tenant, &slot, &sha256).await?;
+    let (tenant, slot, sha256) = (
+        Tenant::new(&tenant)?,
+        Slot::new(&slot)?,
+        Sha256::new(&sha256)?,
+    );
+    state
+        .service
+        .delete_version(&tenant, &slot, &sha256)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

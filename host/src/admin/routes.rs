@@ -208,7 +208,9 @@ async fn put(
     Ok((status, Json(RouteView::new(&put.spec, Some(put.status)))))
 }
 
-fn json_body(body: Result<Json<serde_json::Value>, JsonRejection>) -> Result<serde_json::Value, ApiError> {
+fn json_body(
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<serde_json::Value, ApiError> {
     body.map(|Json(v)| v).map_err(|err| {
         ApiError::bad_request(
             "bad_request",

@@ -34,6 +34,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub mod route;
+mod tables;
 
 use crate::names::Tenant;
 use route::{At, Checker, FileContext, FileSettings, InboundFile, OutboundFile, Settings};
@@ -178,13 +179,15 @@ fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
     let base = path.parent().unwrap_or(Path::new("."));
     let data_dir = file.data_dir.map(|d| base.join(d.get_ref()));
     let defaults = Nats::default();
-    let expand = |value: Option<Spanned<String>>| value.map(|v| checker.expand(&At::from(v))).transpose();
+    let expand =
+        |value: Option<Spanned<String>>| value.map(|v| checker.expand(&At::from(v))).transpose();
     let duration = |value: Option<Spanned<String>>| checker.duration(value.map(At::from).as_ref());
     let nats = Nats {
         url: expand(file.nats.url)?,
         token: expand(file.nats.token)?,
         embedded_port: file.nats.embedded_port.unwrap_or(defaults.embedded_port),
-        duplicate_window: duration(file.nats.duplicate_window)?.unwrap_or(defaults.duplicate_window),
+        duplicate_window: duration(file.nats.duplicate_window)?
+            .unwrap_or(defaults.duplicate_window),
         max_age: duration(file.nats.max_age)?.unwrap_or(defaults.max_age),
     };
     let route_defaults = Settings::from(file.defaults);
@@ -227,7 +230,10 @@ fn check_tenant(
     for (key_name, key) in file.signing_keys {
         let key = At::from(key);
         crate::registry::signature::check_public_key(&key_name, &key.value).map_err(|err| {
-            checker.at(&key, format!("tenant {name}'s signing key {key_name}: {err}"))
+            checker.at(
+                &key,
+                format!("tenant {name}'s signing key {key_name}: {err}"),
+            )
         })?;
         signing_keys.push((key_name, key.value));
     }
@@ -363,10 +369,7 @@ target = { url = "http://erp.local:8080/api/receipts", headers = { Authorization
         assert_eq!(config.nats.url.as_deref(), Some("nats://nats-1:4222"));
         let acme = config.tenant("acme").expect("acme");
         let inbound = &acme.routes[0];
-        assert_eq!(
-            inbound.source().map(|s| s.as_str()),
-            Some("supplier-856")
-        );
+        assert_eq!(inbound.source().map(|s| s.as_str()), Some("supplier-856"));
         assert_eq!(inbound.origin, Origin::Config { line: 8 });
         assert_eq!(
             inbound.common.name, "supplier-856",

@@ -313,7 +313,8 @@ mod tests {
             diagnostic_text(&csv),
             "quantity is negative (at column 6, line 4)"
         );
-        let json_path = json!({"message": "not a number", "at": {"json-path": "$.lines[3].quantity"}});
+        let json_path =
+            json!({"message": "not a number", "at": {"json-path": "$.lines[3].quantity"}});
         assert_eq!(
             diagnostic_text(&json_path),
             "not a number (at $.lines[3].quantity)"

@@ -327,7 +327,9 @@ fn describe_plugin(
     // Called once per plugin load, so the type check the typed call makes costs nothing that matters.
     let describe = func
         .typed::<(), (types::PluginInfo,)>(&store)
-        .map_err(|err| InvokeError::BadOutput(format!("describe does not match the contract: {err:#}")))?;
+        .map_err(|err| {
+            InvokeError::BadOutput(format!("describe does not match the contract: {err:#}"))
+        })?;
     let (info,) = describe
         .call(&mut store, ())
         .map_err(|err| classify_trap(err, &mut store, limits.deadline))?;

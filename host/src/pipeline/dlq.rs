@@ -18,12 +18,14 @@ use async_nats::jetstream::{self, Message, stream::DirectGetErrorKind};
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{Failure, Identity, Kind, Route};
+use super::Route;
+use super::message::{Failure, Identity};
 use crate::bus::payloads::{self, PayloadRef};
 use crate::bus::publish::{header_json, header_text, header_text_decoded, wire_size};
 use crate::bus::{self, Connection, StreamKind};
+use crate::config::Kind;
 use crate::invoke::{Action, FailureClass};
-use crate::names::UNROUTED;
+use crate::names::{RouteName, UNROUTED};
 
 /// The longest error sentence a dead letter's `Mw-Error` keeps.
 const MAX_ERROR_TEXT: usize = 2048;
@@ -38,23 +40,52 @@ pub(super) fn dead_letter_headers(
     plugin: &str,
     failure: &Failure,
 ) -> HeaderMap {
-    let mut headers = bus::carried_headers(message.headers.as_ref());
-    payloads::copy_reference(message.headers.as_ref(), &mut headers);
-    if let Some(original_id) = bus::header(message.headers.as_ref(), bus::MSG_ID) {
+    let (source, replay_to) = match &route.kind {
+        Kind::Inbound { source, .. } => (Some(source.as_str()), message.subject.to_string()),
+        Kind::Outbound { .. } => (None, bus::replay_subject(&route.tenant, &route.common.name)),
+    };
+    failure_headers(
+        message.headers.as_ref(),
+        &route.common.name,
+        source,
+        &replay_to,
+        id,
+        plugin,
+        failure,
+        jiff::Timestamp::now(),
+    )
+}
+
+/// [`dead_letter_headers`] from its parts: the input's headers, the route, where a replay goes, the input's
+/// identity, the plugin, the failure and when.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each part is one header's source"
+)]
+fn failure_headers(
+    original: Option<&HeaderMap>,
+    route: &RouteName,
+    source: Option<&str>,
+    replay_to: &str,
+    id: &Identity,
+    plugin: &str,
+    failure: &Failure,
+    at: jiff::Timestamp,
+) -> HeaderMap {
+    let mut headers = bus::carried_headers(original);
+    payloads::copy_reference(original, &mut headers);
+    if let Some(original_id) = bus::header(original, bus::MSG_ID) {
         headers.insert(bus::DLQ_ORIGINAL_ID, original_id);
     }
     // One dead letter per input, however often this one is redelivered.
-    headers.insert(
-        bus::MSG_ID,
-        format!("dlq:{}:{}", route.common.name, id.key).as_str(),
-    );
+    headers.insert(bus::MSG_ID, format!("dlq:{route}:{}", id.key).as_str());
     headers.insert(bus::CORRELATION_ID, id.correlation_id.as_str());
     headers.insert(bus::CAUSATION_ID, id.message_id.as_str());
-    if let Kind::Inbound { source, .. } = &route.kind {
-        headers.insert(bus::SOURCE, source.as_str());
+    if let Some(source) = source {
+        headers.insert(bus::SOURCE, source);
     }
     headers.insert(bus::PLUGIN, plugin);
-    headers.insert(bus::DLQ_ROUTE, route.common.name.as_str());
+    headers.insert(bus::DLQ_ROUTE, route.as_str());
     headers.insert(bus::DLQ_CLASS, failure.class.as_str());
     headers.insert(bus::DLQ_ERROR, error_text(&failure.error).as_str());
     if let Some(diagnostic) = &failure.diagnostic {
@@ -64,12 +95,8 @@ pub(super) fn dead_letter_headers(
     if failure.action() == Action::Park {
         headers.insert(bus::DLQ_PARKED, "true");
     }
-    headers.insert(bus::DLQ_AT, jiff::Timestamp::now().to_string().as_str());
-    let replay_to = match &route.kind {
-        Kind::Inbound { .. } => message.subject.to_string(),
-        Kind::Outbound { .. } => bus::replay_subject(&route.tenant, &route.common.name),
-    };
-    headers.insert(bus::DLQ_REPLAY_TO, replay_to.as_str());
+    headers.insert(bus::DLQ_AT, at.to_string().as_str());
+    headers.insert(bus::DLQ_REPLAY_TO, replay_to);
     headers
 }
 
@@ -417,4 +444,93 @@ async fn replay_one(
         correlation_id,
         note,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity {
+            key: "MW_acme_IN:57".into(),
+            message_id: "partner-msg-9".into(),
+            correlation_id: "c-1".into(),
+            delivered: 3,
+            stored_at: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_dead_letter_keeps_the_input_and_adds_the_failure_in_ascii() {
+        let mut original = HeaderMap::new();
+        original.insert(bus::MSG_ID, "partner-msg-9");
+        original.insert(bus::FILE_NAME, "asn.x12");
+        original.insert(bus::DLQ_CLASS, "an earlier failure");
+        let failure = Failure {
+            class: FailureClass::UnknownReference,
+            error: "unknown unit — \"ZZ\"\nsecond line".into(),
+            diagnostic: Some(
+                json!({"message": "unit ZZ — not in units", "at": {"segment-id": "SN1"}}),
+            ),
+        };
+        let route = RouteName::new("supplier-856").expect("name");
+        let headers = failure_headers(
+            Some(&original),
+            &route,
+            Some("supplier-856"),
+            "mw.acme.in.supplier-856",
+            &identity(),
+            "x12-856@1.0.0+abc",
+            &failure,
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        let get = |name| bus::header(Some(&headers), name);
+        assert_eq!(get(bus::MSG_ID), Some("dlq:supplier-856:MW_acme_IN:57"));
+        assert_eq!(get(bus::DLQ_ORIGINAL_ID), Some("partner-msg-9"));
+        assert_eq!(
+            get(bus::FILE_NAME),
+            Some("asn.x12"),
+            "the input's headers are kept"
+        );
+        assert_eq!(
+            get(bus::DLQ_CLASS),
+            Some("unknown-reference"),
+            "an earlier failure is replaced"
+        );
+        assert_eq!(get(bus::DLQ_PARKED), Some("true"));
+        assert_eq!(get(bus::DLQ_ATTEMPTS), Some("3"));
+        assert_eq!(get(bus::DLQ_REPLAY_TO), Some("mw.acme.in.supplier-856"));
+        assert_eq!(get(bus::CORRELATION_ID), Some("c-1"));
+        for (name, values) in headers.iter() {
+            for value in values {
+                assert!(
+                    value.as_str().bytes().all(|b| (0x20..0x7f).contains(&b)),
+                    "{name}: {value:?}"
+                );
+            }
+        }
+        assert_eq!(
+            header_text_decoded(get(bus::DLQ_ERROR).expect("error")),
+            "unknown unit — \"ZZ\" | second line"
+        );
+        let diagnostic: serde_json::Value =
+            serde_json::from_str(get(bus::DLQ_DIAGNOSTIC).expect("diagnostic")).expect("JSON");
+        assert_eq!(diagnostic["message"], "unit ZZ — not in units");
+    }
+
+    #[test]
+    fn a_huge_error_or_diagnostic_is_cut_to_fit_a_header() {
+        let error = error_text(&"x".repeat(100_000));
+        assert!(
+            error.len() <= MAX_ERROR_TEXT + 6 && error.ends_with("[cut]"),
+            "{}",
+            error.len()
+        );
+        let diagnostic = diagnostic_text(&json!({"message": "y".repeat(100_000), "code": "c"}));
+        assert!(diagnostic.len() <= MAX_DIAGNOSTIC, "{}", diagnostic.len());
+        let back: serde_json::Value = serde_json::from_str(&diagnostic).expect("still JSON");
+        assert_eq!(back["code"], "c");
+    }
 }

@@ -20,7 +20,7 @@ use crate::host_api::{Lookups, SlotContext};
 use crate::invoke::{Limits, Mapper};
 use crate::names::{RouteName, Sha256, Slot, Tenant};
 use crate::plugin::World;
-use crate::service::versions::{Loaded, Versions};
+use crate::versions::{Loaded, Versions};
 
 /// Everything needed to run one route.
 #[derive(Debug, Clone)]

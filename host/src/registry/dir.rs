@@ -232,7 +232,11 @@ fn read_slot(root: &Dir, tenant: &Tenant, slot: &Slot) -> Result<Option<SlotFile
     }
 }
 
-fn read_versions(root: &Dir, tenant: &Tenant, slot: &Slot) -> Result<Vec<VersionMeta>, RegistryError> {
+fn read_versions(
+    root: &Dir,
+    tenant: &Tenant,
+    slot: &Slot,
+) -> Result<Vec<VersionMeta>, RegistryError> {
     let dir = version_dir(tenant, slot);
     let mut versions = Vec::new();
     for sha256 in list_names(root, &dir, ".json", Sha256::new).map_err(storage)? {
@@ -322,8 +326,13 @@ impl Backend for DirBackend {
         self.io(format!("listing the versions of {tenant}"), move |root| {
             let slots = match slot {
                 Some(slot) => vec![slot],
-                None => list_names(root, &Path::new("versions").join(tenant.as_str()), "", Slot::new)
-                    .map_err(storage)?,
+                None => list_names(
+                    root,
+                    &Path::new("versions").join(tenant.as_str()),
+                    "",
+                    Slot::new,
+                )
+                .map_err(storage)?,
             };
             let mut versions = Vec::new();
             for slot in slots {
@@ -338,10 +347,14 @@ impl Backend for DirBackend {
         let sha256 = sha256.clone();
         self.io(format!("looking for the users of {sha256}"), move |root| {
             let mut users = Vec::new();
-            for tenant in list_names(root, Path::new("versions"), "", Tenant::new).map_err(storage)? {
+            for tenant in
+                list_names(root, Path::new("versions"), "", Tenant::new).map_err(storage)?
+            {
                 let tenant_dir = Path::new("versions").join(tenant.as_str());
                 for slot in list_names(root, &tenant_dir, "", Slot::new).map_err(storage)? {
-                    let path = tenant_dir.join(slot.as_str()).join(format!("{sha256}.json"));
+                    let path = tenant_dir
+                        .join(slot.as_str())
+                        .join(format!("{sha256}.json"));
                     if root.try_exists(&path).map_err(storage)? {
                         users.push((tenant.clone(), slot));
                     }

@@ -23,9 +23,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::names::{RouteName, Sha256, Slot, Tenant};
 
-use super::{
-    Backend, Change, RegistryError, SlotState, VersionMeta,
-};
+use super::{Backend, Change, RegistryError, SlotState, VersionMeta};
 
 /// Where a [`JsBackend`] keeps things.
 #[derive(Debug, Clone)]

@@ -110,7 +110,12 @@ impl Fixture for DirFixture {
     async fn plant_bad_names(&self) {
         let state = serde_json::to_vec(&json!({"revision": 1, "active": null, "history": []}))
             .expect("json");
-        for dir in ["slots/a.b", "slots/acme", "routes/acme", "versions/a b/supplier-856"] {
+        for dir in [
+            "slots/a.b",
+            "slots/acme",
+            "routes/acme",
+            "versions/a b/supplier-856",
+        ] {
             std::fs::create_dir_all(self.root.join(dir)).expect("mkdir");
         }
         std::fs::write(self.root.join("slots/a.b/x.json"), &state).expect("write");
@@ -641,7 +646,11 @@ async fn activating_an_unknown_version_is_not_found_and_changes_nothing(fx: &imp
         "state and revision unchanged"
     );
     assert_eq!(
-        code(registry.activate(&TENANT, &slot("fresh"), &unknown, "ops").await),
+        code(
+            registry
+                .activate(&TENANT, &slot("fresh"), &unknown, "ops")
+                .await
+        ),
         "not_found"
     );
     assert_eq!(
@@ -661,7 +670,11 @@ async fn names_read_back_from_storage_are_checked_again(fx: &impl Fixture) {
         .await
         .expect("activating");
     registry
-        .put_route(&TENANT, &route("inbound-856"), &json!({"source": "supplier-856"}))
+        .put_route(
+            &TENANT,
+            &route("inbound-856"),
+            &json!({"source": "supplier-856"}),
+        )
         .await
         .expect("a route");
     fx.plant_bad_names().await;
@@ -832,11 +845,7 @@ async fn routes_are_stored_listed_replaced_and_deleted(fx: &impl Fixture) {
         acme,
         vec![
             (TENANT.clone(), route("erp"), outbound.clone()),
-            (
-                TENANT.clone(),
-                route("inbound-856"),
-                inbound.clone()
-            ),
+            (TENANT.clone(), route("inbound-856"), inbound.clone()),
         ]
     );
     assert_eq!(registry.routes(None).await.expect("routes").len(), 3);
@@ -948,7 +957,11 @@ async fn the_directory_backend_cannot_be_made_to_write_outside_its_root() {
     let (meta, bytes) = upload(&tenant("evil"), &SLOT, "1.0.0", "");
     assert_eq!(code(fx.registry.add_version(meta, bytes).await), "storage");
     assert_eq!(
-        code(fx.registry.put_route(&tenant("evil"), &route("r"), &json!({})).await),
+        code(
+            fx.registry
+                .put_route(&tenant("evil"), &route("r"), &json!({}))
+                .await
+        ),
         "storage"
     );
     assert_eq!(
@@ -981,7 +994,11 @@ async fn a_reopened_directory_has_everything_that_was_stored() {
         .await
         .expect("activating");
     fx.registry
-        .put_route(&TENANT, &route("inbound-856"), &json!({"slot": SLOT.as_str()}))
+        .put_route(
+            &TENANT,
+            &route("inbound-856"),
+            &json!({"slot": SLOT.as_str()}),
+        )
         .await
         .expect("route");
 

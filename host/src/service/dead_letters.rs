@@ -74,7 +74,11 @@ impl Service {
     }
 
     /// One dead letter.
-    pub async fn dead_letter(&self, tenant: &Tenant, sequence: u64) -> Result<DeadLetter, ServiceError> {
+    pub async fn dead_letter(
+        &self,
+        tenant: &Tenant,
+        sequence: u64,
+    ) -> Result<DeadLetter, ServiceError> {
         let wanted = format!("{tenant}/{sequence}");
         self.dead_letters(tenant, None)
             .await?
@@ -94,11 +98,13 @@ impl Service {
         self.tenant(tenant)?;
         let sequences: Vec<u64> = match which {
             Replay::Ids(ids) => ids,
-            Replay::All { route } => dlq::list(&self.bus.js, tenant, route.as_ref().map(|r| r.as_str()))
-                .await?
-                .iter()
-                .filter_map(|d| d.id.rsplit('/').next()?.parse().ok())
-                .collect(),
+            Replay::All { route } => {
+                dlq::list(&self.bus.js, tenant, route.as_ref().map(|r| r.as_str()))
+                    .await?
+                    .iter()
+                    .filter_map(|d| d.id.rsplit('/').next()?.parse().ok())
+                    .collect()
+            }
         };
         let mut outcomes = Vec::with_capacity(sequences.len());
         for sequence in sequences {

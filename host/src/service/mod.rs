@@ -10,7 +10,6 @@
 //!   roll back, delete a version, and what a slot holds;
 //! - [`routes`]: put and delete a route (checked by the same code as the file's routes), and what runs;
 //! - [`dead_letters`]: list and replay;
-//! - [`versions`]: every slot's active version, compiled, that the routes run;
 //! - [`follower`]: the one watch of the registry that keeps versions and routes in step with every other host;
 //! - [`unrouted`]: the sweep of documents no route takes.
 //!
@@ -24,7 +23,6 @@ pub mod routes;
 pub mod shadow;
 pub mod slots;
 mod unrouted;
-pub mod versions;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,8 +41,8 @@ use crate::pipeline::routes::{RouteSpec, Routes};
 use crate::plugin::{Plugin, World};
 use crate::registry::jetstream::{JsBackend, JsOptions};
 use crate::registry::{Registry, SignatureStatus, VersionMeta};
+use crate::versions::{self, Versions};
 pub use error::{ErrorKind, ServiceError};
-use versions::Versions;
 
 /// A plugin file named by a route of the configuration, checked and compiled before NATS is reached: it seeds
 /// the route's slot.

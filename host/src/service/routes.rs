@@ -42,7 +42,11 @@ impl Service {
     }
 
     /// One route of the tenant.
-    pub async fn route(&self, tenant: &Tenant, name: &RouteName) -> Result<RouteSpec, ServiceError> {
+    pub async fn route(
+        &self,
+        tenant: &Tenant,
+        name: &RouteName,
+    ) -> Result<RouteSpec, ServiceError> {
         self.routes.spec(tenant, name).await.ok_or_else(|| {
             ServiceError::not_found(
                 "route_not_found",
@@ -171,7 +175,11 @@ impl Service {
 
     /// Deletes the API route `name`: every host stops it, each finishing what it has in flight. Answers once it
     /// is stopped here.
-    pub async fn delete_route(&self, tenant: &Tenant, name: &RouteName) -> Result<(), ServiceError> {
+    pub async fn delete_route(
+        &self,
+        tenant: &Tenant,
+        name: &RouteName,
+    ) -> Result<(), ServiceError> {
         self.tenant(tenant)?;
         let spec = self.route(tenant, name).await?;
         if let Origin::Config { line } = spec.origin {

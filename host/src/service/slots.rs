@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::shadow::{self, ShadowReport};
-use super::versions::Needed;
 use super::{ErrorKind, Service, ServiceError, version_meta};
 use crate::names::{RouteName, Sha256, Slot, Tenant};
 use crate::pipeline::routes::RouteStatus;
 use crate::plugin::World;
 use crate::registry::{SlotState, VersionMeta, signature};
+use crate::versions::Needed;
 
 /// How long an activation waits for this host's routes to switch before it answers.
 const SWITCH_WAIT: Duration = Duration::from_secs(10);
@@ -105,11 +105,7 @@ impl Service {
     /// versions nor routes does not exist.
     pub async fn slot(&self, tenant: &Tenant, slot: &Slot) -> Result<SlotReport, ServiceError> {
         self.tenant(tenant)?;
-        let state = self
-            .registry
-            .slot(tenant, slot)
-            .await?
-            .unwrap_or_default();
+        let state = self.registry.slot(tenant, slot).await?.unwrap_or_default();
         let versions = self.registry.versions(tenant, Some(slot)).await?;
         let serving: Vec<RouteStatus> = self
             .routes
@@ -216,8 +212,14 @@ impl Service {
         };
         let activation = if upload.activate {
             Some(
-                self.activate(tenant, slot, Which::Sha(meta.sha256.clone()), &upload.by, started)
-                    .await?,
+                self.activate(
+                    tenant,
+                    slot,
+                    Which::Sha(meta.sha256.clone()),
+                    &upload.by,
+                    started,
+                )
+                .await?,
             )
         } else {
             None
@@ -252,7 +254,8 @@ impl Service {
                         format!("slot {tenant}/{slot} has no version {sha}; list them with GET /v1/tenants/{tenant}/plugins/{slot}"),
                     )
                 })?;
-                self.check_routes_world(tenant, slot, &candidate.world).await?;
+                self.check_routes_world(tenant, slot, &candidate.world)
+                    .await?;
                 self.registry.activate(tenant, slot, &sha, by).await?
             }
             Which::Version(version) => {
@@ -272,14 +275,20 @@ impl Service {
             Which::Back => self.registry.rollback(tenant, slot, by).await?,
         };
         let sha = state.active.clone().ok_or_else(|| {
-            ServiceError::unavailable(format!("slot {tenant}/{slot} has no active version after the switch"))
+            ServiceError::unavailable(format!(
+                "slot {tenant}/{slot} has no active version after the switch"
+            ))
         })?;
-        let meta = self.registry.version(tenant, slot, &sha).await?.ok_or_else(|| {
-            ServiceError::not_found(
-                "version_not_found",
-                format!("slot {tenant}/{slot} has no version {sha}"),
-            )
-        })?;
+        let meta = self
+            .registry
+            .version(tenant, slot, &sha)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::not_found(
+                    "version_not_found",
+                    format!("slot {tenant}/{slot} has no version {sha}"),
+                )
+            })?;
         let serving = self
             .routes
             .wait_serving(tenant, slot, &sha, SWITCH_WAIT)
@@ -336,7 +345,11 @@ impl Service {
 
     /// The world a new version of `tenant`/`slot` must implement: the one the routes running the slot need, else
     /// the slot's active version's. `None` for a slot nothing constrains yet.
-    async fn needed_world(&self, tenant: &Tenant, slot: &Slot) -> Result<Option<Needed>, ServiceError> {
+    async fn needed_world(
+        &self,
+        tenant: &Tenant,
+        slot: &Slot,
+    ) -> Result<Option<Needed>, ServiceError> {
         if let Some(spec) = self
             .routes
             .specs()
@@ -370,7 +383,10 @@ impl Service {
         world: &str,
     ) -> Result<(), ServiceError> {
         for spec in self.routes.specs().await {
-            if spec.tenant == *tenant && spec.common.slot == *slot && spec.world().wit_name() != world {
+            if spec.tenant == *tenant
+                && spec.common.slot == *slot
+                && spec.world().wit_name() != world
+            {
                 return Err(ServiceError::unprocessable(
                     "wrong_world",
                     format!(

@@ -24,7 +24,8 @@ pub(super) async fn sweep(service: Arc<Service>, mut shutting_down: watch::Recei
     loop {
         for tenant in &service.config.tenants {
             let _sweeping = service.sweeping.lock().await;
-            let sources: HashSet<Source> = service.sources(&tenant.name).await.into_iter().collect();
+            let sources: HashSet<Source> =
+                service.sources(&tenant.name).await.into_iter().collect();
             if let Err(err) = sweep_tenant(&service.bus, &tenant.name, &sources).await {
                 tracing::warn!(tenant = %tenant.name, "checking for documents no route takes: {err:#}");
             }

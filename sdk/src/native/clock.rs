@@ -2,7 +2,7 @@
 //! function the host answers wasm plugins with, so a mapping gives the same timestamps in `cargo test` and in
 //! the host.
 
-use crate::types::Timestamp;
+use crate::bindings::inbound::millwright::adapter::types::Timestamp;
 
 pub(crate) fn system_now() -> Timestamp {
     Timestamp::utc(millwright_edi::time::format_utc(jiff::Timestamp::now()))

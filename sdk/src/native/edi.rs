@@ -3,7 +3,7 @@
 
 use millwright_edi as native;
 
-use crate::edi::{EdiError, Interchange};
+use crate::bindings::inbound::millwright::adapter::edi::{EdiError, Interchange};
 
 pub(crate) fn edi_parse(document: &[u8]) -> Result<Vec<Interchange>, EdiError> {
     native::parse(document)
@@ -25,7 +25,7 @@ pub(crate) fn edi_render_x12(interchange: &Interchange) -> Result<Vec<u8>, EdiEr
 
 millwright_edi::wit_conversions!(
     edi = crate::bindings::inbound::millwright::adapter::edi,
-    types = crate::types
+    types = crate::bindings::inbound::millwright::adapter::types
 );
 
 #[cfg(test)]

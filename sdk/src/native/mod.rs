@@ -11,8 +11,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::host::{LogLevel, LookupError};
-use crate::types::Timestamp;
+use crate::bindings::inbound::millwright::adapter::host::{LogLevel, LookupError};
+use crate::bindings::inbound::millwright::adapter::types::Timestamp;
 
 pub(crate) use clock::local_to_utc;
 pub(crate) use edi::{edi_parse, edi_parse_flat, edi_render_x12};

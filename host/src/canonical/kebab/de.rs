@@ -411,6 +411,7 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        self.0.struct_variant(fields, StructVisitor { visitor, fields })
+        self.0
+            .struct_variant(fields, StructVisitor { visitor, fields })
     }
 }

@@ -85,7 +85,6 @@ fn case_name(rust: &'static str) -> &'static str {
     wit_name(rust, true)
 }
 
-
 #[cfg(test)]
 mod tests {
     use serde::{Deserialize, Serialize};

@@ -11,6 +11,8 @@
 //! waiting, sets its throughput.
 
 mod cpu;
+mod documents;
+mod report;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,67 +33,7 @@ use crate::service::{Prepared, Service};
 
 pub mod swap;
 
-/// A synthetic X12 856 (S/O/P/I) with `packs` packs of one item each, shipment `shipment`. About 120 bytes per
-/// pack on top of 500 bytes of envelope and header.
-pub fn ship_notice(packs: usize, shipment: &str) -> Vec<u8> {
-    let mut segments = vec![
-        "ST*856*0001".to_string(),
-        format!("BSN*00*{shipment}*20240611*1415*0001"),
-        "DTM*011*20240611*1415".into(),
-        "HL*1**S".into(),
-        "TD1*CTN25*1****G*310.5*LB".into(),
-        "TD5*B*2*ODFL*M".into(),
-        "REF*BM*BOL-88231".into(),
-        "N1*SF*ALLEGHENY COIL & STRIP*1*088112233".into(),
-        "N1*ST*ACME STAMPING PLANT 2*92*ACME-P2".into(),
-        "HL*2*1*O".into(),
-        "PRF*4500012345***20240601".into(),
-    ];
-    let mut hl = 2;
-    for pack in 0..packs {
-        hl += 1;
-        segments.push(format!("HL*{hl}*2*P"));
-        segments.push(format!("MAN*GM*00012345{pack:010}"));
-        hl += 1;
-        segments.push(format!("HL*{hl}*{}*I", hl - 1));
-        segments.push(format!(
-            "LIN*{}*BP*ACME-CS-{pack:04}*VP*AC-{pack:04}-060*LT*H24-{pack:04}",
-            pack + 1
-        ));
-        segments.push("SN1**920.250*LB".into());
-    }
-    segments.push(format!("CTT*{hl}"));
-    let count = segments.len() + 1;
-    segments.push(format!("SE*{count}*0001"));
-    let mut doc = vec![
-        "ISA*00*          *00*          *ZZ*ALLEGHENYCOIL  *ZZ*ACMESTAMPING   *240611*1416*U*00401*000000907*0*P*>"
-            .to_string(),
-        "GS*SH*ALLEGHENYCOIL*ACMESTAMPING*20240611*1416*907*X*004010".into(),
-    ];
-    doc.extend(segments);
-    doc.push("GE*1*907".into());
-    doc.push("IEA*1*000000907".into());
-    (doc.join("~\n") + "~\n").into_bytes()
-}
-
-/// The number of packs that makes a ship notice closest to `bytes` bytes.
-pub fn packs_for(bytes: usize) -> usize {
-    let size = |packs| ship_notice(packs, "SHP-000000").len();
-    let per_pack = size(1) - size(0);
-    let mut packs = (bytes.saturating_sub(size(0)) / per_pack).max(1);
-    while size(packs + 1) <= bytes {
-        packs += 1;
-    }
-    while packs > 1 && size(packs) > bytes {
-        packs -= 1;
-    }
-    // The nearer of the sizes just under and just over.
-    if size(packs + 1) - bytes < bytes.saturating_sub(size(packs)) {
-        packs + 1
-    } else {
-        packs
-    }
-}
+pub use documents::{packs_for, ship_notice};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -558,100 +500,6 @@ async fn wait_for_consumer(js: &jetstream::Context, stream: &str, durable: &str)
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     bail!("the route's consumer {durable} did not appear within 10 s")
-}
-
-/// The report as `millwright bench` prints it.
-impl std::fmt::Display for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let phases = [
-            ("raw JetStream (baseline)", &self.baseline),
-            ("856 pipeline", &self.pipeline),
-        ];
-        writeln!(
-            f,
-            "{} documents of {} bytes",
-            self.baseline.documents, self.document_bytes
-        )?;
-        writeln!(
-            f,
-            "{:<28} {:>10} {:>12} {:>10} {:>10}",
-            "", "seconds", "docs/s", "p50 ms", "p99 ms"
-        )?;
-        for (name, run) in phases {
-            writeln!(
-                f,
-                "{name:<28} {:>10.3} {:>12.0} {:>10.2} {:>10.2}",
-                run.seconds, run.per_second, run.p50_ms, run.p99_ms
-            )?;
-        }
-        writeln!(f, "pipeline / baseline throughput: {:.2}x", self.ratio)?;
-        if phases.iter().any(|(_, run)| run.cpu.is_none()) {
-            return writeln!(
-                f,
-                "CPU time not measured: /proc/<pid>/stat cannot be read here"
-            );
-        }
-        writeln!(f)?;
-        writeln!(
-            f,
-            "{:<28} {:>12} {:>12} {:>10} {:>10}",
-            "CPU per document", "millwright", "nats-server", "total", "busy"
-        )?;
-        let micros = |us: f64| format!("{us:.1} µs");
-        for (name, run) in phases {
-            let Some(cpu) = &run.cpu else { continue };
-            writeln!(
-                f,
-                "{name:<28} {:>12} {:>12} {:>10} {:>9.0}%",
-                micros(cpu.host_us_per_document),
-                cpu.server_us_per_document
-                    .map_or_else(|| "not seen".to_string(), micros),
-                micros(cpu.total_us_per_document),
-                cpu.busy * 100.0
-            )?;
-        }
-        for (name, run) in phases {
-            // A process's CPU is read in whole ticks at either end, so its difference is off by under a tick.
-            let Some(cpu) = &run.cpu else { continue };
-            let processes = if cpu.server_us_per_document.is_some() {
-                2.0
-            } else {
-                1.0
-            };
-            let error = processes * self.cpu_tick_ms / cpu.total_ms.max(self.cpu_tick_ms);
-            if error > 0.1 {
-                writeln!(
-                    f,
-                    "{name}: {:.0} ms of CPU in all, so its CPU figures are good to ±{:.0}% only; more --documents \
-narrow that",
-                    cpu.total_ms,
-                    error * 100.0
-                )?;
-            }
-        }
-        if let Some(ceiling) = self.pipeline_cpu_ceiling_per_second {
-            writeln!(
-                f,
-                "with all {} cores busy, the pipeline's CPU per document allows at most {ceiling:.0} docs/s: {:.2}x \
-this baseline",
-                self.cores,
-                ceiling / self.baseline.per_second
-            )?;
-        }
-        if !self.server_seen {
-            writeln!(
-                f,
-                "nats-server's CPU is not seen (the bench joined it by --nats-url): total and busy count this \
-process alone"
-            )?;
-        }
-        writeln!(
-            f,
-            "CPU is user + system time from /proc/<pid>/stat ({} ms ticks); busy = CPU / (wall time × {} cores), \
-other processes on the machine not counted",
-            self.cpu_tick_ms, self.cores
-        )
-    }
 }
 
 fn sent_header(message: &jetstream::Message) -> Option<u64> {

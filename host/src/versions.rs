@@ -18,8 +18,8 @@ use tokio::sync::watch;
 use crate::engine::Engine;
 use crate::host_api::SlotContext;
 use crate::invoke::{InstancePolicy, Limits, Mapper};
-use crate::plugin::{Plugin, PluginError, World};
 use crate::names::{Sha256, Slot, Tenant};
+use crate::plugin::{Plugin, PluginError, World};
 use crate::registry::{Registry, SlotState, VersionMeta};
 
 /// A slot's active version, compiled.

@@ -1,0 +1,329 @@
+//! The route tables as read: the file's (each value with its place, for line numbers) and the API's (without),
+//! generated from one list of keys, and the [`Draft`] both become before [`super::route::Checker`] checks them.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use anyhow::{Result, anyhow};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::route::Direction;
+use crate::names::RouteName;
+
+/// A value sent to the API: no place in a file to point at.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Given<T>(T);
+
+/// A value read from a table, with where it was when it came from the file.
+#[derive(Debug, Clone)]
+pub(crate) struct At<T> {
+    pub(crate) value: T,
+    pub(crate) span: Option<Range<usize>>,
+}
+
+impl<T> From<Spanned<T>> for At<T> {
+    fn from(spanned: Spanned<T>) -> Self {
+        let span = spanned.span();
+        Self {
+            value: spanned.into_inner(),
+            span: Some(span),
+        }
+    }
+}
+
+impl<T> From<Given<T>> for At<T> {
+    fn from(given: Given<T>) -> Self {
+        Self {
+            value: given.0,
+            span: None,
+        }
+    }
+}
+
+/// The route settings: in `[defaults]` and in every route table; a route's own win.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    pub(crate) instances: Option<At<String>>,
+    pub(crate) recycle_after: Option<u32>,
+    pub(crate) workers: Option<usize>,
+    pub(crate) max_attempts: Option<u32>,
+    pub(crate) backoff: Option<At<String>>,
+    pub(crate) max_backoff: Option<At<String>>,
+    pub(crate) ack_wait: Option<At<String>>,
+    pub(crate) deadline: Option<At<String>>,
+    pub(crate) memory_mb: Option<usize>,
+    pub(crate) max_payload_bytes: Option<usize>,
+    pub(crate) batch: Option<usize>,
+}
+
+impl Settings {
+    pub(crate) fn or(self, defaults: &Settings) -> Settings {
+        let d = defaults.clone();
+        Settings {
+            instances: self.instances.or(d.instances),
+            recycle_after: self.recycle_after.or(d.recycle_after),
+            workers: self.workers.or(d.workers),
+            max_attempts: self.max_attempts.or(d.max_attempts),
+            backoff: self.backoff.or(d.backoff),
+            max_backoff: self.max_backoff.or(d.max_backoff),
+            ack_wait: self.ack_wait.or(d.ack_wait),
+            deadline: self.deadline.or(d.deadline),
+            memory_mb: self.memory_mb.or(d.memory_mb),
+            max_payload_bytes: self.max_payload_bytes.or(d.max_payload_bytes),
+            batch: self.batch.or(d.batch),
+        }
+    }
+}
+
+/// A route table of either source, ready for [`Checker::route`].
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) direction: Direction,
+    pub(crate) name: Option<At<String>>,
+    pub(crate) source: Option<At<String>>,
+    pub(crate) events: Option<At<Vec<String>>>,
+    pub(crate) target: Option<At<TargetDraft>>,
+    pub(crate) slot: Option<At<String>>,
+    pub(crate) plugin: Option<At<String>>,
+    pub(crate) config: BTreeMap<String, At<String>>,
+    pub(crate) payload: Option<At<String>>,
+    pub(crate) settings: Settings,
+    /// Where the table starts, for the file's routes.
+    pub(crate) span: Option<Range<usize>>,
+}
+
+/// An outbound route's `target` table.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TargetDraft {
+    pub(crate) subject: Option<At<String>>,
+    pub(crate) url: Option<At<String>>,
+    pub(crate) method: Option<At<String>>,
+    pub(crate) headers: BTreeMap<String, At<String>>,
+    pub(crate) timeout: Option<At<String>>,
+}
+
+/// Declares the tables of one source: the file's (`Spanned`) or the API's (`Given`), from one list of keys, so
+/// the two can never take different keys. Every table rejects keys it does not know. (serde's `flatten` cannot
+/// be combined with rejecting unknown keys, so the settings are spelled out in each table.)
+macro_rules! route_tables {
+    ($wrap:ident: $(#[$settings_attr:meta])* $settings:ident, $inbound:ident, $outbound:ident, $target:ident) => {
+        /// The route settings as written.
+        $(#[$settings_attr])*
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $settings {
+            instances: Option<$wrap<String>>,
+            recycle_after: Option<u32>,
+            workers: Option<usize>,
+            max_attempts: Option<u32>,
+            backoff: Option<$wrap<String>>,
+            max_backoff: Option<$wrap<String>>,
+            ack_wait: Option<$wrap<String>>,
+            deadline: Option<$wrap<String>>,
+            memory_mb: Option<usize>,
+            max_payload_bytes: Option<usize>,
+            batch: Option<usize>,
+        }
+
+        impl From<$settings> for Settings {
+            fn from(s: $settings) -> Self {
+                Settings {
+                    instances: s.instances.map(At::from),
+                    recycle_after: s.recycle_after,
+                    workers: s.workers,
+                    max_attempts: s.max_attempts,
+                    backoff: s.backoff.map(At::from),
+                    max_backoff: s.max_backoff.map(At::from),
+                    ack_wait: s.ack_wait.map(At::from),
+                    deadline: s.deadline.map(At::from),
+                    memory_mb: s.memory_mb,
+                    max_payload_bytes: s.max_payload_bytes,
+                    batch: s.batch,
+                }
+            }
+        }
+
+        /// An inbound route table as written.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $inbound {
+            source: $wrap<String>,
+            name: Option<$wrap<String>>,
+            slot: Option<$wrap<String>>,
+            plugin: Option<$wrap<String>>,
+            #[serde(default)]
+            config: BTreeMap<String, $wrap<String>>,
+            payload: Option<$wrap<String>>,
+            instances: Option<$wrap<String>>,
+            recycle_after: Option<u32>,
+            workers: Option<usize>,
+            max_attempts: Option<u32>,
+            backoff: Option<$wrap<String>>,
+            max_backoff: Option<$wrap<String>>,
+            ack_wait: Option<$wrap<String>>,
+            deadline: Option<$wrap<String>>,
+            memory_mb: Option<usize>,
+            max_payload_bytes: Option<usize>,
+            batch: Option<usize>,
+        }
+
+        /// An outbound route table as written.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $outbound {
+            name: $wrap<String>,
+            events: $wrap<Vec<String>>,
+            target: $wrap<$target>,
+            slot: Option<$wrap<String>>,
+            plugin: Option<$wrap<String>>,
+            #[serde(default)]
+            config: BTreeMap<String, $wrap<String>>,
+            instances: Option<$wrap<String>>,
+            recycle_after: Option<u32>,
+            workers: Option<usize>,
+            max_attempts: Option<u32>,
+            backoff: Option<$wrap<String>>,
+            max_backoff: Option<$wrap<String>>,
+            ack_wait: Option<$wrap<String>>,
+            deadline: Option<$wrap<String>>,
+            memory_mb: Option<usize>,
+            max_payload_bytes: Option<usize>,
+            batch: Option<usize>,
+        }
+
+        /// An outbound route's `target` as written.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $target {
+            subject: Option<$wrap<String>>,
+            url: Option<$wrap<String>>,
+            method: Option<$wrap<String>>,
+            #[serde(default)]
+            headers: BTreeMap<String, $wrap<String>>,
+            timeout: Option<$wrap<String>>,
+        }
+
+        impl From<$target> for TargetDraft {
+            fn from(t: $target) -> Self {
+                TargetDraft {
+                    subject: t.subject.map(At::from),
+                    url: t.url.map(At::from),
+                    method: t.method.map(At::from),
+                    headers: t.headers.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
+                    timeout: t.timeout.map(At::from),
+                }
+            }
+        }
+
+        impl $inbound {
+            pub(crate) fn draft(self, span: Option<Range<usize>>) -> Draft {
+                Draft {
+                    direction: Direction::Inbound,
+                    name: self.name.map(At::from),
+                    source: Some(At::from(self.source)),
+                    events: None,
+                    target: None,
+                    slot: self.slot.map(At::from),
+                    plugin: self.plugin.map(At::from),
+                    config: self.config.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
+                    payload: self.payload.map(At::from),
+                    settings: Settings {
+                        instances: self.instances.map(At::from),
+                        recycle_after: self.recycle_after,
+                        workers: self.workers,
+                        max_attempts: self.max_attempts,
+                        backoff: self.backoff.map(At::from),
+                        max_backoff: self.max_backoff.map(At::from),
+                        ack_wait: self.ack_wait.map(At::from),
+                        deadline: self.deadline.map(At::from),
+                        memory_mb: self.memory_mb,
+                        max_payload_bytes: self.max_payload_bytes,
+                        batch: self.batch,
+                    },
+                    span,
+                }
+            }
+        }
+
+        impl $outbound {
+            pub(crate) fn draft(self, span: Option<Range<usize>>) -> Draft {
+                let target = At::from(self.target);
+                Draft {
+                    direction: Direction::Outbound,
+                    name: Some(At::from(self.name)),
+                    source: None,
+                    events: Some(At::from(self.events)),
+                    target: Some(At {
+                        value: TargetDraft::from(target.value),
+                        span: target.span,
+                    }),
+                    slot: self.slot.map(At::from),
+                    plugin: self.plugin.map(At::from),
+                    config: self.config.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
+                    payload: None,
+                    settings: Settings {
+                        instances: self.instances.map(At::from),
+                        recycle_after: self.recycle_after,
+                        workers: self.workers,
+                        max_attempts: self.max_attempts,
+                        backoff: self.backoff.map(At::from),
+                        max_backoff: self.max_backoff.map(At::from),
+                        ack_wait: self.ack_wait.map(At::from),
+                        deadline: self.deadline.map(At::from),
+                        memory_mb: self.memory_mb,
+                        max_payload_bytes: self.max_payload_bytes,
+                        batch: self.batch,
+                    },
+                    span,
+                }
+            }
+        }
+    };
+}
+
+route_tables!(Spanned: FileSettings, InboundFile, OutboundFile, TargetFile);
+route_tables!(Given: #[allow(dead_code, reason = "the API has no [defaults] table")] ApiSettings, InboundBody, OutboundBody, TargetBody);
+
+/// Reads a route sent to the admin API: `direction` (`"inbound"` or `"outbound"`) and the keys of a route table
+/// of the file, as JSON. `name`, when the body gives one, must be the route's name from the request.
+pub(crate) fn api_draft(name: &RouteName, body: &serde_json::Value) -> Result<Draft> {
+    let serde_json::Value::Object(fields) = body else {
+        return Err(anyhow!(
+            "a route is a JSON object with `direction` and the route's keys"
+        ));
+    };
+    let mut fields = fields.clone();
+    let direction: Direction = match fields.remove("direction") {
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|_| anyhow!("direction is {value}: say \"inbound\" or \"outbound\""))?,
+        None => {
+            return Err(anyhow!(
+                "direction is missing: say \"inbound\" or \"outbound\""
+            ));
+        }
+    };
+    match fields.get("name") {
+        Some(given) if given.as_str() != Some(name.as_str()) => {
+            return Err(anyhow!(
+                "name is {given} but the route's address says {:?}",
+                name.as_str()
+            ));
+        }
+        Some(_) => {}
+        None => {
+            fields.insert("name".into(), serde_json::Value::String(name.to_string()));
+        }
+    }
+    let body = serde_json::Value::Object(fields);
+    let unreadable = |err: serde_json::Error| anyhow!("the route cannot be read: {err}");
+    Ok(match direction {
+        Direction::Inbound => serde_json::from_value::<InboundBody>(body)
+            .map_err(unreadable)?
+            .draft(None),
+        Direction::Outbound => serde_json::from_value::<OutboundBody>(body)
+            .map_err(unreadable)?
+            .draft(None),
+    })
+}

@@ -1,0 +1,274 @@
+//! What becomes of a mapped input: its outputs published in input order and their acknowledgments awaited
+//! together, its HTTP deliveries, and — when something failed — a retry with backoff or a dead letter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{AckKind, Message};
+use bytes::Bytes;
+use tokio::task::JoinSet;
+
+use super::message::{Failure, Identity, Outcome};
+use super::pool::{Answer, Pool};
+use super::{Route, dlq};
+use crate::bus;
+use crate::config::{Kind, RouteCommon, Target};
+use crate::invoke::{Action, FailureClass};
+
+/// The headers every output of an input carries.
+fn output_headers(
+    route: &Route,
+    message: &Message,
+    id: &Identity,
+    plugin: &str,
+    output_id: &str,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(bus::MSG_ID, output_id);
+    headers.insert(bus::CORRELATION_ID, id.correlation_id.as_str());
+    headers.insert(bus::CAUSATION_ID, id.message_id.as_str());
+    let source = match &route.kind {
+        Kind::Inbound { source, .. } => Some(source.as_str()),
+        Kind::Outbound { .. } => bus::header(message.headers.as_ref(), bus::SOURCE),
+    };
+    if let Some(source) = source {
+        headers.insert(bus::SOURCE, source);
+    }
+    headers.insert(bus::PLUGIN, plugin);
+    headers
+}
+
+/// Publishes what the plugin produced, in input order (this runs in the route's loop), and leaves the waiting
+/// for acknowledgments, deliveries and dead letters to a task of its own.
+pub(super) async fn settle(
+    route: &Arc<Route>,
+    message: Message,
+    id: Identity,
+    pool: &Arc<Pool>,
+    outcome: Outcome,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    settling: &mut JoinSet<()>,
+) {
+    let route = route.clone();
+    let plugin: Arc<str> = pool.label_arc();
+    let outputs: Vec<(String, HeaderMap, Bytes)> = match outcome {
+        Outcome::Answer(Answer::Events(events)) => events
+            .into_iter()
+            .enumerate()
+            .map(|(index, event)| {
+                let output_id = format!("{}:{}:{index}", route.common.name, id.key);
+                let mut headers = output_headers(&route, &message, &id, &plugin, &output_id);
+                headers.insert(bus::EVENT_TYPE, event.event_type);
+                headers.insert(bus::CONTENT_TYPE, "application/json");
+                let subject = bus::ev_subject(&route.tenant, event.event_type);
+                (subject, headers, Bytes::from(event.json))
+            })
+            .collect(),
+        Outcome::Answer(Answer::Documents(documents)) => match &route.kind {
+            Kind::Outbound {
+                target: Target::Subject { name },
+                ..
+            } => {
+                let subject = bus::out_subject(&route.tenant, name);
+                documents
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, document)| {
+                        let output_id = format!("{}:{}:{index}", route.common.name, id.key);
+                        let mut headers =
+                            output_headers(&route, &message, &id, &plugin, &output_id);
+                        for (name, value) in &document.headers {
+                            headers.insert(name.as_str(), value.as_str());
+                        }
+                        headers.insert(bus::CONTENT_TYPE, document.content_type.as_str());
+                        if let Some(file) = &document.file_name {
+                            headers.insert(bus::FILE_NAME, file.as_str());
+                        }
+                        (subject.clone(), headers, Bytes::from(document.payload))
+                    })
+                    .collect()
+            }
+            _ => {
+                settling.spawn(async move {
+                    deliver_http(&route, &message, &id, &plugin, documents).await;
+                    drop(permit);
+                });
+                return;
+            }
+        },
+        Outcome::Failed(failure) => {
+            settling.spawn(async move {
+                fail(&route, &message, &id, &plugin, failure).await;
+                drop(permit);
+            });
+            return;
+        }
+    };
+    // Sized before anything goes out: an output the server can never take fails its input whole, rather than
+    // after the outputs before it were stored.
+    let max_payload = route.bus.max_payload();
+    let oversized = outputs
+        .iter()
+        .enumerate()
+        .map(|(index, (subject, headers, payload))| {
+            (
+                index,
+                subject,
+                bus::publish::wire_size(headers, payload.len()),
+            )
+        })
+        .find(|(_, _, size)| *size > max_payload);
+    if let Some((index, subject, size)) = oversized {
+        let failure = Failure::new(
+            FailureClass::OutputTooLarge,
+            format!(
+                "output {index} for {subject} is {size} bytes with its headers; the NATS server takes at most {max_payload} (its max_payload)"
+            ),
+        );
+        settling.spawn(async move {
+            fail(&route, &message, &id, &plugin, failure).await;
+            drop(permit);
+        });
+        return;
+    }
+    let mut acks = Vec::with_capacity(outputs.len());
+    let mut failed = None;
+    for (subject, headers, payload) in outputs {
+        match route
+            .bus
+            .js
+            .publish_with_headers(subject.clone(), headers, payload)
+            .await
+        {
+            Ok(ack) => acks.push((subject, ack)),
+            Err(err) => {
+                failed = Some(bus::publish::classify(&err, &subject, &route.bus.denials));
+                break;
+            }
+        }
+    }
+    settling.spawn(async move {
+        let denials = &route.bus.denials;
+        let waits = acks.into_iter().map(|(subject, ack)| async move {
+            ack.await
+                .map(drop)
+                .map_err(|err| bus::publish::classify(&err, &subject, denials))
+        });
+        let stored = futures::future::join_all(waits).await;
+        match failed.or_else(|| stored.into_iter().find_map(Result::err)) {
+            // Nothing is lost: the input is retried (outputs already stored are dropped as duplicates then) or,
+            // when the server will never take an output, dead-lettered with the reason.
+            Some(failure) => fail(&route, &message, &id, &plugin, Failure::publish(failure)).await,
+            None => {
+                if let Err(err) = message.ack().await {
+                    tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "acknowledging: {err}; JetStream will redeliver and the outputs dedupe");
+                }
+            }
+        }
+        drop(permit);
+    });
+}
+
+async fn deliver_http(
+    route: &Route,
+    message: &Message,
+    id: &Identity,
+    plugin: &str,
+    documents: Vec<crate::invoke::OutboundDocument>,
+) {
+    let Some(delivery) = &route.http else {
+        fail(
+            route,
+            message,
+            id,
+            plugin,
+            Failure::new(FailureClass::Host, "the route has no HTTP client".into()),
+        )
+        .await;
+        return;
+    };
+    for (index, document) in documents.iter().enumerate() {
+        let output_id = format!("{}:{}:{index}", route.common.name, id.key);
+        let headers = output_headers(route, message, id, plugin, &output_id);
+        if let Err(err) = delivery.send(document, &headers, &output_id).await {
+            let class = if err.retryable {
+                FailureClass::DeliveryFailed
+            } else {
+                FailureClass::DeliveryRejected
+            };
+            let failure = Failure::new(class, err.message);
+            fail(route, message, id, plugin, failure).await;
+            return;
+        }
+    }
+    if let Err(err) = message.ack().await {
+        tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "acknowledging: {err}");
+    }
+}
+
+/// The delay before the next delivery after `delivered` attempts: `backoff`, doubling, at most `max_backoff`.
+pub fn backoff(common: &RouteCommon, delivered: i64) -> Duration {
+    let exponent = (delivered.max(1) - 1).min(20) as u32;
+    common
+        .backoff
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(common.max_backoff)
+}
+
+/// Retries, or dead-letters, a failed input.
+async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, failure: Failure) {
+    let attempts = id.delivered;
+    if failure.action() == Action::Retry && attempts < i64::from(route.common.max_attempts) {
+        let delay = backoff(&route.common, attempts);
+        tracing::info!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempt = attempts, class = failure.class.as_str(), ?delay, "{}; retrying", failure.error);
+        let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
+        return;
+    }
+    let headers = dlq::dead_letter_headers(route, message, id, plugin, &failure);
+    let stored = dlq::store(
+        &route.bus,
+        &route.tenant,
+        &route.common.name,
+        &id.key,
+        headers,
+        message.payload.clone(),
+    )
+    .await;
+    match stored {
+        Ok(stored) => {
+            tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class.as_str(), "dead-lettered{}: {}", if stored.offloaded { " (its payload kept in the tenant's payload bucket)" } else { "" }, failure.error);
+            let _ = message.ack().await;
+        }
+        Err(err) => {
+            // The dead letter is not stored, so the input must not go: it comes back and is tried again.
+            tracing::error!(tenant = %route.tenant, route = %route.common.name, input = %id.key, class = failure.class.as_str(), "could not store the dead letter for ({}): {err:#}; the input stays and is tried again", failure.error);
+            let _ = message
+                .ack_with(AckKind::Nak(Some(backoff(&route.common, attempts))))
+                .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_delay_doubles_from_backoff_up_to_max_backoff() {
+        let common = crate::config::route::api_route(
+            &crate::names::RouteName::new("r").expect("name"),
+            &serde_json::json!({"direction": "inbound", "source": "s", "backoff": "250ms", "max_backoff": "2s"}),
+        )
+        .expect("route")
+        .common;
+        let delays: Vec<u128> = (1..=6).map(|n| backoff(&common, n).as_millis()).collect();
+        assert_eq!(delays, [250, 500, 1000, 2000, 2000, 2000]);
+        assert_eq!(
+            backoff(&common, 0).as_millis(),
+            250,
+            "a first delivery counts as one"
+        );
+        assert_eq!(backoff(&common, i64::MAX).as_millis(), 2000, "no overflow");
+    }
+}
