@@ -17,10 +17,31 @@ use crate::names::Sha256;
 pub const CONTRACT_PACKAGE: &str = "millwright:adapter";
 
 /// The contract versions this host serves, newest first. A plugin built against any `0.1.x` runs here.
-pub const SUPPORTED_CONTRACTS: &[(u64, u64)] = &[(0, 1)];
+pub const SUPPORTED_CONTRACTS: &[(u64, u64)] = &[(0, 1), (0, 2)];
 
 /// The contract version this host was built with.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
+/// The published contract versions a plugin can be built against, as the host calls them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// 0.1.x: its events are read into the current types before they are published.
+    V0_1,
+    /// 0.2.x, the current one.
+    V0_2,
+}
+
+impl Contract {
+    /// The family of a version string (`0.1.0`, `0.2.3`), if the host serves it.
+    pub fn of(version: &str) -> Option<Self> {
+        let mut parts = version.split('.').map(|p| p.parse::<u64>());
+        match (parts.next(), parts.next()) {
+            (Some(Ok(0)), Some(Ok(1))) => Some(Contract::V0_1),
+            (Some(Ok(0)), Some(Ok(2))) => Some(Contract::V0_2),
+            _ => None,
+        }
+    }
+}
 
 /// Which way a plugin maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,7 +446,11 @@ mod tests {
     fn contract_versions_follow_semver() {
         assert!(supported("0.1.0"));
         assert!(supported("0.1.7"));
-        assert!(!supported("0.2.0"));
+        assert!(supported("0.2.0"));
+        assert!(!supported("0.3.0"));
+        assert_eq!(Contract::of("0.1.7"), Some(Contract::V0_1));
+        assert_eq!(Contract::of("0.2.0"), Some(Contract::V0_2));
+        assert_eq!(Contract::of("0.3.0"), None);
         assert!(!supported("1.0.0"));
         assert!(!supported("banana"));
     }

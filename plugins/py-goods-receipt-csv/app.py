@@ -337,7 +337,7 @@ def _goods_receipt(row: Row, envelope: wit.Envelope, source: str, posted_at: wit
         quantity_accepted=wit.Quantity(value=accepted_text, unit=unit),
         quantity_rejected=wit.Quantity(value=rejected_text, unit=unit),
         discrepancy_reason=None,
-        lots=[wit.LotRef(supplier_lot=lot, internal_lot=None, quantity=None, expiry=None, serials=[])]
+        lots=[wit.LotRef(supplier_lot=lot, internal_lot=None, quantity=None, expiry=None, serials=[], sub_lot=None)]
         if lot else [],
         location=wit.Identifier(scheme=wit.IdScheme_Internal(), value=location),
         received_at=received_at,

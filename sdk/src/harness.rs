@@ -53,6 +53,15 @@ impl Harness {
         Self::default()
     }
 
+    /// Makes the sequence `name` continue after `last`: its next number is `last + 1`.
+    pub fn with_sequence(mut self, name: impl Into<String>, last: u64) -> Self {
+        self.host_mut()
+            .sequences
+            .get_mut()
+            .insert(name.into(), last);
+        self
+    }
+
     fn host_mut(&mut self) -> &mut NativeHost {
         // The host is only shared while a call runs, and calls borrow `self`, so here it is unique.
         Rc::get_mut(&mut self.host).expect("the harness host is shared only during a call")

@@ -56,6 +56,7 @@ pub mod bindings;
 pub mod edi;
 pub mod edifact;
 pub mod host;
+pub mod sequences;
 pub mod types;
 pub mod x12;
 

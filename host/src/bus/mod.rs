@@ -8,9 +8,11 @@
 //! `MW_<tenant>_PAYLOADS` ([`payloads`]). Streams and the bucket are created or updated at start, so a restart with
 //! a changed file is safe. [`publish`] knows the server's limits: what fits, and which failures a retry can mend.
 
+pub mod buckets;
 pub mod embedded;
 pub mod payloads;
 pub mod publish;
+pub mod sequences;
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};

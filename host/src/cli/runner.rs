@@ -151,7 +151,12 @@ impl Runner {
         let mut session = self.mapper.session();
         let mut documents = Vec::new();
         for (i, event) in events.iter().enumerate() {
-            match session.render(event, &target, &format!("offline-{i}")) {
+            match session.render(
+                event,
+                &target,
+                &format!("offline-{i}"),
+                &format!("offline-{i}"),
+            ) {
                 Ok(docs) => documents.extend(docs),
                 Err(err) => return Ok(Outcome::Failed(err)),
             }

@@ -9,7 +9,6 @@
 //! reaches the host's log one line per event, tagged with the slot and version, control characters escaped. The WASI context is only
 //! built if the plugin actually calls into WASI, so a plugin that never does pays nothing for it.
 
-mod edi;
 pub mod lookup;
 pub mod time;
 
@@ -27,8 +26,12 @@ use wasmtime_wasi::{
 pub use lookup::Lookups;
 pub use time::{Clock, FixedClock, SystemClock};
 
-/// Generated bindings for the contract: the imports implemented below, the inbound world's exports that `invoke`
-/// calls, and the canonical types, which derive `Serialize` so events are written to JSON straight from them.
+/// Generated bindings for the contract: the imports implemented below, and the canonical types, which derive
+/// serde's traits so events are written to JSON and read back straight from them.
+///
+/// The current contract (`wit/`, 0.2.0) is what the host speaks and publishes. Every published version before it
+/// is bound too (`wit/published/<version>/`), so a plugin built against it keeps running: its imports are served
+/// under their own version, and its events are read into the current types.
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -37,9 +40,20 @@ pub mod bindings {
         anyhow: true,
         additional_derives: [serde::Serialize, serde::Deserialize],
     });
+
+    /// Contract 0.1.0, for plugins built before 0.2.0.
+    pub mod v0_1 {
+        wasmtime::component::bindgen!({
+            path: "../wit/published/0.1.0",
+            world: "inbound-mapper",
+            imports: { default: trappable },
+            anyhow: true,
+            additional_derives: [serde::Serialize, serde::Deserialize],
+        });
+    }
 }
 
-use bindings::millwright::adapter::{host, types};
+use bindings::millwright::adapter::sequences;
 
 /// The longest log line a plugin may write; longer ones are cut.
 const MAX_LOG_LINE: usize = 4096;
@@ -61,6 +75,37 @@ pub struct SlotContext {
     pub lookups: Arc<Lookups>,
     /// The clock behind `now`.
     pub clock: Arc<dyn Clock>,
+    /// The numbers behind `sequences.next`.
+    pub sequences: Arc<dyn Sequences>,
+}
+
+/// Where `sequences.next` keeps its numbers: JetStream for a running host, memory for an offline run.
+pub trait Sequences: Send + Sync {
+    /// The number of sequence `name` of `tenant` that the allocation `key` was given, or the next one (1 to
+    /// `max`, then 1 again) when it was given none: the same key always gets the same number. Blocks.
+    fn number(&self, tenant: &str, name: &str, key: &str, max: u64) -> Result<u64, String>;
+}
+
+/// One sequence in memory: its last number, and the number each allocation key was given.
+type MemorySequence = (u64, std::collections::HashMap<String, u64>);
+
+/// Sequences in memory: each name counts from 1, for offline runs and tests.
+#[derive(Debug, Default)]
+pub struct MemorySequences {
+    numbers: std::sync::Mutex<std::collections::HashMap<String, MemorySequence>>,
+}
+
+impl Sequences for MemorySequences {
+    fn number(&self, tenant: &str, name: &str, key: &str, max: u64) -> Result<u64, String> {
+        let mut numbers = self.numbers.lock().unwrap_or_else(|e| e.into_inner());
+        let (last, given) = numbers.entry(format!("{tenant}/{name}")).or_default();
+        if let Some(number) = given.get(key) {
+            return Ok(*number);
+        }
+        *last = if *last >= max.max(1) { 1 } else { *last + 1 };
+        given.insert(key.to_string(), *last);
+        Ok(*last)
+    }
 }
 
 impl std::fmt::Debug for SlotContext {
@@ -82,6 +127,7 @@ impl SlotContext {
             config: BTreeMap::new(),
             lookups: Arc::new(Lookups::default()),
             clock: Arc::new(SystemClock),
+            sequences: Arc::new(MemorySequences::default()),
         }
     }
 
@@ -102,6 +148,12 @@ impl SlotContext {
         self.clock = clock;
         self
     }
+
+    /// Keeps `sequences.next`'s numbers here.
+    pub fn with_sequences(mut self, sequences: Arc<dyn Sequences>) -> Self {
+        self.sequences = sequences;
+        self
+    }
 }
 
 /// The data of one store: one plugin instance's view of the host.
@@ -109,6 +161,10 @@ pub struct HostState {
     slot: Arc<SlotContext>,
     plugin: Arc<str>,
     correlation_id: String,
+    /// The input this call maps, which keys the numbers `sequences.next` gives.
+    input_key: String,
+    /// How often each sequence was asked for in this call.
+    sequence_calls: std::collections::HashMap<String, u32>,
     log_lines: u32,
     pub(crate) limits: StoreLimits,
     wasi: Option<WasiCtx>,
@@ -122,6 +178,8 @@ impl HostState {
             slot,
             plugin,
             correlation_id: String::new(),
+            input_key: String::new(),
+            sequence_calls: std::collections::HashMap::new(),
             log_lines: 0,
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)
@@ -136,10 +194,14 @@ impl HostState {
         }
     }
 
-    /// Starts a new call: the log budget is per call, and log lines carry the message's correlation id.
-    pub(crate) fn begin_call(&mut self, correlation_id: &str) {
+    /// Starts a new call: the log budget is per call, log lines carry the message's correlation id, and the
+    /// numbers `sequences.next` gives are keyed by the input, so the same input gets the same numbers.
+    pub(crate) fn begin_call(&mut self, correlation_id: &str, input_key: &str) {
         self.correlation_id.clear();
         self.correlation_id.push_str(correlation_id);
+        self.input_key.clear();
+        self.input_key.push_str(input_key);
+        self.sequence_calls.clear();
         self.log_lines = 0;
     }
 
@@ -202,6 +264,7 @@ fn escape_controls(line: &str) -> String {
 /// Adds every import a plugin may use to `linker`: the contract's `host` and `edi`, and deny-by-default WASI.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     bindings::InboundMapper::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::v0_1::InboundMapper::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     Ok(())
 }
@@ -252,14 +315,22 @@ impl HostMonotonicClock for FrozenClock {
     }
 }
 
-impl types::Host for HostState {}
+/// How loud a plugin's log line is, whichever contract version it came through.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
 
-impl host::Host for HostState {
-    fn log(&mut self, level: host::LogLevel, message: String) -> anyhow::Result<()> {
-        // One log event per line the plugin wrote, each cut to a length and escaped.
+impl HostState {
+    /// `host.log`: one log event per line the plugin wrote, each cut to a length and escaped.
+    fn log(&mut self, level: Level, message: &str) {
         for line in message.lines() {
             if !self.log_budget() {
-                return Ok(());
+                return;
             }
             let mut line = line.to_string();
             if line.len() > MAX_LOG_LINE {
@@ -278,55 +349,170 @@ impl host::Host for HostState {
                 &self.correlation_id,
             );
             match level {
-                host::LogLevel::Trace => {
+                Level::Trace => {
                     tracing::trace!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
                 }
-                host::LogLevel::Debug => {
+                Level::Debug => {
                     tracing::debug!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
                 }
-                host::LogLevel::Info => {
+                Level::Info => {
                     tracing::info!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
                 }
-                host::LogLevel::Warn => {
+                Level::Warn => {
                     tracing::warn!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
                 }
-                host::LogLevel::Error => {
+                Level::Error => {
                     tracing::error!(target: "plugin", %tenant, %slot, %plugin, correlation_id = %cid, "{line}")
                 }
             }
         }
-        Ok(())
     }
 
-    fn config(&mut self, key: String) -> anyhow::Result<Option<String>> {
-        Ok(self.slot.config.get(&key).cloned())
-    }
-
-    fn lookup(
-        &mut self,
-        table: String,
-        key: String,
-    ) -> anyhow::Result<Result<Option<String>, host::LookupError>> {
-        Ok(match self.slot.lookups.get(&table) {
-            Some(rows) => Ok(rows.get(&key).cloned()),
-            None => Err(host::LookupError::NoSuchTable(format!(
+    /// `host.lookup`: the row's value, or why the table cannot be read.
+    fn lookup(&self, table: &str, key: &str) -> Result<Option<String>, String> {
+        match self.slot.lookups.get(table) {
+            Some(rows) => Ok(rows.get(key).cloned()),
+            None => Err(format!(
                 "tenant {} has no master-data table named {table:?}",
                 self.slot.tenant
-            ))),
-        })
+            )),
+        }
     }
+}
 
-    fn now(&mut self) -> anyhow::Result<types::Timestamp> {
-        Ok(time::to_wit(self.slot.clock.now(), None))
-    }
+/// The `types`, `host` and `edi` imports of one contract version, for its generated bindings at `$root`. Each
+/// version's types are its own Rust types, with the same shapes; the work behind them is shared.
+macro_rules! contract_imports {
+    ($($root:ident)::+ ; $edi:ident) => {
+        impl $($root)::+::millwright::adapter::types::Host for HostState {}
 
-    fn local_to_utc(
-        &mut self,
-        date: String,
-        time: String,
-        zone: String,
-    ) -> anyhow::Result<Result<types::Timestamp, String>> {
-        Ok(time::local_to_utc(&date, &time, &zone))
+        impl $($root)::+::millwright::adapter::host::Host for HostState {
+            fn log(
+                &mut self,
+                level: $($root)::+::millwright::adapter::host::LogLevel,
+                message: String,
+            ) -> anyhow::Result<()> {
+                use $($root)::+::millwright::adapter::host::LogLevel;
+                let level = match level {
+                    LogLevel::Trace => Level::Trace,
+                    LogLevel::Debug => Level::Debug,
+                    LogLevel::Info => Level::Info,
+                    LogLevel::Warn => Level::Warn,
+                    LogLevel::Error => Level::Error,
+                };
+                HostState::log(self, level, &message);
+                Ok(())
+            }
+
+            fn config(&mut self, key: String) -> anyhow::Result<Option<String>> {
+                Ok(self.slot.config.get(&key).cloned())
+            }
+
+            fn lookup(
+                &mut self,
+                table: String,
+                key: String,
+            ) -> anyhow::Result<
+                Result<Option<String>, $($root)::+::millwright::adapter::host::LookupError>,
+            > {
+                Ok(HostState::lookup(self, &table, &key)
+                    .map_err($($root)::+::millwright::adapter::host::LookupError::NoSuchTable))
+            }
+
+            fn now(
+                &mut self,
+            ) -> anyhow::Result<$($root)::+::millwright::adapter::types::Timestamp> {
+                Ok($($root)::+::millwright::adapter::types::Timestamp {
+                    utc: millwright_edi::time::format_utc(self.slot.clock.now()),
+                    original_offset_minutes: None,
+                })
+            }
+
+            fn local_to_utc(
+                &mut self,
+                date: String,
+                time: String,
+                zone: String,
+            ) -> anyhow::Result<Result<$($root)::+::millwright::adapter::types::Timestamp, String>>
+            {
+                Ok(
+                    millwright_edi::time::local_to_utc(&date, &time, &zone).map(|instant| {
+                        $($root)::+::millwright::adapter::types::Timestamp {
+                            utc: instant.utc,
+                            original_offset_minutes: Some(instant.offset_minutes),
+                        }
+                    }),
+                )
+            }
+        }
+
+        mod $edi {
+            use millwright_edi as native;
+
+            use super::HostState;
+            use super::$($root)::+::millwright::adapter::edi;
+
+            impl edi::Host for HostState {
+                fn parse(
+                    &mut self,
+                    document: Vec<u8>,
+                ) -> anyhow::Result<Result<edi::ParsedDocument, edi::EdiError>> {
+                    Ok(native::parse(&document)
+                        .map(document_to_wit)
+                        .map_err(error_to_wit))
+                }
+
+                fn render_x12(
+                    &mut self,
+                    interchange: edi::Interchange,
+                ) -> anyhow::Result<Result<Vec<u8>, edi::EdiError>> {
+                    Ok(native::render_x12(&interchange_from_wit(interchange)).map_err(error_to_wit))
+                }
+            }
+
+            millwright_edi::wit_conversions!(
+                edi = super::$($root)::+::millwright::adapter::edi,
+                types = super::$($root)::+::millwright::adapter::types
+            );
+        }
+    };
+}
+
+contract_imports!(bindings; edi_current);
+contract_imports!(bindings::v0_1; edi_v0_1);
+
+/// The longest sequence name a plugin may use.
+const MAX_SEQUENCE_NAME: usize = 200;
+
+/// How many numbers one call of a plugin may draw: a document needs a handful (ISA13, GS06); a plugin drawing
+/// more is looping, and each number is a write to JetStream.
+const MAX_SEQUENCE_CALLS: u32 = 1_000;
+
+impl sequences::Host for HostState {
+    fn next(&mut self, name: String, max: u64) -> anyhow::Result<Result<u64, String>> {
+        if max == 0 {
+            return Ok(Err("a sequence's max must be at least 1".to_string()));
+        }
+        if name.is_empty() || name.len() > MAX_SEQUENCE_NAME || name.chars().any(char::is_control) {
+            return Ok(Err(format!(
+                "a sequence's name must be 1 to {MAX_SEQUENCE_NAME} bytes without control characters, such as \
+                 `x12-interchange:ZZ/BRIGHTWIRE`"
+            )));
+        }
+        let asked: u32 = self.sequence_calls.values().sum();
+        if asked >= MAX_SEQUENCE_CALLS {
+            return Ok(Err(format!(
+                "a plugin may draw at most {MAX_SEQUENCE_CALLS} numbers per call"
+            )));
+        }
+        // The n-th call for `name` in this call of the plugin: the same on every delivery of the same input.
+        let calls = self.sequence_calls.entry(name.clone()).or_default();
+        *calls += 1;
+        let key = format!("{}#{}", self.input_key, calls);
+        Ok(self
+            .slot
+            .sequences
+            .number(&self.slot.tenant, &name, &key, max))
     }
 }
 

@@ -3,18 +3,16 @@
 //! The host sets each event's `tenant` and `correlation-id`, whatever the plugin wrote there, and refuses an
 //! answer whose canonical strings hold a control character ([`crate::canonical::control_character`]).
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use serde_json::Value;
-use wasmtime::component::{ComponentExportIndex, Func, InstancePre, TypedFunc};
 
 use super::error::mapping_error;
-use super::{InvokeError, Limits, Session, probe};
+use super::{InvokeError, Probe, Session, typed_unchecked};
 use crate::canonical::{self, kebab};
+use crate::host_api;
 use crate::host_api::bindings::millwright::adapter::types;
-use crate::host_api::{self, HostState, SlotContext};
-use crate::plugin::World;
+use crate::host_api::bindings::v0_1::millwright::adapter::types as v0_1;
+use crate::plugin::{Contract, World};
 
 /// A document arriving for an inbound mapper.
 #[derive(Debug, Clone)]
@@ -53,39 +51,28 @@ impl Event {
     }
 }
 
-/// The parameters and results of `inbound.map`, as the typed call lowers and lifts them.
+/// The parameters and results of `inbound.map`, as the typed call lowers and lifts them: the current contract's,
+/// and 0.1.0's, whose envelope and mapping error are the same shapes and whose events are read into the current
+/// types ([`upgrade`]).
 type MapParams<'a> = (&'a types::Envelope,);
 type MapResults = (Result<Vec<types::CanonicalEvent>, types::MappingError>,);
+type MapResultsV0_1 = (Result<Vec<v0_1::CanonicalEvent>, types::MappingError>,);
 
-/// `map` as a typed function, without checking its type again. A typed function is normally checked against
-/// the component's types when it is made, field name by field name through the whole canonical model, which
-/// cost about a third of every instantiation; [`check_signature`] does that once per mapper instead.
-fn typed_map<'a>(func: Func) -> TypedFunc<MapParams<'a>, MapResults> {
-    // SAFETY: `func` is the `map` export of an instance of the mapper's component, and `Mapper::new` refused
-    // the component unless that export has exactly this signature (`check_signature`). Every instance of one
-    // component has the same export types, so the check holds for this instance too.
-    #[allow(unsafe_code)]
-    unsafe {
-        TypedFunc::new_unchecked(func)
+/// Checks once that the component's `map` has its contract's signature, so each instance can call it typed
+/// without checking again.
+pub(super) fn check_signature(probe: &Probe<'_>, contract: Contract) -> Result<(), String> {
+    match contract {
+        Contract::V0_2 => probe.check::<MapParams<'_>, MapResults>(),
+        Contract::V0_1 => probe.check::<MapParams<'_>, MapResultsV0_1>(),
     }
 }
 
-/// Checks once that the component's `map` has the contract's signature, so each instance can call it typed
-/// without checking again ([`typed_map`]).
-pub(super) fn check_signature(
-    pre: &InstancePre<HostState>,
-    entry: ComponentExportIndex,
-    slot: &Arc<SlotContext>,
-    label: &Arc<str>,
-    limits: &Limits,
-) -> Result<(), String> {
-    let (mut store, instance) = probe(pre, slot, label, limits).map_err(|err| err.to_string())?;
-    let func = instance
-        .get_func(&mut store, entry)
-        .ok_or_else(|| "map vanished after instantiation".to_string())?;
-    func.typed::<MapParams<'_>, MapResults>(&store)
-        .map(drop)
-        .map_err(|err| format!("{err:#}"))
+/// A 0.1.0 event as the current contract's: every field 0.2.0 added is optional, so 0.1.0's JSON reads as is.
+fn upgrade(event: &v0_1::CanonicalEvent) -> Result<types::CanonicalEvent, InvokeError> {
+    let json = kebab::serialize(event, serde_json::value::Serializer)
+        .map_err(|e| InvokeError::BadOutput(format!("writing a 0.1.0 event: {e}")))?;
+    kebab::from_value(&json)
+        .map_err(|e| InvokeError::Host(format!("reading a 0.1.0 event as 0.2.0: {e}")))
 }
 
 impl Session<'_> {
@@ -134,10 +121,34 @@ impl Session<'_> {
             headers: envelope.headers.clone(),
             payload: envelope.payload.to_vec(),
         };
-        let mut instance = self.begin(World::Inbound, &envelope.correlation_id)?;
-        let called = typed_map(instance.entry).call(&mut instance.store, (&argument,));
-        let (result,) = self.end(instance, called)?;
-        let mut events = result.map_err(mapping_error)?;
+        let mut instance = self.begin(
+            World::Inbound,
+            &envelope.correlation_id,
+            &envelope.message_id,
+        )?;
+        let mut events = match self.mapper.contract {
+            Contract::V0_2 => {
+                // SAFETY: `Mapper::new` checked this signature for the component (`check_signature`).
+                #[allow(unsafe_code)]
+                let map = unsafe { typed_unchecked::<MapParams<'_>, MapResults>(instance.entry) };
+                let called = map.call(&mut instance.store, (&argument,));
+                let (result,) = self.end(instance, called)?;
+                result.map_err(mapping_error)?
+            }
+            Contract::V0_1 => {
+                // SAFETY: as above, for the 0.1.0 signature.
+                #[allow(unsafe_code)]
+                let map =
+                    unsafe { typed_unchecked::<MapParams<'_>, MapResultsV0_1>(instance.entry) };
+                let called = map.call(&mut instance.store, (&argument,));
+                let (result,) = self.end(instance, called)?;
+                result
+                    .map_err(mapping_error)?
+                    .iter()
+                    .map(upgrade)
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
         let limit = self.mapper.limits.max_outputs;
         if events.len() > limit {
             return Err(InvokeError::OutputLimit(format!(

@@ -4,17 +4,14 @@
 //! typed `canonical-event` the plugin is called with ([`crate::canonical::kebab::from_value`]); an event that is
 //! not canonical JSON of the contract is refused naming the JSON path that is wrong.
 
-use std::sync::Arc;
-
 use serde_json::Value;
-use wasmtime::component::{ComponentExportIndex, Func, InstancePre, TypedFunc};
 
 use super::error::mapping_error;
-use super::{InvokeError, Limits, Session, probe};
+use super::{InvokeError, Probe, Session, typed_unchecked};
 use crate::canonical::kebab;
 use crate::host_api::bindings::millwright::adapter::types;
-use crate::host_api::{HostState, SlotContext};
-use crate::plugin::World;
+use crate::host_api::bindings::v0_1::millwright::adapter::types as v0_1;
+use crate::plugin::{Contract, World};
 
 /// A document an outbound mapper produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,55 +37,63 @@ impl From<types::OutboundDocument> for OutboundDocument {
     }
 }
 
-/// The parameters and results of `outbound.render`, as the typed call lowers and lifts them.
+/// The parameters and results of `outbound.render`, as the typed call lowers and lifts them: the current
+/// contract's, and 0.1.0's, whose event is its own type (read from the same JSON, the fields 0.2.0 added left
+/// out) and whose target, documents and mapping error are the same shapes.
 type RenderParams<'a> = (&'a types::CanonicalEvent, &'a types::Target);
+type RenderParamsV0_1<'a> = (&'a v0_1::CanonicalEvent, &'a types::Target);
 type RenderResults = (Result<Vec<types::OutboundDocument>, types::MappingError>,);
 
-/// `render` as a typed function, without checking its type again (see [`check_signature`]).
-fn typed_render<'a>(func: Func) -> TypedFunc<RenderParams<'a>, RenderResults> {
-    // SAFETY: `func` is the `render` export of an instance of the mapper's component, and `Mapper::new` refused
-    // the component unless that export has exactly this signature (`check_signature`). Every instance of one
-    // component has the same export types, so the check holds for this instance too.
-    #[allow(unsafe_code)]
-    unsafe {
-        TypedFunc::new_unchecked(func)
+/// Checks once that the component's `render` has its contract's signature.
+pub(super) fn check_signature(probe: &Probe<'_>, contract: Contract) -> Result<(), String> {
+    match contract {
+        Contract::V0_2 => probe.check::<RenderParams<'_>, RenderResults>(),
+        Contract::V0_1 => probe.check::<RenderParamsV0_1<'_>, RenderResults>(),
     }
-}
-
-/// Checks once that the component's `render` has the contract's signature.
-pub(super) fn check_signature(
-    pre: &InstancePre<HostState>,
-    entry: ComponentExportIndex,
-    slot: &Arc<SlotContext>,
-    label: &Arc<str>,
-    limits: &Limits,
-) -> Result<(), String> {
-    let (mut store, instance) = probe(pre, slot, label, limits).map_err(|err| err.to_string())?;
-    let func = instance
-        .get_func(&mut store, entry)
-        .ok_or_else(|| "render vanished after instantiation".to_string())?;
-    func.typed::<RenderParams<'_>, RenderResults>(&store)
-        .map(drop)
-        .map_err(|err| format!("{err:#}"))
 }
 
 impl Session<'_> {
     /// Renders one canonical event (JSON) for `target` (outbound mappers).
+    /// `input_key` names the input (the event's message) the documents are made for: it keys the numbers the
+    /// plugin takes from `sequences.next`, so a redelivered event renders the same documents.
     pub fn render(
         &mut self,
         event: &Value,
         target: &str,
         correlation_id: &str,
+        input_key: &str,
     ) -> Result<Vec<OutboundDocument>, InvokeError> {
-        let event: types::CanonicalEvent = kebab::from_value(event).map_err(|err| {
-            InvokeError::BadInput(format!("the event is not canonical JSON: {err}"))
-        })?;
+        let not_canonical =
+            |err| InvokeError::BadInput(format!("the event is not canonical JSON: {err}"));
         let target = types::Target {
             name: target.to_string(),
         };
-        let mut instance = self.begin(World::Outbound, correlation_id)?;
-        let called = typed_render(instance.entry).call(&mut instance.store, (&event, &target));
-        let (result,) = self.end(instance, called)?;
+        let called = match self.mapper.contract {
+            Contract::V0_2 => {
+                let event: types::CanonicalEvent =
+                    kebab::from_value(event).map_err(not_canonical)?;
+                let mut instance = self.begin(World::Outbound, correlation_id, input_key)?;
+                // SAFETY: `Mapper::new` checked this signature for the component (`check_signature`).
+                #[allow(unsafe_code)]
+                let render =
+                    unsafe { typed_unchecked::<RenderParams<'_>, RenderResults>(instance.entry) };
+                let called = render.call(&mut instance.store, (&event, &target));
+                self.end(instance, called)?
+            }
+            Contract::V0_1 => {
+                let event: v0_1::CanonicalEvent =
+                    kebab::from_value(event).map_err(not_canonical)?;
+                let mut instance = self.begin(World::Outbound, correlation_id, input_key)?;
+                // SAFETY: as above, for the 0.1.0 signature.
+                #[allow(unsafe_code)]
+                let render = unsafe {
+                    typed_unchecked::<RenderParamsV0_1<'_>, RenderResults>(instance.entry)
+                };
+                let called = render.call(&mut instance.store, (&event, &target));
+                self.end(instance, called)?
+            }
+        };
+        let (result,) = called;
         let documents = result.map_err(mapping_error)?;
         let limits = &self.mapper.limits;
         if documents.len() > limits.max_outputs {

@@ -184,6 +184,7 @@ pub(super) async fn invoke(
                 event,
                 target: target.name().to_string(),
                 correlation_id: id.correlation_id.clone(),
+                input_key: id.key.clone(),
             }
         }
     };

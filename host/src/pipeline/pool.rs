@@ -21,6 +21,9 @@ pub enum Job {
         target: String,
         /// The correlation id the documents carry.
         correlation_id: String,
+        /// The input the documents are made for (its stream position), which keys the numbers the plugin
+        /// takes from `sequences.next`.
+        input_key: String,
     },
 }
 
@@ -75,8 +78,9 @@ impl Pool {
                                 event,
                                 target,
                                 correlation_id,
+                                input_key,
                             } => session
-                                .render(&event, &target, &correlation_id)
+                                .render(&event, &target, &correlation_id, &input_key)
                                 .map(Answer::Documents),
                         };
                         let _ = reply.send(answer);

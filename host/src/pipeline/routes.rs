@@ -16,7 +16,7 @@ use super::{Kind, Route, http::Delivery, pool::Pool};
 use crate::bus::Connection;
 pub use crate::config::Origin;
 use crate::config::{RouteCommon, RouteDef, Target};
-use crate::host_api::{Lookups, SlotContext};
+use crate::host_api::{Lookups, Sequences, SlotContext};
 use crate::invoke::{Limits, Mapper};
 use crate::names::{RouteName, Sha256, Slot, Tenant};
 use crate::plugin::World;
@@ -94,6 +94,8 @@ struct Running {
 pub struct Routes {
     bus: Connection,
     versions: Arc<Versions>,
+    /// Where the plugins' `sequences.next` numbers are kept.
+    sequences: Arc<dyn Sequences>,
     running: Mutex<BTreeMap<(Tenant, RouteName), Running>>,
     /// Bumped whenever a route starts, stops or switches versions, so a caller can wait for a state instead
     /// of polling for it.
@@ -108,10 +110,11 @@ impl std::fmt::Debug for Routes {
 
 impl Routes {
     /// No routes yet.
-    pub fn new(bus: Connection, versions: Arc<Versions>) -> Self {
+    pub fn new(bus: Connection, versions: Arc<Versions>, sequences: Arc<dyn Sequences>) -> Self {
         Self {
             bus,
             versions,
+            sequences,
             running: Mutex::default(),
             changed: watch::channel(0).0,
         }
@@ -147,6 +150,7 @@ impl Routes {
         let builder = tokio::spawn(follow_slot(
             spec.clone(),
             self.versions.clone(),
+            self.sequences.clone(),
             pool_tx,
             self.changed.clone(),
         ));
@@ -356,6 +360,7 @@ async fn finish(running: Running) {
 async fn follow_slot(
     spec: RouteSpec,
     versions: Arc<Versions>,
+    sequences: Arc<dyn Sequences>,
     pool: watch::Sender<Option<Arc<Pool>>>,
     changed: watch::Sender<u64>,
 ) {
@@ -376,10 +381,11 @@ async fn follow_slot(
                 .is_some_and(|p| p.mapper().plugin().sha256 == loaded.meta.sha256);
             if !same {
                 let engine = versions.engine().clone();
-                let for_build = spec.clone();
-                let built =
-                    tokio::task::spawn_blocking(move || build_pool(&engine, &for_build, &loaded))
-                        .await;
+                let (for_build, sequences) = (spec.clone(), sequences.clone());
+                let built = tokio::task::spawn_blocking(move || {
+                    build_pool(&engine, &for_build, &loaded, sequences)
+                })
+                .await;
                 match built {
                     Ok(Ok(new)) => {
                         tracing::info!(tenant = %spec.tenant, route = %spec.common.name, plugin = %new.label(), "route serves a new version");
@@ -406,6 +412,7 @@ pub fn build_pool(
     engine: &crate::engine::Engine,
     spec: &RouteSpec,
     loaded: &Loaded,
+    sequences: Arc<dyn Sequences>,
 ) -> Result<Pool> {
     let world = spec.world();
     if loaded.plugin.world != world {
@@ -419,7 +426,8 @@ pub fn build_pool(
         );
     }
     let mut slot = SlotContext::new(spec.tenant.clone(), spec.common.slot.clone())
-        .with_lookups(spec.lookups.clone());
+        .with_lookups(spec.lookups.clone())
+        .with_sequences(sequences);
     for (key, value) in &spec.common.config {
         slot = slot.with_config(key.clone(), value.clone());
     }

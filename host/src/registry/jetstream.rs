@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use async_nats::jetstream::kv::{self, Operation};
-use async_nats::jetstream::stream::{self, StorageType};
+use async_nats::jetstream::stream::StorageType;
 use async_nats::jetstream::{self, object_store};
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -161,42 +161,18 @@ impl JsBackend {
     }
 }
 
-/// Opens the KV bucket, creating it if missing.
-///
-/// The bucket is created as the stream behind it (`KV_<bucket>`, the KV layout), not with
-/// `create_key_value`: that one first asks for the account's JetStream info, and async-nats 0.51 cannot parse
-/// the answer of a 2.9 server (it lacks `reserved_memory`), so it fails there.
+/// Opens the registry's KV bucket, creating it if missing.
 async fn open_kv(js: &jetstream::Context, options: &JsOptions) -> anyhow::Result<kv::Store> {
-    let bucket = &options.kv_bucket;
-    if let Ok(kv) = js.get_key_value(bucket).await {
-        return Ok(kv);
-    }
-    let created = js
-        .create_stream(stream::Config {
-            name: format!("KV_{bucket}"),
-            description: Some("Millwright: plugin versions, active pointers, routes".to_string()),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            // One revision per key: a slot's history is in its value, and CAS needs only the latest.
-            max_messages_per_subject: 1,
-            max_message_size: -1,
-            storage: StorageType::File,
-            num_replicas: options.replicas,
-            discard: stream::DiscardPolicy::New,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            ..Default::default()
-        })
-        .await;
-    match js.get_key_value(bucket).await {
-        Ok(kv) => Ok(kv),
-        // Another host may have created it in the meantime, with settings of its own; then the get succeeds.
-        Err(err) => Err(match created {
-            Err(create) => anyhow::Error::new(create),
-            Ok(_) => anyhow::Error::new(err),
-        })
-        .with_context(|| format!("creating the JetStream KV bucket {bucket}")),
-    }
+    crate::bus::buckets::key_value(
+        js,
+        &crate::bus::buckets::Bucket {
+            name: &options.kv_bucket,
+            description: "plugin versions, active pointers, routes",
+            max_age: std::time::Duration::ZERO,
+            replicas: options.replicas,
+        },
+    )
+    .await
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, RegistryError> {

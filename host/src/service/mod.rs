@@ -200,7 +200,15 @@ impl Service {
             }
             lookups.insert(tenant.name.clone(), tables);
         }
-        let routes = Arc::new(Routes::new(bus.clone(), versions.clone()));
+        let sequences =
+            crate::bus::sequences::JetStreamSequences::open(&bus.js, config.nats.max_age)
+                .await
+                .context("opening the plugins' sequences on JetStream")?;
+        let routes = Arc::new(Routes::new(
+            bus.clone(),
+            versions.clone(),
+            Arc::new(sequences),
+        ));
         let service = Arc::new(Self {
             config,
             bus,

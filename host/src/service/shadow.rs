@@ -160,7 +160,7 @@ pub(super) async fn run(
                     }
                 }
                 World::Outbound => match serde_json::from_slice(&input.payload) {
-                    Ok(event) => match session.render(&event, &target, "shadow") {
+                    Ok(event) => match session.render(&event, &target, "shadow", &input.label) {
                         Ok(documents) => documents
                             .iter()
                             .map(|d| {

@@ -243,6 +243,7 @@ impl Report<'_> {
                 scrap_reason,
                 location: Identifier::internal(location.equipment),
                 completed_at: time,
+                operation: context.operation.clone(),
             })
         } else {
             CanonicalEvent::MaterialConsumption(MaterialConsumption {
@@ -387,8 +388,9 @@ impl Report<'_> {
     }
 }
 
-/// The lot of an actual: `MaterialLotID` as the internal lot, its `MaterialSubLotID`s as serials (ISA-95
-/// identifies single items of a lot as sub-lots).
+/// The lot of an actual: `MaterialLotID` as the internal lot; one `MaterialSubLotID` as its sub-lot, several as
+/// serials (a response that names several sub-lots of one quantity is counting single items of the lot, which
+/// ISA-95 identifies as sub-lots).
 fn lot_of(actual: &Node) -> Result<Option<LotRef>, MappingError> {
     let lot = child_text(actual, "MaterialLotID")?;
     let mut sublots = Vec::new();
@@ -400,12 +402,18 @@ fn lot_of(actual: &Node) -> Result<Option<LotRef>, MappingError> {
     if lot.is_none() && sublots.is_empty() {
         return Ok(None);
     }
+    let sub_lot = if sublots.len() == 1 {
+        sublots.pop()
+    } else {
+        None
+    };
     Ok(Some(LotRef {
         supplier_lot: None,
         internal_lot: lot,
         quantity: None,
         expiry: None,
         serials: sublots,
+        sub_lot,
     }))
 }
 

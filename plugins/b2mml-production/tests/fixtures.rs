@@ -135,9 +135,11 @@ fn a_return_keeps_its_sign_and_a_scrap_reason_alone_makes_the_whole_output_scrap
     assert_eq!(consumed[0].quantity, Quantity::new("-4", "H87"));
     let lot = consumed[0].lot.as_ref().expect("a lot");
     assert_eq!(lot.internal_lot.as_deref(), Some("L240610-R07"));
-    assert_eq!(lot.serials, ["L240610-R07-C03"], "the sub-lot");
+    assert_eq!(lot.sub_lot.as_deref(), Some("L240610-R07-C03"));
+    assert!(lot.serials.is_empty(), "one sub-lot is not a serial");
     assert_eq!(produced.len(), 1);
     assert_eq!(produced[0].work_order, "WO-240611-02");
+    assert_eq!(produced[0].operation.as_deref(), Some("0020-ASSEMBLE"));
     assert_eq!(produced[0].quantity_good, Quantity::new("0", "H87"));
     assert_eq!(produced[0].quantity_scrap, Quantity::new("3", "H87"));
     assert_eq!(produced[0].scrap_reason.as_deref(), Some("CALIPER-CRACK"));

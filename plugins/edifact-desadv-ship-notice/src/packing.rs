@@ -456,6 +456,7 @@ fn item(
                     quantity: None,
                     expiry: expiry.clone(),
                     serials: Vec::new(),
+                    sub_lot: None,
                 })
                 .collect(),
             serials,

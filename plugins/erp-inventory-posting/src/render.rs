@@ -5,7 +5,7 @@
 use millwright_sdk::host::{self, LogLevel, LookupError};
 use millwright_sdk::types::{
     CanonicalEvent, GoodsReceipt, IdScheme, Identifier, InventoryMovement, ItemRef, LotRef,
-    MappingError, MaterialConsumption, MovementKind, OutboundDocument, Position,
+    LotStatus, MappingError, MaterialConsumption, MovementKind, OutboundDocument, Position,
     ProductionCompletion, Quantity, Timestamp,
 };
 
@@ -382,11 +382,20 @@ fn movement(e: &InventoryMovement) -> Result<MaterialDocument, MappingError> {
             }
         }
         MovementKind::StatusChange => {
-            return Err(at.field("kind").invalid(
-                "a status-change movement says neither the stock status it leaves nor the one it enters, so \
-                 no ERP movement type (343, 344, 321 ...) can be chosen; quality decisions reach the ERP as \
-                 quality holds",
-            ));
+            let (location, path) = match (&e.from, &e.to) {
+                (Some(from), _) => (from, at.field("from")),
+                (None, Some(to)) => (to, at.field("to")),
+                (None, None) => {
+                    return Err(at.field("from").invalid(
+                        "a status change names neither `from` nor `to`, so the ERP cannot tell whose stock \
+                         changes status",
+                    ));
+                }
+            };
+            let place = place(location, &path)?;
+            (item.plant, item.storage_location) = (place.plant, place.storage_location);
+            item.goods_movement_type = status_change_type(e, &at)?;
+            "04"
         }
     };
     let items = if quantity.is_zero {
@@ -406,6 +415,45 @@ fn movement(e: &InventoryMovement) -> Result<MaterialDocument, MappingError> {
         material_document_header_text: e.header.id.clone(),
         items,
     })
+}
+
+/// The ERP's movement type for a change of stock status: released is unrestricted use, quarantined is quality
+/// inspection, blocked is blocked stock.
+fn status_change_type(e: &InventoryMovement, at: &Path) -> Result<&'static str, MappingError> {
+    use LotStatus::{Blocked, Quarantined, Released};
+    let (Some(from), Some(to)) = (e.from_status, e.to_status) else {
+        let missing = if e.from_status.is_none() {
+            "from-status"
+        } else {
+            "to-status"
+        };
+        return Err(at.field(missing).invalid(
+            "a status-change movement must say the stock status it leaves (`from-status`) and the one it enters \
+             (`to-status`); without both no ERP movement type (321, 343, 344 ...) can be chosen",
+        ));
+    };
+    Ok(match (from, to) {
+        (Quarantined, Released) => "321",
+        (Released, Quarantined) => "322",
+        (Blocked, Released) => "343",
+        (Released, Blocked) => "344",
+        (Blocked, Quarantined) => "349",
+        (Quarantined, Blocked) => "350",
+        (Released, Released) | (Quarantined, Quarantined) | (Blocked, Blocked) => {
+            return Err(at.field("to-status").invalid(format!(
+                "the status change leaves and enters the same status ({}): nothing to post",
+                lot_status_name(to)
+            )));
+        }
+    })
+}
+
+fn lot_status_name(status: LotStatus) -> &'static str {
+    match status {
+        LotStatus::Released => "released",
+        LotStatus::Quarantined => "quarantined",
+        LotStatus::Blocked => "blocked",
+    }
 }
 
 fn required<'a>(

@@ -9,7 +9,7 @@ mod common;
 
 use common::{canonical, erp_profile, events, invalid, path, render};
 use millwright_sdk::types::{
-    CanonicalEvent, Disposition, HoldScope, Identifier, ItemRef, LotRef, MappingError,
+    CanonicalEvent, Disposition, HoldScope, Identifier, ItemRef, LotRef, LotStatus, MappingError,
     MovementKind, QualityHold, Quantity,
 };
 use serde_json::Value;
@@ -44,6 +44,7 @@ fn an_event_type_it_does_not_post_renders_nothing() {
         disposition: Disposition::Hold,
         quantity: None,
         at: r.received_at,
+        decided_by: None,
     });
     assert_eq!(render(&erp_profile(), hold), Ok(Vec::new()));
 }
@@ -72,12 +73,52 @@ fn an_event_that_changes_no_stock_renders_nothing() {
 }
 
 #[test]
-fn a_status_change_is_refused_because_the_event_names_no_stock_status() {
+fn a_status_change_without_both_stock_statuses_is_refused_naming_the_missing_one() {
     let mut m = movement(0);
     m.kind = MovementKind::StatusChange;
+    let d = invalid(
+        render(&erp_profile(), CanonicalEvent::InventoryMovement(m.clone())).expect_err("refused"),
+    );
+    assert_eq!(path(&d), "$['inventory-movement']['from-status']");
+    m.from_status = Some(LotStatus::Released);
+    let d = invalid(
+        render(&erp_profile(), CanonicalEvent::InventoryMovement(m.clone())).expect_err("refused"),
+    );
+    assert_eq!(path(&d), "$['inventory-movement']['to-status']");
+    m.to_status = Some(LotStatus::Released);
     let d =
         invalid(render(&erp_profile(), CanonicalEvent::InventoryMovement(m)).expect_err("refused"));
-    assert_eq!(path(&d), "$['inventory-movement'].kind");
+    assert!(
+        d.message.contains("same status (released)"),
+        "{}",
+        d.message
+    );
+}
+
+#[test]
+fn a_status_change_posts_the_movement_type_for_the_statuses_it_leaves_and_enters() {
+    use LotStatus::{Blocked, Quarantined, Released};
+    for (from, to, expected) in [
+        (Quarantined, Released, "321"),
+        (Released, Quarantined, "322"),
+        (Blocked, Released, "343"),
+        (Released, Blocked, "344"),
+        (Blocked, Quarantined, "349"),
+        (Quarantined, Blocked, "350"),
+    ] {
+        let mut m = movement(0);
+        m.kind = MovementKind::StatusChange;
+        m.from_status = Some(from);
+        m.to_status = Some(to);
+        let documents =
+            render(&erp_profile(), CanonicalEvent::InventoryMovement(m)).expect("renders");
+        let body: Value = serde_json::from_slice(&documents[0].payload).expect("JSON");
+        assert_eq!(body["GoodsMovementCode"], "04", "{from:?} -> {to:?}");
+        assert_eq!(
+            body["to_MaterialDocumentItem"][0]["GoodsMovementType"], expected,
+            "{from:?} -> {to:?}"
+        );
+    }
 }
 
 #[test]
@@ -132,6 +173,7 @@ fn what_the_erp_cannot_post_is_refused_at_its_path() {
         quantity: None,
         expiry: None,
         serials: vec![],
+        sub_lot: None,
     };
     r.lots = vec![lot("BW-1"), lot("BW-2")];
     let d = invalid(
@@ -173,6 +215,7 @@ fn several_lots_with_quantities_are_posted_one_item_each() {
         quantity: Some(Quantity::new(q, "H87")),
         expiry: Some("2029-06-30".to_owned()),
         serials: vec![],
+        sub_lot: None,
     };
     r.lots = vec![lot("BW-240528-113", "2000"), lot("BW-240529-007", "950")];
     r.quantity_rejected = Quantity::new("0", "H87");

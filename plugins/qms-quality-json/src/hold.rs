@@ -97,6 +97,7 @@ fn hold(
     };
     let scope = scope(&hold.required("scope")?.object()?)?;
     let reason = reason(&hold)?;
+    let decided_by = decided_by(&hold)?;
     let quantity = match hold.opt("quantity") {
         Some(q) => {
             let q = q.object()?;
@@ -131,6 +132,7 @@ fn hold(
         disposition: *disposition,
         quantity,
         at: decided_at,
+        decided_by,
     }))
 }
 
@@ -168,30 +170,34 @@ fn scope(scope: &Object) -> Result<HoldScope, MappingError> {
     })
 }
 
-/// The canonical reason: `<code>: <text>`, and who decided, which the canonical hold has no field for:
-/// `DIM-RUNOUT: Rotor runout above 0.05 mm; decided by J. Kowalski (jkowalski)`.
+/// The canonical reason: `<code>: <text>`, or the one of them that is sent:
+/// `DIM-RUNOUT: Rotor runout above 0.05 mm`.
 fn reason(hold: &Object) -> Result<String, MappingError> {
     let reason_at = hold.required("reason")?;
     let reason = reason_at.object()?;
     let code = reason.opt_string("code")?;
     let text = reason.opt_string("text")?;
-    let mut out = match (code, text) {
+    let out = match (code, text) {
         (Some(code), Some(text)) => format!("{code}: {text}"),
         (Some(one), None) | (None, Some(one)) => one,
         (None, None) => {
             return Err(reason_at.invalid("has neither `code` nor `text`; a hold needs a reason"));
         }
     };
-    if let Some(by) = hold.opt("decidedBy") {
-        let by = by.object()?;
-        let id = by.opt_string("id")?;
-        let name = by.opt_string("name")?;
-        let who = match (name, id) {
-            (Some(name), Some(id)) => format!("{name} ({id})"),
-            (Some(one), None) | (None, Some(one)) => one,
-            (None, None) => return Err(by.at.invalid("has neither `id` nor `name`")),
-        };
-        out.push_str(&format!("; decided by {who}"));
-    }
     Ok(out)
+}
+
+/// Who decided, from `decidedBy`: `"<name> (<id>)"`, or the one of them that is sent.
+fn decided_by(hold: &Object) -> Result<Option<String>, MappingError> {
+    let Some(by) = hold.opt("decidedBy") else {
+        return Ok(None);
+    };
+    let by = by.object()?;
+    let id = by.opt_string("id")?;
+    let name = by.opt_string("name")?;
+    match (name, id) {
+        (Some(name), Some(id)) => Ok(Some(format!("{name} ({id})"))),
+        (Some(one), None) | (None, Some(one)) => Ok(Some(one)),
+        (None, None) => Err(by.at.invalid("has neither `id` nor `name`")),
+    }
 }

@@ -52,8 +52,9 @@ fn the_rotor_lot_is_held_with_its_quantity_reason_and_who_decided() {
     assert_eq!(hold.quantity, Some(Quantity::new("116", "H87")));
     assert_eq!(
         hold.reason,
-        "DIM-RUNOUT: Lateral runout above 0.05 mm on 3 of 8 samples; decided by J. Kowalski (jkowalski)"
+        "DIM-RUNOUT: Lateral runout above 0.05 mm on 3 of 8 samples"
     );
+    assert_eq!(hold.decided_by.as_deref(), Some("J. Kowalski (jkowalski)"));
     assert_eq!(hold.at.utc, "2024-06-12T12:40:00Z");
     assert_eq!(hold.at.original_offset_minutes, Some(-300));
     assert_eq!(hold.header.site.as_deref(), Some("P2"));

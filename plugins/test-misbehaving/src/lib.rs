@@ -115,6 +115,7 @@ fn exception(document: &Envelope, message: &str) -> CanonicalEvent {
         severity: Severity::Info,
         subject: "test".into(),
         message: message.into(),
+        concerns: None,
     })
 }
 

@@ -270,6 +270,7 @@ fn item(ctx: &mut Ctx<'_>, node: &Node<'_>) -> Result<ShippedItem, MappingError>
                 quantity: None,
                 expiry: expiry.clone(),
                 serials: Vec::new(),
+                sub_lot: None,
             })
             .collect(),
         serials,

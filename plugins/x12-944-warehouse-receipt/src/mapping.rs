@@ -443,6 +443,7 @@ fn goods_receipt(
                 quantity: None,
                 expiry: None,
                 serials: Vec::new(),
+                sub_lot: None,
             })
             .collect(),
         location: receipt.location.clone(),

@@ -33,6 +33,8 @@ pub(crate) struct NativeHost {
     pub(crate) lookups: HashMap<String, HashMap<String, String>>,
     pub(crate) now: Option<Timestamp>,
     pub(crate) logs: RefCell<Vec<LogLine>>,
+    /// The last number each sequence gave.
+    pub(crate) sequences: RefCell<HashMap<String, u64>>,
 }
 
 thread_local! {
@@ -69,6 +71,26 @@ pub(crate) fn log(level: LogLevel, message: &str) {
         }),
         None => eprintln!("[{level:?}] {message}"),
     }
+}
+
+thread_local! {
+    /// Sequences outside a harness: from 1 per name, for the life of the thread.
+    static LOOSE_SEQUENCES: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+}
+
+pub(crate) fn sequence_next(name: &str, max: u64) -> Result<u64, String> {
+    if max == 0 {
+        return Err("a sequence's max must be at least 1".to_owned());
+    }
+    let step = |numbers: &mut HashMap<String, u64>| {
+        let last = numbers.entry(name.to_owned()).or_insert(0);
+        *last = if *last >= max { 1 } else { *last + 1 };
+        *last
+    };
+    Ok(match current() {
+        Some(host) => step(&mut host.sequences.borrow_mut()),
+        None => LOOSE_SEQUENCES.with(|numbers| step(&mut numbers.borrow_mut())),
+    })
 }
 
 pub(crate) fn config(key: &str) -> Option<String> {

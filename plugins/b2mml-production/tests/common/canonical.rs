@@ -35,6 +35,7 @@ pub fn event(event: &CanonicalEvent) -> Value {
             "scrap-reason": e.scrap_reason,
             "location": identifier(&e.location),
             "completed-at": timestamp(&e.completed_at),
+            "operation": e.operation,
         }),
         CanonicalEvent::PurchaseOrder(e) => json!({
             "header": header(&e.header),
@@ -66,6 +67,7 @@ pub fn event(event: &CanonicalEvent) -> Value {
             "disposition": disposition(e.disposition),
             "quantity": e.quantity.as_ref().map(quantity),
             "at": timestamp(&e.at),
+            "decided-by": e.decided_by,
         }),
         CanonicalEvent::GoodsReceipt(e) => json!({
             "header": header(&e.header),
@@ -94,6 +96,8 @@ pub fn event(event: &CanonicalEvent) -> Value {
             "to": e.to.as_ref().map(identifier),
             "reason": e.reason,
             "reference-document": e.reference_document.as_ref().map(|d| json!({"kind": d.kind, "id": d.id})),
+            "from-status": e.from_status.map(lot_status),
+            "to-status": e.to_status.map(lot_status),
         }),
         other => panic!("canonical JSON for {} is not needed here", other.kind()),
     };
@@ -183,6 +187,25 @@ fn lot_ref(l: &LotRef) -> Value {
         "quantity": l.quantity.as_ref().map(quantity),
         "expiry": l.expiry,
         "serials": l.serials,
+        "sub-lot": l.sub_lot,
+    })
+}
+
+fn lot_status(s: LotStatus) -> &'static str {
+    match s {
+        LotStatus::Released => "released",
+        LotStatus::Quarantined => "quarantined",
+        LotStatus::Blocked => "blocked",
+    }
+}
+
+fn read_lot_status(r: &Reader, key: &str) -> Result<Option<LotStatus>, String> {
+    Ok(match r.opt_string(key)?.as_deref() {
+        None => None,
+        Some("released") => Some(LotStatus::Released),
+        Some("quarantined") => Some(LotStatus::Quarantined),
+        Some("blocked") => Some(LotStatus::Blocked),
+        Some(other) => return Err(format!("{}.{key}: unknown lot status {other:?}", r.path)),
     })
 }
 
@@ -350,6 +373,8 @@ pub fn read_event(value: &Value) -> Result<CanonicalEvent, String> {
                     id: r.string("id")?,
                 })
             })?,
+            from_status: read_lot_status(&r, "from-status")?,
+            to_status: read_lot_status(&r, "to-status")?,
         }),
         "material-consumption" => CanonicalEvent::MaterialConsumption(MaterialConsumption {
             header: r.get("header", read_header)?,
@@ -371,6 +396,7 @@ pub fn read_event(value: &Value) -> Result<CanonicalEvent, String> {
             scrap_reason: r.opt_string("scrap-reason")?,
             location: r.get("location", read_identifier)?,
             completed_at: r.get("completed-at", read_timestamp)?,
+            operation: r.opt_string("operation")?,
         }),
         other => return Err(format!("$: reading a {other} event is not needed here")),
     };
@@ -560,5 +586,6 @@ fn read_lot_ref(r: &Reader) -> Result<LotRef, String> {
         quantity: r.opt("quantity", read_quantity)?,
         expiry: r.opt_string("expiry")?,
         serials: r.strings("serials")?,
+        sub_lot: r.opt_string("sub-lot")?,
     })
 }

@@ -267,6 +267,7 @@ fn lot(l: &LotRef) -> Value {
         "quantity": l.quantity.as_ref().map(quantity),
         "expiry": l.expiry,
         "serials": l.serials,
+        "sub-lot": l.sub_lot,
     })
 }
 
