@@ -5,7 +5,8 @@
 //! `millwright plugin test` is compared key for key with what the harness returns.
 //!
 //! The SDK's types carry no serde derives, so this module spells the mapping out. It is compiled into the
-//! tests of b2mml-production, erp-orders-json, qms-quality-json and erp-inventory-posting (by `#[path]`).
+//! tests of b2mml-production, erp-orders-json, qms-quality-json, erp-inventory-posting and x12-850-purchase-order
+//! (by `#[path]`).
 
 #![allow(dead_code)]
 
@@ -319,7 +320,8 @@ fn movement_kind(k: MovementKind) -> &'static str {
 // ---- reading canonical JSON back, for the outbound plugin's fixtures -----------------------------------------
 
 /// Reads one canonical event of the kinds the inventory-posting plugin renders (and the two the B2MML
-/// plugin makes). Errors name the JSON path, as the host's reader does.
+/// plugin makes), and the purchase orders the X12 850 plugin renders. Errors name the JSON path, as the host's
+/// reader does.
 pub fn read_event(value: &Value) -> Result<CanonicalEvent, String> {
     let object = value
         .as_object()
@@ -397,6 +399,32 @@ pub fn read_event(value: &Value) -> Result<CanonicalEvent, String> {
             location: r.get("location", read_identifier)?,
             completed_at: r.get("completed-at", read_timestamp)?,
             operation: r.opt_string("operation")?,
+        }),
+        "purchase-order" => CanonicalEvent::PurchaseOrder(PurchaseOrder {
+            header: r.get("header", read_header)?,
+            order_id: r.string("order-id")?,
+            kind: match r.string("kind")?.as_str() {
+                "standard" => OrderKind::Standard,
+                "release" => OrderKind::Release,
+                "blanket" => OrderKind::Blanket,
+                other => return Err(format!("{}.kind: unknown kind {other:?}", r.path)),
+            },
+            purpose: match r.string("purpose")?.as_str() {
+                "original" => Purpose::Original,
+                "replace" => Purpose::Replace,
+                "cancel" => Purpose::Cancel,
+                "change" => Purpose::Change,
+                "confirmation" => Purpose::Confirmation,
+                "duplicate" => Purpose::Duplicate,
+                other => return Err(format!("{}.purpose: unknown purpose {other:?}", r.path)),
+            },
+            revision: r.opt_string("revision")?,
+            order_date: r.opt_string("order-date")?,
+            buyer: r.get("buyer", read_party)?,
+            supplier: r.get("supplier", read_party)?,
+            currency: r.opt_string("currency")?,
+            lines: r.list("lines", read_order_line)?,
+            references: r.list("references", read_reference)?,
         }),
         other => return Err(format!("$: reading a {other} event is not needed here")),
     };
@@ -587,5 +615,71 @@ fn read_lot_ref(r: &Reader) -> Result<LotRef, String> {
         expiry: r.opt_string("expiry")?,
         serials: r.strings("serials")?,
         sub_lot: r.opt_string("sub-lot")?,
+    })
+}
+
+fn read_party(r: &Reader) -> Result<Party, String> {
+    let roles = r
+        .strings("roles")?
+        .iter()
+        .map(|role| {
+            Ok(match role.as_str() {
+                "buyer" => PartyRole::Buyer,
+                "supplier" => PartyRole::Supplier,
+                "ship-from" => PartyRole::ShipFrom,
+                "ship-to" => PartyRole::ShipTo,
+                "bill-to" => PartyRole::BillTo,
+                "remit-to" => PartyRole::RemitTo,
+                "carrier" => PartyRole::Carrier,
+                "manufacturer" => PartyRole::Manufacturer,
+                "customer" => PartyRole::Customer,
+                "other" => PartyRole::Other,
+                other => return Err(format!("{}: unknown role {other:?}", r.at("roles"))),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Party {
+        ids: r.list("ids", read_identifier)?,
+        name: r.opt_string("name")?,
+        roles,
+        address: r.opt("address", |r| {
+            Ok(Address {
+                lines: r.strings("lines")?,
+                city: r.opt_string("city")?,
+                region: r.opt_string("region")?,
+                postal_code: r.opt_string("postal-code")?,
+                country: r.opt_string("country")?,
+            })
+        })?,
+        edi_identities: r.list("edi-identities", |r| {
+            Ok(EdiIdentity {
+                qualifier: r.string("qualifier")?,
+                id: r.string("id")?,
+            })
+        })?,
+    })
+}
+
+fn read_order_line(r: &Reader) -> Result<OrderLine, String> {
+    Ok(OrderLine {
+        line_number: r.string("line-number")?,
+        item: r.get("item", read_item)?,
+        quantity: r.get("quantity", read_quantity)?,
+        price: r.opt("price", |r| {
+            Ok(Price {
+                amount: r.string("amount")?,
+                per_unit: r.opt_string("per-unit")?,
+            })
+        })?,
+        requested_date: r.opt_string("requested-date")?,
+        ship_to: r.opt("ship-to", read_identifier)?,
+    })
+}
+
+fn read_reference(r: &Reader) -> Result<Reference, String> {
+    Ok(Reference {
+        qualifier: r.string("qualifier")?,
+        value: r.string("value")?,
+        description: r.opt_string("description")?,
     })
 }
