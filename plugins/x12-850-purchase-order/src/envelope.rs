@@ -1,7 +1,8 @@
 //! The envelope around the 850: ISA13 and GS06 from the host's sequences, named after the receiver so that
-//! every document the plant sends that partner (these 850s, the host's own 997s) counts in one series; ISA09/10
-//! and GS04/05 from the host's clock in the plant's zone; ST02 `0001`, the only set of its interchange. The
-//! host's renderer writes the tree and computes SE, GE and IEA, so counts and control numbers always match.
+//! every interchange the plant sends that partner (these 850s and, under the same names, the host's own 997s)
+//! counts in one series; ISA09/10 and GS04/05 from the host's clock in the plant's zone; ST02 `0001`, the only
+//! set of its interchange. The host's renderer writes the tree and computes SE, GE and IEA, so counts and
+//! control numbers always match.
 
 use millwright_sdk::edi::{self, Element, Group, Interchange, Separators, Standard, Transaction};
 use millwright_sdk::host;

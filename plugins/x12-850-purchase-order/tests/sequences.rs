@@ -1,7 +1,7 @@
 //! Control numbers: ISA13 and GS06 come from the host's sequences named after the receiver
-//! (`x12-interchange:ZZ/BRIGHTWIRE`, `x12-group:ZZ/BRIGHTWIRE`), the names the host draws its own 997s to the
-//! same partner from, so every interchange the plant sends a partner counts in one series. The SDK's harness
-//! keeps the sequences as the host does, and `Harness::with_sequence` sets where one stands.
+//! (`x12-interchange:ZZ/BRIGHTWIRE`, `x12-group:ZZ/BRIGHTWIRE`), the names the host is to number its own 997s
+//! to the same partner from, so every interchange the plant sends a partner counts in one series. The SDK's
+//! harness keeps the sequences as the host does, and `Harness::with_sequence` sets where one stands.
 
 // The SDK's harness exists on native targets only; built for wasm these tests are empty.
 #![cfg(not(target_family = "wasm"))]
