@@ -312,14 +312,14 @@ fn outcomes() -> Vec<(String, String, Outcome)> {
         };
         for tx in edi::transactions(&interchanges).filter(|t| t.transaction.code == "850") {
             let st02 = tx.transaction.control_number.clone();
-            let outcome = round_trip(&harness, &tx.interchange.sender_id, tx.transaction);
+            let outcome = round_trip(&harness, &name, &tx.interchange.sender_id, tx.transaction);
             all.push((name.clone(), st02, outcome));
         }
     }
     all
 }
 
-fn round_trip(harness: &Harness, sender: &str, tx: &Transaction) -> Outcome {
+fn round_trip(harness: &Harness, name: &str, sender: &str, tx: &Transaction) -> Outcome {
     let read = read_850(sender, tx);
     if !read.not_held.is_empty() {
         return Outcome::NotHeld(read.not_held.join("; "));
@@ -328,7 +328,7 @@ fn round_trip(harness: &Harness, sender: &str, tx: &Transaction) -> Outcome {
     let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         render(harness, CanonicalEvent::PurchaseOrder(read.po.clone()))
     }))
-    .unwrap_or_else(|_| panic!("the renderer panicked on ST02 {}", tx.control_number));
+    .unwrap_or_else(|_| panic!("{name} ST02 {}: the renderer panicked", tx.control_number));
     let documents = match rendered {
         Ok(documents) => documents,
         Err(MappingError::InvalidDocument(d) | MappingError::UnknownReference(d)) => {
@@ -340,19 +340,19 @@ fn round_trip(harness: &Harness, sender: &str, tx: &Transaction) -> Outcome {
             ));
         }
         Err(other) => panic!(
-            "ST02 {}: never transient here: {other:?}",
+            "{name} ST02 {}: never transient here: {other:?}",
             tx.control_number
         ),
     };
-    assert_eq!(documents.len(), 1, "ST02 {}", tx.control_number);
+    assert_eq!(documents.len(), 1, "{name} ST02 {}", tx.control_number);
     let back = common::parse(&documents[0].payload);
     let back_tx = common::transaction(&back);
     let again = read_850(&back.sender_id, back_tx);
-    assert!(again.not_held.is_empty(), "{:?}", again.not_held);
+    assert!(again.not_held.is_empty(), "{name}: {:?}", again.not_held);
     let actual = summary(&again.po);
     assert_eq!(
         actual, expected,
-        "ST02 {}: the round trip changed the order",
+        "{name} ST02 {}: the round trip changed the order",
         tx.control_number
     );
     Outcome::RoundTrip
