@@ -1,7 +1,7 @@
-//! The names that have rules: tenants, slots, routes, sources, targets, and the sha256 that names a plugin
-//! version. Each is a type checked once, where it enters the host — the configuration file, an HTTP path or
-//! body, a CLI argument, a key read back from storage — and trusted from then on: the registry, the pipeline and
-//! the service take these types and never check a name again.
+//! The names that have rules: tenants, slots, routes, sources, targets, master-data tables, and the sha256 that
+//! names a plugin version. Each is a type checked once, where it enters the host — the configuration file, an
+//! HTTP path or body, a CLI argument, a key read back from storage — and trusted from then on: the registry, the
+//! pipeline and the service take these types and never check a name again.
 //!
 //! A name becomes a NATS subject token, a stream or consumer name, a KV key and a file name alike, so the rule
 //! is the strictest of those: 1 to 64 ASCII letters, digits, `-` or `_`. Route names starting with `_` are the
@@ -174,6 +174,8 @@ names! {
     TargetName => "target", check_token;
     /// The sha256 of a plugin component's bytes, 64 lowercase hex digits: a version's identity.
     Sha256 => "sha256", check_sha256;
+    /// A master-data table of a tenant (`units`, `items`): a key of the tenant's lookup bucket.
+    TableName => "lookup table", check_token;
 }
 
 fn check_route(what: &'static str, name: &str) -> Result<(), NameError> {

@@ -43,8 +43,10 @@ struct DeadLetterView {
     #[schema(value_type = Option<Object>)]
     diagnostic: Option<serde_json::Value>,
     attempts: u32,
-    /// Parked for missing master data: replay once the data is fixed.
+    /// Parked for missing master data: replayed on its own when a table it waits for changes.
     parked: bool,
+    /// Parked: the tables its plugin call looked up and missed, with the version it saw.
+    parked_tables: Vec<ParkedTable>,
     dead_at: String,
     plugin: Option<String>,
     correlation_id: Option<String>,
@@ -57,6 +59,14 @@ struct DeadLetterView {
     payload_object: Option<String>,
 }
 
+/// A table a parked dead letter waits for.
+#[derive(Debug, Serialize, ToSchema)]
+struct ParkedTable {
+    table: String,
+    /// The version its plugin call saw; `null`: the tenant had no such table.
+    version: Option<u64>,
+}
+
 impl From<DeadLetter> for DeadLetterView {
     fn from(d: DeadLetter) -> Self {
         Self {
@@ -67,6 +77,14 @@ impl From<DeadLetter> for DeadLetterView {
             diagnostic: d.diagnostic,
             attempts: d.attempts,
             parked: d.parked,
+            parked_tables: d
+                .parked_tables
+                .into_iter()
+                .map(|m| ParkedTable {
+                    table: m.table,
+                    version: m.version,
+                })
+                .collect(),
             dead_at: d.dead_at,
             plugin: d.plugin,
             correlation_id: d.correlation_id,

@@ -10,6 +10,7 @@
 
 mod dead_letters;
 mod errors;
+pub mod lookups;
 pub mod plugins;
 mod routes;
 
@@ -144,8 +145,8 @@ impl Admin {
 #[openapi(
     info(
         title = "Millwright admin API",
-        description = "Tenants, plugin versions and hot swap, routes, dead letters. Every /v1 call takes \
-                       `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+        description = "Tenants, plugin versions and hot swap, routes, master-data tables, dead letters. Every /v1 \
+                       call takes `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\"}}`.",
         version = "1.0.0"
     ),
     modifiers(&BearerAuth),
@@ -174,6 +175,7 @@ fn parts() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(show_tenant))
         .merge(plugins::router())
         .merge(routes::router())
+        .merge(lookups::router())
         .merge(dead_letters::router());
     (open, guarded)
 }
@@ -378,14 +380,17 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .await
         .into_iter()
         .filter(|r| r.serving.is_none())
-        .map(|r| Waiting {
-            reason: format!(
-                "slot {} has no active version; upload one and activate it (millwright plugin push --tenant {} --slot {} --activate)",
-                r.slot, r.tenant, r.slot
-            ),
-            tenant: r.tenant.to_string(),
-            route: r.name.to_string(),
-            slot: r.slot.to_string(),
+        .filter_map(|r| {
+            let slot = r.slot?;
+            Some(Waiting {
+                reason: format!(
+                    "slot {slot} has no active version; upload one and activate it (millwright plugin push --tenant {} --slot {slot} --activate)",
+                    r.tenant
+                ),
+                tenant: r.tenant.to_string(),
+                route: r.name.to_string(),
+                slot: slot.to_string(),
+            })
         })
         .collect();
     let ready = connected && waiting.is_empty();
@@ -438,7 +443,7 @@ async fn tenant_view(state: &AppState, name: &str) -> Result<TenantView, ApiErro
     slots.dedup();
     Ok(TenantView {
         name: tenant.name.to_string(),
-        lookups: tenant.lookups.iter().map(|(t, _)| t.clone()).collect(),
+        lookups: state.service.lookup_names(&tenant.name),
         routes,
         slots,
     })

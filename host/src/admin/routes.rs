@@ -29,8 +29,10 @@ pub struct RouteView {
     pub name: String,
     /// `inbound` or `outbound`.
     pub direction: String,
-    /// The slot it runs.
-    pub slot: String,
+    /// The slot it runs; none when the host's built-in mapper maps it (see `mapper`).
+    pub slot: Option<String>,
+    /// `canonical` for an inbound route whose partner sends canonical JSON, mapped by the host.
+    pub mapper: Option<String>,
     /// The source it reads (inbound).
     pub source: Option<String>,
     /// The event types it takes (outbound).
@@ -66,7 +68,11 @@ impl RouteView {
         RouteView {
             name: spec.common.name.to_string(),
             direction: direction.into(),
-            slot: spec.common.slot.to_string(),
+            slot: spec.common.slot().map(ToString::to_string),
+            mapper: match spec.common.mapping {
+                crate::config::Mapping::Canonical => Some("canonical".into()),
+                crate::config::Mapping::Slot(_) => None,
+            },
             source,
             events,
             target,

@@ -6,10 +6,12 @@
 //! `MW_<tenant>_OUT` (documents for targets on `mw.<tenant>.out.<target>`) and `MW_<tenant>_DLQ` (dead letters on
 //! `mw.<tenant>.dlq.<route>`), and keeps payloads too large to travel inline in its Object Store bucket
 //! `MW_<tenant>_PAYLOADS` ([`payloads`]). Streams and the bucket are created or updated at start, so a restart with
-//! a changed file is safe. [`publish`] knows the server's limits: what fits, and which failures a retry can mend.
+//! a changed file is safe. Its master-data tables live in buckets of their own ([`lookups`]). [`publish`] knows
+//! the server's limits: what fits, and which failures a retry can mend.
 
 pub mod buckets;
 pub mod embedded;
+pub mod lookups;
 pub mod payloads;
 pub mod publish;
 pub mod sequences;
@@ -53,6 +55,9 @@ pub const DLQ_DIAGNOSTIC: &str = "Mw-Diagnostic";
 pub const DLQ_ATTEMPTS: &str = "Mw-Attempts";
 /// Dead letters: `true` when parked (master data missing): replay once the data is fixed.
 pub const DLQ_PARKED: &str = "Mw-Parked";
+/// Parked dead letters: the master-data tables the plugin looked up and missed, each with the version it saw
+/// (`units@3,items`; no version: the tenant had no such table). A change to one of them replays the letter.
+pub const DLQ_PARKED_TABLES: &str = "Mw-Parked-Tables";
 /// Dead letters: when the message was given up, RFC 3339.
 pub const DLQ_AT: &str = "Mw-Dead-At";
 /// Dead letters: where a replay publishes the message again.
@@ -61,6 +66,11 @@ pub const DLQ_REPLAY_TO: &str = "Mw-Replay-Subject";
 pub const DLQ_ORIGINAL_ID: &str = "Mw-Original-Msg-Id";
 /// Replays: the dead letter (`<tenant>/<sequence>`) a message was replayed from.
 pub const REPLAYED_FROM: &str = "Mw-Replayed-From";
+/// The input a message descends from (`<stream>:<sequence>`): set on a dead letter and kept by its replays, so
+/// a replayed interchange is known as the one that came before, not a duplicate of it.
+pub const ORIGIN: &str = "Mw-Origin";
+/// Acknowledgments: `997`, `999` or `TA1`.
+pub const ACK_KIND: &str = "Mw-Ack-Kind";
 
 /// Headers that describe a failure; a replay removes them.
 pub const FAILURE_HEADERS: &[&str] = &[
@@ -70,6 +80,7 @@ pub const FAILURE_HEADERS: &[&str] = &[
     DLQ_DIAGNOSTIC,
     DLQ_ATTEMPTS,
     DLQ_PARKED,
+    DLQ_PARKED_TABLES,
     DLQ_AT,
     DLQ_REPLAY_TO,
     DLQ_ORIGINAL_ID,

@@ -8,6 +8,7 @@
 //! hand-kept copies. [`control_character`] is the check every published event passes.
 
 pub mod kebab;
+pub mod mapper;
 
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Map, Value, json};

@@ -1,4 +1,5 @@
-//! The CLI's side of the admin API: `millwright plugin push|list|activate|rollback`.
+//! The CLI's side of the admin API: `millwright plugin push|list|activate|rollback` (and the calls the other
+//! commands that go through the API share: [`answer`] reads any answer, or the API's error).
 //!
 //! Each command is one or two HTTP calls to a running host (`--admin-url`, `MILLWRIGHT_ADMIN_URL`) with the
 //! bearer token (`--token`, `MILLWRIGHT_ADMIN_TOKEN`). An upload shows a progress bar while the bytes go out and
@@ -25,12 +26,12 @@ pub struct ApiTarget {
 }
 
 impl ApiTarget {
-    fn endpoint(&self, path: &str) -> String {
+    pub(super) fn endpoint(&self, path: &str) -> String {
         format!("{}/v1{path}", self.url.trim_end_matches('/'))
     }
 }
 
-fn client() -> Result<reqwest::Client> {
+pub(super) fn client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()
@@ -38,7 +39,10 @@ fn client() -> Result<reqwest::Client> {
 }
 
 /// Reads an answer: the body as `T` on success, the API's error message otherwise.
-async fn answer<T: DeserializeOwned>(target: &ApiTarget, response: reqwest::Response) -> Result<T> {
+pub(super) async fn answer<T: DeserializeOwned>(
+    target: &ApiTarget,
+    response: reqwest::Response,
+) -> Result<T> {
     let status = response.status();
     let bytes = response
         .bytes()
@@ -72,7 +76,7 @@ async fn answer<T: DeserializeOwned>(target: &ApiTarget, response: reqwest::Resp
     }
 }
 
-fn connect_error(target: &ApiTarget, err: reqwest::Error) -> anyhow::Error {
+pub(super) fn connect_error(target: &ApiTarget, err: reqwest::Error) -> anyhow::Error {
     anyhow::anyhow!(
         "cannot reach the admin API at {}: {err}; is `millwright serve` running there? (--admin-url, MILLWRIGHT_ADMIN_URL)",
         target.url

@@ -4,6 +4,7 @@
 //!
 //! - [`plugin`]: build, test, push, list, activate, roll back, sign plugins;
 //! - [`dlq`]: list and replay dead letters;
+//! - [`lookup`]: load, list, show and roll back master-data tables, through the admin API;
 //! - [`client`]: the CLI's side of the admin API;
 //! - [`ops`]: publish and watch over NATS, for trying a host out, and the dead-letter commands' NATS side;
 //! - [`runner`]: a plugin run offline exactly as the host runs it (`plugin test`);
@@ -14,6 +15,7 @@ pub mod builder;
 pub mod client;
 mod dlq;
 pub mod doctor;
+mod lookup;
 pub mod ops;
 mod plugin;
 pub mod runner;
@@ -115,6 +117,12 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: dlq::DlqCommand,
+    },
+    /// Master-data tables (units, items, locations ...): load a new version, list, show, roll back — on every
+    /// host of a running service at once, through its admin API.
+    Lookup {
+        #[command(subcommand)]
+        command: lookup::LookupCommand,
     },
     /// Measure the 856 pipeline end to end against raw JetStream publish + consume, in the same run.
     ///
@@ -428,6 +436,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dlq { command } => dlq::run(command),
+        Command::Lookup { command } => lookup::run(command),
         Command::Schema => {
             print!("{}", runner::pretty(&crate::canonical::json_schema()?));
             Ok(ExitCode::SUCCESS)

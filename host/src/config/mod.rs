@@ -37,8 +37,11 @@ pub mod route;
 mod tables;
 
 use crate::names::Tenant;
+pub use route::{
+    AckKind, Acknowledgments, Clash, Direction, Kind, Mapping, Origin, RouteCommon, RouteDef,
+    Target,
+};
 use route::{At, Checker, FileContext, FileSettings, InboundFile, OutboundFile, Settings};
-pub use route::{Clash, Direction, Kind, Origin, RouteCommon, RouteDef, Target};
 
 /// The client port the embedded nats-server listens on, on 127.0.0.1, unless the file says otherwise.
 pub const DEFAULT_EMBEDDED_PORT: u16 = 4222;

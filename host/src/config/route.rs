@@ -16,19 +16,38 @@ use std::time::Duration;
 use anyhow::{Result, anyhow};
 use serde::{Deserialize, Serialize};
 
+use super::tables::{AcksDraft, TargetDraft, api_draft};
 pub(crate) use super::tables::{At, Draft, FileSettings, InboundFile, OutboundFile, Settings};
-use super::tables::{TargetDraft, api_draft};
 use crate::canonical::EVENT_TYPES;
 use crate::invoke::InstancePolicy;
 use crate::names::{RouteName, Slot, Source, TargetName};
+
+/// What maps a route's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapping {
+    /// A plugin slot: its active version serves the route and is swapped live.
+    Slot(Slot),
+    /// The built-in canonical mapper (`mapper = "canonical"`, inbound only): the documents are canonical JSON,
+    /// checked against the contract's types and published as they are.
+    Canonical,
+}
+
+impl std::fmt::Display for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mapping::Slot(slot) => write!(f, "slot {slot}"),
+            Mapping::Canonical => f.write_str("the built-in canonical mapper"),
+        }
+    }
+}
 
 /// What every route shares: its plugin, the profile the plugin reads, and how failures are handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteCommon {
     /// The route's name: its durable consumer and its dead-letter subject `mw.<tenant>.dlq.<name>`.
     pub name: RouteName,
-    /// The plugin slot the route runs: its active version serves the route and is swapped live.
-    pub slot: Slot,
+    /// What maps its messages: a plugin slot, or a built-in mapper.
+    pub mapping: Mapping,
     /// A plugin file that seeds the slot (routes of the file only): registered as a version at start and
     /// activated when the slot has none active, or when this file's content was never activated from the
     /// configuration before.
@@ -57,6 +76,41 @@ pub struct RouteCommon {
     pub batch: usize,
 }
 
+impl RouteCommon {
+    /// The plugin slot the route runs, unless a built-in mapper maps it.
+    pub fn slot(&self) -> Option<&Slot> {
+        match &self.mapping {
+            Mapping::Slot(slot) => Some(slot),
+            Mapping::Canonical => None,
+        }
+    }
+}
+
+/// Which functional acknowledgment answers each group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckKind {
+    /// The 997 functional acknowledgment.
+    Functional997,
+    /// The 999 implementation acknowledgment.
+    Implementation999,
+}
+
+/// An inbound X12 route's acknowledgments: a 997 or 999 per functional group and the TA1s, published on
+/// `mw.<tenant>.out.<target>`, and duplicate interchanges refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgments {
+    /// 997 or 999.
+    pub kind: AckKind,
+    /// Where they are published: `mw.<tenant>.out.<target>`.
+    pub target: TargetName,
+    /// How long an interchange is remembered: another one from the same sender with the same ISA13 within it is
+    /// a duplicate. Zero turns the check off.
+    pub duplicate_window: Duration,
+}
+
+/// How long interchanges are remembered unless a route says otherwise.
+pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// What a route does with its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
@@ -66,6 +120,8 @@ pub enum Kind {
         source: Source,
         /// Whether payloads must be UTF-8 text (most EDI, CSV and JSON); `false` passes bytes as they are.
         text: bool,
+        /// The X12 acknowledgments the route sends, if any.
+        acknowledgments: Option<Acknowledgments>,
     },
     /// Canonical events out to a target.
     Outbound {
@@ -237,7 +293,18 @@ impl Checker<'_> {
                         ));
                     }
                 };
-                (name, Kind::Inbound { source, text })
+                let acknowledgments = match &draft.acknowledgments {
+                    Some(acks) => Some(self.acknowledgments(acks)?),
+                    None => None,
+                };
+                (
+                    name,
+                    Kind::Inbound {
+                        source,
+                        text,
+                        acknowledgments,
+                    },
+                )
             }
             Direction::Outbound => {
                 let name = draft.name.clone().ok_or_else(|| {
@@ -284,6 +351,39 @@ impl Checker<'_> {
                 Some(line) => Origin::Config { line },
                 None => Origin::Api,
             },
+        })
+    }
+
+    fn acknowledgments(&self, acks: &At<AcksDraft>) -> Result<Acknowledgments> {
+        let draft = &acks.value;
+        let kind = match draft.kind.as_ref().map(|k| k.value.as_str()) {
+            None | Some("997") => AckKind::Functional997,
+            Some("999") => AckKind::Implementation999,
+            Some(other) => {
+                let kind = draft
+                    .kind
+                    .as_ref()
+                    .expect("a kind other than 997 or 999 was given");
+                return Err(self.at(
+                    kind,
+                    format!(
+                        "acknowledgments kind = \"{other}\": say \"997\" (the default) or \"999\""
+                    ),
+                ));
+            }
+        };
+        let target = draft.target.as_ref().ok_or_else(|| {
+            self.at(
+                acks,
+                "acknowledgments need a `target`: they are published on mw.<tenant>.out.<target>",
+            )
+        })?;
+        Ok(Acknowledgments {
+            kind,
+            target: self.name(target, TargetName::new)?,
+            duplicate_window: self
+                .duration(draft.duplicate_window.as_ref())?
+                .unwrap_or(DEFAULT_DUPLICATE_WINDOW),
         })
     }
 
@@ -340,10 +440,40 @@ impl Checker<'_> {
     }
 
     fn common(&self, name: RouteName, draft: Draft, defaults: &Settings) -> Result<RouteCommon> {
-        let slot = match &draft.slot {
-            Some(slot) => self.name(slot, Slot::new)?,
+        let mapping = match (&draft.mapper, &draft.slot) {
+            (Some(mapper), _) if mapper.value != "canonical" => {
+                return Err(self.at(
+                    mapper,
+                    format!(
+                        "mapper = \"{}\": the built-in mapper is \"canonical\"; a plugin is named with `slot` or `plugin`",
+                        mapper.value
+                    ),
+                ));
+            }
+            (Some(mapper), _) if draft.slot.is_some() || draft.plugin.is_some() => {
+                return Err(self.at(
+                    mapper,
+                    "a route runs either a plugin (`slot` or `plugin`) or the built-in mapper (`mapper`), not both",
+                ));
+            }
+            (Some(mapper), _) if draft.acknowledgments.is_some() => {
+                return Err(self.at(
+                    mapper,
+                    "the canonical mapper takes canonical JSON, which has no X12 acknowledgments",
+                ));
+            }
+            (Some(mapper), _) if !draft.config.is_empty() => {
+                return Err(self.at(
+                    mapper,
+                    "the canonical mapper reads no partner profile: remove `config`",
+                ));
+            }
+            (Some(_), _) => Mapping::Canonical,
+            (None, Some(slot)) => Mapping::Slot(self.name(slot, Slot::new)?),
             // A route runs the slot of its own name unless it says otherwise.
-            None => Slot::new(&name).map_err(|err| self.at_span(draft.span.as_ref(), err))?,
+            (None, None) => Mapping::Slot(
+                Slot::new(&name).map_err(|err| self.at_span(draft.span.as_ref(), err))?,
+            ),
         };
         let plugin = match (&draft.plugin, &self.file) {
             (None, _) => None,
@@ -411,7 +541,7 @@ impl Checker<'_> {
             at_least_one(settings.max_payload_bytes, "max_payload_bytes", 1 << 20)?;
         Ok(RouteCommon {
             name,
-            slot,
+            mapping,
             plugin,
             config: profile,
             instances,
@@ -565,7 +695,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(inbound.origin, Origin::Api);
-        assert_eq!(inbound.common.slot, "supplier-856");
+        assert_eq!(
+            inbound.common.slot().map(Slot::as_str),
+            Some("supplier-856")
+        );
         assert_eq!(inbound.common.workers, 2);
         assert_eq!(inbound.source().map(Source::as_str), Some("supplier-856"));
         let outbound = route(
@@ -573,7 +706,7 @@ mod tests {
             json!({"direction": "outbound", "events": ["ship-notice"], "target": {"subject": "erp"}, "slot": "erp-json"}),
         )
         .expect("valid");
-        assert_eq!(outbound.common.slot, "erp-json");
+        assert_eq!(outbound.common.slot().map(Slot::as_str), Some("erp-json"));
         assert!(matches!(outbound.kind, Kind::Outbound { .. }));
     }
 

@@ -89,6 +89,9 @@ pub(crate) struct Draft {
     pub(crate) plugin: Option<At<String>>,
     pub(crate) config: BTreeMap<String, At<String>>,
     pub(crate) payload: Option<At<String>>,
+    /// `"canonical"`: the built-in canonical mapper instead of a plugin.
+    pub(crate) mapper: Option<At<String>>,
+    pub(crate) acknowledgments: Option<At<AcksDraft>>,
     pub(crate) settings: Settings,
     /// Where the table starts, for the file's routes.
     pub(crate) span: Option<Range<usize>>,
@@ -104,11 +107,19 @@ pub(crate) struct TargetDraft {
     pub(crate) timeout: Option<At<String>>,
 }
 
+/// An inbound route's `acknowledgments` table.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AcksDraft {
+    pub(crate) kind: Option<At<String>>,
+    pub(crate) target: Option<At<String>>,
+    pub(crate) duplicate_window: Option<At<String>>,
+}
+
 /// Declares the tables of one source: the file's (`Spanned`) or the API's (`Given`), from one list of keys, so
 /// the two can never take different keys. Every table rejects keys it does not know. (serde's `flatten` cannot
 /// be combined with rejecting unknown keys, so the settings are spelled out in each table.)
 macro_rules! route_tables {
-    ($wrap:ident: $(#[$settings_attr:meta])* $settings:ident, $inbound:ident, $outbound:ident, $target:ident) => {
+    ($wrap:ident: $(#[$settings_attr:meta])* $settings:ident, $inbound:ident, $outbound:ident, $target:ident, $acks:ident) => {
         /// The route settings as written.
         $(#[$settings_attr])*
         #[derive(Debug, Clone, Default, Deserialize)]
@@ -156,6 +167,8 @@ macro_rules! route_tables {
             #[serde(default)]
             config: BTreeMap<String, $wrap<String>>,
             payload: Option<$wrap<String>>,
+            mapper: Option<$wrap<String>>,
+            acknowledgments: Option<$wrap<$acks>>,
             instances: Option<$wrap<String>>,
             recycle_after: Option<u32>,
             workers: Option<usize>,
@@ -205,6 +218,25 @@ macro_rules! route_tables {
             timeout: Option<$wrap<String>>,
         }
 
+        /// An inbound route's `acknowledgments` as written.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $acks {
+            kind: Option<$wrap<String>>,
+            target: Option<$wrap<String>>,
+            duplicate_window: Option<$wrap<String>>,
+        }
+
+        impl From<$acks> for AcksDraft {
+            fn from(a: $acks) -> Self {
+                AcksDraft {
+                    kind: a.kind.map(At::from),
+                    target: a.target.map(At::from),
+                    duplicate_window: a.duplicate_window.map(At::from),
+                }
+            }
+        }
+
         impl From<$target> for TargetDraft {
             fn from(t: $target) -> Self {
                 TargetDraft {
@@ -229,6 +261,14 @@ macro_rules! route_tables {
                     plugin: self.plugin.map(At::from),
                     config: self.config.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
                     payload: self.payload.map(At::from),
+                    mapper: self.mapper.map(At::from),
+                    acknowledgments: self.acknowledgments.map(|acks| {
+                        let acks = At::from(acks);
+                        At {
+                            value: AcksDraft::from(acks.value),
+                            span: acks.span,
+                        }
+                    }),
                     settings: Settings {
                         instances: self.instances.map(At::from),
                         recycle_after: self.recycle_after,
@@ -263,6 +303,8 @@ macro_rules! route_tables {
                     plugin: self.plugin.map(At::from),
                     config: self.config.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
                     payload: None,
+                    mapper: None,
+                    acknowledgments: None,
                     settings: Settings {
                         instances: self.instances.map(At::from),
                         recycle_after: self.recycle_after,
@@ -283,8 +325,8 @@ macro_rules! route_tables {
     };
 }
 
-route_tables!(Spanned: FileSettings, InboundFile, OutboundFile, TargetFile);
-route_tables!(Given: #[allow(dead_code, reason = "the API has no [defaults] table")] ApiSettings, InboundBody, OutboundBody, TargetBody);
+route_tables!(Spanned: FileSettings, InboundFile, OutboundFile, TargetFile, AcksFile);
+route_tables!(Given: #[allow(dead_code, reason = "the API has no [defaults] table")] ApiSettings, InboundBody, OutboundBody, TargetBody, AcksBody);
 
 /// Reads a route sent to the admin API: `direction` (`"inbound"` or `"outbound"`) and the keys of a route table
 /// of the file, as JSON. `name`, when the body gives one, must be the route's name from the request.

@@ -1,8 +1,9 @@
 //! The host side of the WIT imports: what a plugin can ask the host for, and nothing more.
 //!
 //! `invoke` creates one [`HostState`] per store (so per message, with fresh instances). The state carries the
-//! slot's partner profile, the tenant's master data, the clock and the message's correlation id; the trait impls
-//! below answer the plugin's `host` and `edi` calls from it. WASI is linked too, because Rust's std and
+//! slot's partner profile, the tenant's master data (a snapshot taken when each call begins, and the tables the
+//! call missed), the clock and the message's correlation id; the trait impls below answer the plugin's `host` and
+//! `edi` calls from it. WASI is linked too, because Rust's std and
 //! interpreted guests import a few WASI interfaces, but deny-by-default: no preopened directories, no environment,
 //! no arguments, no network, stdin empty, a clock frozen at the Unix epoch (the only real clock is `host.now`),
 //! and stderr captured into a small buffer whose contents are attached to a trap report. Whatever a plugin writes
@@ -23,7 +24,7 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-pub use lookup::Lookups;
+pub use lookup::{LiveLookups, Lookups, Miss};
 pub use time::{Clock, FixedClock, SystemClock};
 
 /// Generated bindings for the contract: the imports implemented below, and the canonical types, which derive
@@ -61,6 +62,8 @@ const MAX_LOG_LINE: usize = 4096;
 const MAX_LOG_LINES: u32 = 200;
 /// How much stderr is kept for a trap report.
 const STDERR_CAPTURE: usize = 4096;
+/// How many missed tables one call notes; a parked message names them in a header.
+const MAX_MISSED_TABLES: usize = 16;
 
 /// What a plugin in one slot sees of its surroundings: shared by every call in the slot.
 #[derive(Clone)]
@@ -71,8 +74,8 @@ pub struct SlotContext {
     pub slot: String,
     /// The partner profile values the plugin reads with `config`.
     pub config: BTreeMap<String, String>,
-    /// The tenant's master-data tables.
-    pub lookups: Arc<Lookups>,
+    /// The tenant's master-data tables, as they change: each call takes a snapshot when it begins.
+    pub lookups: LiveLookups,
     /// The clock behind `now`.
     pub clock: Arc<dyn Clock>,
     /// The numbers behind `sequences.next`.
@@ -125,7 +128,7 @@ impl SlotContext {
             tenant: tenant.into(),
             slot: slot.into(),
             config: BTreeMap::new(),
-            lookups: Arc::new(Lookups::default()),
+            lookups: LiveLookups::default(),
             clock: Arc::new(SystemClock),
             sequences: Arc::new(MemorySequences::default()),
         }
@@ -137,9 +140,15 @@ impl SlotContext {
         self
     }
 
-    /// Uses these master-data tables.
+    /// Uses these master-data tables, as they are.
     pub fn with_lookups(mut self, lookups: Lookups) -> Self {
-        self.lookups = Arc::new(lookups);
+        self.lookups = LiveLookups::new(lookups);
+        self
+    }
+
+    /// Uses a tenant's live tables: every call sees them as they are when it begins.
+    pub fn with_live_lookups(mut self, lookups: LiveLookups) -> Self {
+        self.lookups = lookups;
         self
     }
 
@@ -165,6 +174,10 @@ pub struct HostState {
     input_key: String,
     /// How often each sequence was asked for in this call.
     sequence_calls: std::collections::HashMap<String, u32>,
+    /// The master data this call sees, taken when it began.
+    tables: Arc<Lookups>,
+    /// The tables this call looked up and missed.
+    missed: Vec<Miss>,
     log_lines: u32,
     pub(crate) limits: StoreLimits,
     wasi: Option<WasiCtx>,
@@ -175,6 +188,8 @@ pub struct HostState {
 impl HostState {
     pub(crate) fn new(slot: Arc<SlotContext>, plugin: Arc<str>, memory_bytes: usize) -> Self {
         Self {
+            tables: slot.lookups.snapshot(),
+            missed: Vec::new(),
             slot,
             plugin,
             correlation_id: String::new(),
@@ -194,9 +209,12 @@ impl HostState {
         }
     }
 
-    /// Starts a new call: the log budget is per call, log lines carry the message's correlation id, and the
-    /// numbers `sequences.next` gives are keyed by the input, so the same input gets the same numbers.
+    /// Starts a new call: the log budget is per call, log lines carry the message's correlation id, the
+    /// numbers `sequences.next` gives are keyed by the input, so the same input gets the same numbers, and the
+    /// call sees the tenant's tables as they are now, one version of each, to its end.
     pub(crate) fn begin_call(&mut self, correlation_id: &str, input_key: &str) {
+        self.tables = self.slot.lookups.snapshot();
+        self.missed.clear();
         self.correlation_id.clear();
         self.correlation_id.push_str(correlation_id);
         self.input_key.clear();
@@ -368,15 +386,38 @@ impl HostState {
         }
     }
 
-    /// `host.lookup`: the row's value, or why the table cannot be read.
-    fn lookup(&self, table: &str, key: &str) -> Result<Option<String>, String> {
-        match self.slot.lookups.get(table) {
-            Some(rows) => Ok(rows.get(key).cloned()),
-            None => Err(format!(
-                "tenant {} has no master-data table named {table:?}",
-                self.slot.tenant
-            )),
+    /// `host.lookup`: the row's value, or why the table cannot be read. A miss — no such key, or no such table
+    /// — is noted, so a message parked for it says which tables it waits for.
+    fn lookup(&mut self, table: &str, key: &str) -> Result<Option<String>, String> {
+        let (found, version) = match self.tables.get(table) {
+            Some(rows) => match rows.get(key) {
+                Some(value) => return Ok(Some(value.to_string())),
+                None => (Ok(None), Some(rows.version())),
+            },
+            None => (
+                Err(format!(
+                    "tenant {} has no master-data table named {table:?}",
+                    self.slot.tenant
+                )),
+                None,
+            ),
+        };
+        // Only a name a table can have: any other can never be loaded, so nothing is waiting for it.
+        if self.missed.len() < MAX_MISSED_TABLES
+            && !self.missed.iter().any(|m| m.table == table)
+            && crate::names::TableName::new(table).is_ok()
+        {
+            self.missed.push(Miss {
+                table: table.to_string(),
+                version,
+            });
         }
+        found
+    }
+
+    /// The tables the last call looked up and missed, each once, in the order it first missed them.
+    pub(crate) fn take_misses(&mut self) -> Vec<Miss> {
+        std::mem::take(&mut self.missed)
     }
 }
 
@@ -527,5 +568,47 @@ mod tests {
             escape_controls("a\r2026-12-03T09:00:00Z  INFO forged\u{1b}[2K"),
             "a\\r2026-12-03T09:00:00Z  INFO forged\\u{1b}[2K"
         );
+    }
+
+    #[test]
+    fn a_call_sees_the_tables_as_they_were_when_it_began_and_notes_what_it_missed() {
+        let table = |text: &[u8], version| {
+            lookup::Table::parse(text)
+                .expect("parses")
+                .stamped(version, version)
+        };
+        let live = LiveLookups::default();
+        live.apply("units", table(b"x12,rec20\nEA,H87\n", 1));
+        let slot =
+            Arc::new(SlotContext::new("acme", "supplier-856").with_live_lookups(live.clone()));
+        let mut state = HostState::new(slot, Arc::from("plugin"), 1 << 20);
+        state.begin_call("c-1", "MW_acme_IN:1");
+        live.apply("units", table(b"x12,rec20\nEA,H87\nZZ,KGM\n", 2));
+        assert_eq!(state.lookup("units", "EA"), Ok(Some("H87".into())));
+        assert_eq!(
+            state.lookup("units", "ZZ"),
+            Ok(None),
+            "loaded after the call began"
+        );
+        assert_eq!(state.lookup("units", "YY"), Ok(None));
+        assert!(state.lookup("packaging", "PLT").is_err());
+        assert!(state.lookup("no such.name", "x").is_err());
+        assert_eq!(
+            state.take_misses(),
+            vec![
+                Miss {
+                    table: "units".into(),
+                    version: Some(1)
+                },
+                Miss {
+                    table: "packaging".into(),
+                    version: None
+                },
+            ],
+            "each table once; a name no table can have is not noted"
+        );
+        state.begin_call("c-2", "MW_acme_IN:2");
+        assert_eq!(state.lookup("units", "ZZ"), Ok(Some("KGM".into())));
+        assert!(state.take_misses().is_empty());
     }
 }

@@ -82,6 +82,8 @@ failure_classes! {
     /// The message is not what the route reads (an event that is not JSON, a payload reference into another
     /// tenant's bucket).
     BadInput => "bad-input", DeadLetter;
+    /// An X12 interchange whose sender and ISA13 another input brought within the route's duplicate window.
+    DuplicateInterchange => "duplicate-interchange", DeadLetter;
     /// A payload kept in the tenant's bucket could not be read just now.
     PayloadUnavailable => "payload-unavailable", Retry;
     /// An output with its headers is over the server's `max_payload`.

@@ -30,6 +30,7 @@ use crate::plugin::{Contract, Plugin, PluginError, PluginInfo, World};
 use error::classify_trap;
 
 pub use error::{Action, FailureClass, InvokeError, diagnostic_text};
+pub(crate) use inbound::header_mut;
 pub use inbound::{Envelope, Event, event_type};
 pub use outbound::OutboundDocument;
 
@@ -201,6 +202,7 @@ impl Mapper {
         Session {
             mapper: self,
             warm: None,
+            missed: Vec::new(),
         }
     }
 
@@ -239,9 +241,17 @@ struct Instance {
 pub struct Session<'m> {
     mapper: &'m Mapper,
     warm: Option<Instance>,
+    /// The master-data tables the last call looked up and missed.
+    missed: Vec<host_api::Miss>,
 }
 
 impl Session<'_> {
+    /// The master-data tables the last call looked up and missed (no such key, or no such table): what a
+    /// message parked for `unknown-reference` waits for.
+    pub fn take_misses(&mut self) -> Vec<host_api::Miss> {
+        std::mem::take(&mut self.missed)
+    }
+
     /// Keeps a healthy instance for the next message when the policy reuses instances.
     fn keep(&mut self, instance: Instance) {
         if let InstancePolicy::Reuse { recycle_after } = self.mapper.policy
@@ -266,6 +276,7 @@ impl Session<'_> {
         correlation_id: &str,
         input_key: &str,
     ) -> Result<Instance, InvokeError> {
+        self.missed.clear();
         if self.mapper.plugin.world != world {
             return Err(InvokeError::Host(format!(
                 "{} is an {}; the route asked it for what an {world} does",
@@ -290,6 +301,7 @@ impl Session<'_> {
         mut instance: Instance,
         called: wasmtime::Result<T>,
     ) -> Result<T, InvokeError> {
+        self.missed = instance.store.data_mut().take_misses();
         match called {
             Ok(result) => {
                 self.keep(instance);

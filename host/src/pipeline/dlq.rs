@@ -24,6 +24,7 @@ use crate::bus::payloads::{self, PayloadRef};
 use crate::bus::publish::{header_json, header_text, header_text_decoded, wire_size};
 use crate::bus::{self, Connection, StreamKind};
 use crate::config::Kind;
+use crate::host_api::Miss;
 use crate::invoke::{Action, FailureClass};
 use crate::names::{RouteName, UNROUTED};
 
@@ -79,6 +80,9 @@ fn failure_headers(
     }
     // One dead letter per input, however often this one is redelivered.
     headers.insert(bus::MSG_ID, format!("dlq:{route}:{}", id.key).as_str());
+    if bus::header(original, bus::ORIGIN).is_none() {
+        headers.insert(bus::ORIGIN, id.key.as_str());
+    }
     headers.insert(bus::CORRELATION_ID, id.correlation_id.as_str());
     headers.insert(bus::CAUSATION_ID, id.message_id.as_str());
     if let Some(source) = source {
@@ -94,6 +98,10 @@ fn failure_headers(
     headers.insert(bus::DLQ_ATTEMPTS, id.delivered.to_string().as_str());
     if failure.action() == Action::Park {
         headers.insert(bus::DLQ_PARKED, "true");
+        if !failure.missed.is_empty() {
+            let tables = super::parked::tables_header(&failure.missed);
+            headers.insert(bus::DLQ_PARKED_TABLES, tables.as_str());
+        }
     }
     headers.insert(bus::DLQ_AT, at.to_string().as_str());
     headers.insert(bus::DLQ_REPLAY_TO, replay_to);
@@ -139,6 +147,8 @@ fn diagnostic_text(diagnostic: &serde_json::Value) -> String {
 pub struct StoredDeadLetter {
     /// The payload went to the tenant's payload bucket: it did not fit beside the headers.
     pub offloaded: bool,
+    /// Its sequence in the tenant's dead-letter stream: the number in its id.
+    pub sequence: u64,
 }
 
 /// Stores a dead letter on `mw.<tenant>.dlq.<route>`: the payload inline when it fits beside `headers` within
@@ -171,13 +181,17 @@ pub async fn store(
             bus.max_payload()
         );
     }
-    bus.js
+    let stored = bus
+        .js
         .publish_with_headers(subject.clone(), headers, payload)
         .await
         .with_context(|| format!("publishing to {subject}"))?
         .await
         .with_context(|| format!("storing on {subject}"))?;
-    Ok(StoredDeadLetter { offloaded })
+    Ok(StoredDeadLetter {
+        offloaded,
+        sequence: stored.sequence,
+    })
 }
 
 /// The headers of a document moved to the dead letters because no route takes its source (route
@@ -236,6 +250,9 @@ pub struct DeadLetter {
     pub attempts: u32,
     /// Parked: replay once the master data is fixed.
     pub parked: bool,
+    /// Parked: the tables its plugin call looked up and missed, with the version it saw; a change to one of
+    /// them replays it.
+    pub parked_tables: Vec<Miss>,
     /// When it was given up.
     pub dead_at: String,
     /// The plugin that failed.
@@ -264,6 +281,9 @@ impl DeadLetter {
                 .and_then(|d| serde_json::from_str(d).ok()),
             attempts: text(bus::DLQ_ATTEMPTS).parse().unwrap_or(0),
             parked: bus::header(headers, bus::DLQ_PARKED) == Some("true"),
+            parked_tables: bus::header(headers, bus::DLQ_PARKED_TABLES)
+                .map(super::parked::parse_tables)
+                .unwrap_or_default(),
             dead_at: text(bus::DLQ_AT),
             plugin: bus::header(headers, bus::PLUGIN).map(str::to_string),
             correlation_id: bus::header(headers, bus::CORRELATION_ID).map(str::to_string),
@@ -474,6 +494,16 @@ mod tests {
             diagnostic: Some(
                 json!({"message": "unit ZZ — not in units", "at": {"segment-id": "SN1"}}),
             ),
+            missed: vec![
+                Miss {
+                    table: "units".into(),
+                    version: Some(3),
+                },
+                Miss {
+                    table: "packaging".into(),
+                    version: None,
+                },
+            ],
         };
         let route = RouteName::new("supplier-856").expect("name");
         let headers = failure_headers(
@@ -500,6 +530,7 @@ mod tests {
             "an earlier failure is replaced"
         );
         assert_eq!(get(bus::DLQ_PARKED), Some("true"));
+        assert_eq!(get(bus::DLQ_PARKED_TABLES), Some("units@3,packaging"));
         assert_eq!(get(bus::DLQ_ATTEMPTS), Some("3"));
         assert_eq!(get(bus::DLQ_REPLAY_TO), Some("mw.acme.in.supplier-856"));
         assert_eq!(get(bus::CORRELATION_ID), Some("c-1"));

@@ -6,10 +6,11 @@ use async_nats::jetstream::Message;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::Route;
 use super::pool::{Answer, Job, Pool};
+use super::{Route, acks};
 use crate::bus;
 use crate::config::Kind;
+use crate::host_api::Miss;
 use crate::invoke::{Action, Envelope, FailureClass, InvokeError};
 
 /// Where a message stands after its plugin call (or the checks before it).
@@ -25,6 +26,8 @@ pub(super) struct Failure {
     pub(super) class: FailureClass,
     pub(super) error: String,
     pub(super) diagnostic: Option<serde_json::Value>,
+    /// The master-data tables the plugin call looked up and missed: what a parked message waits for.
+    pub(super) missed: Vec<Miss>,
 }
 
 impl Failure {
@@ -33,6 +36,7 @@ impl Failure {
             class,
             error,
             diagnostic: None,
+            missed: Vec::new(),
         }
     }
 
@@ -48,11 +52,12 @@ impl Failure {
         }
     }
 
-    fn from_invoke(err: InvokeError) -> Self {
+    fn from_invoke(err: InvokeError, missed: Vec<Miss>) -> Self {
         Self {
             class: err.class(),
             diagnostic: err.diagnostic().cloned(),
             error: err.to_string(),
+            missed,
         }
     }
 
@@ -118,20 +123,41 @@ pub(crate) fn derived_correlation_id(key: &str, stored_at: jiff::Timestamp) -> S
     )
 }
 
-/// Checks the message and runs it through the plugin.
+/// Checks the message and runs it through the plugin; for a route that acknowledges X12, also works out the
+/// acknowledgments ([`acks`]).
 pub(super) async fn invoke(
     route: &Route,
     message: &Message,
     id: &Identity,
     pool: &Pool,
-) -> Outcome {
-    let payload = match payload_of(route, message).await {
-        Ok(payload) => payload,
-        Err(failure) => return Outcome::Failed(failure),
+) -> (Outcome, Option<acks::Plan>) {
+    let outcome = match check(route, message, id).await {
+        Ok(job) => job,
+        Err(failure) => return (Outcome::Failed(failure), None),
     };
+    if let (
+        Job::Map(envelope),
+        Kind::Inbound {
+            acknowledgments: Some(acknowledgments),
+            ..
+        },
+    ) = (&outcome, &route.kind)
+    {
+        let origin = acks::origin(message, id);
+        return acks::map(route, acknowledgments, id, &origin, pool, envelope.clone()).await;
+    }
+    match pool.run(outcome).await {
+        (Ok(answer), _) => (Outcome::Answer(answer), None),
+        (Err(err), missed) => (Outcome::Failed(Failure::from_invoke(err, missed)), None),
+    }
+}
+
+/// The checks before the plugin call: the payload, its size and encoding, and the job it makes.
+async fn check(route: &Route, message: &Message, id: &Identity) -> Result<Job, Failure> {
+    let payload = payload_of(route, message).await?;
     let limit = route.common.max_payload_bytes;
     if payload.len() > limit {
-        return Outcome::Failed(Failure::new(
+        return Err(Failure::new(
             FailureClass::PayloadTooLarge,
             format!(
                 "the payload is {} bytes; route {} takes at most {limit} (max_payload_bytes)",
@@ -141,15 +167,15 @@ pub(super) async fn invoke(
         ));
     }
     let job = match &route.kind {
-        Kind::Inbound { source, text } => {
+        Kind::Inbound { source, text, .. } => {
             if payload.is_empty() {
-                return Outcome::Failed(Failure::new(
+                return Err(Failure::new(
                     FailureClass::EmptyPayload,
                     format!("the message on {} has an empty payload", message.subject),
                 ));
             }
             if *text && let Err(err) = std::str::from_utf8(&payload) {
-                return Outcome::Failed(Failure::new(
+                return Err(Failure::new(
                     FailureClass::NotText,
                     format!(
                         "the payload is not UTF-8 text (invalid byte at offset {}); route {} expects text - set payload = \"bytes\" on the route if the partner sends another encoding",
@@ -174,7 +200,7 @@ pub(super) async fn invoke(
             let event = match serde_json::from_slice(&payload) {
                 Ok(event) => event,
                 Err(err) => {
-                    return Outcome::Failed(Failure::new(
+                    return Err(Failure::new(
                         FailureClass::BadInput,
                         format!("the event on {} is not JSON: {err}", message.subject),
                     ));
@@ -188,10 +214,7 @@ pub(super) async fn invoke(
             }
         }
     };
-    match pool.run(job).await {
-        Ok(answer) => Outcome::Answer(answer),
-        Err(err) => Outcome::Failed(Failure::from_invoke(err)),
-    }
+    Ok(job)
 }
 
 /// The message's payload: its own, or, for a message too large to carry it inline (a replay of a large dead

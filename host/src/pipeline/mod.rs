@@ -10,11 +10,14 @@
 //! A failed call does what its class says (see [`FailureClass::action`]): dead-letter at once, dead-letter as
 //! parked, or nak with a growing delay and dead-letter after the route's `max_attempts`. A dead letter on
 //! `mw.<tenant>.dlq.<route>` keeps the original payload and headers and adds the error class, the located
-//! diagnostic, the attempt count and the plugin; `dlq` replays it.
+//! diagnostic, the attempt count and the plugin; `dlq` replays it. A parked one names the master-data tables its
+//! call missed, and comes back on its own when one of them changes ([`parked`]).
 
+mod acks;
 pub mod dlq;
 pub mod http;
 mod message;
+pub mod parked;
 pub mod pool;
 pub mod routes;
 mod settle;
@@ -54,6 +57,12 @@ pub struct Route {
     pub bus: bus::Connection,
     /// HTTP deliveries, for HTTP targets.
     pub http: Option<http::Delivery>,
+    /// The tenant's master data, live, and its store: what a message about to be parked is checked against.
+    pub lookups: bus::lookups::TenantLookups,
+    /// Where acknowledgments draw their control numbers (the plugins' `sequences.next`).
+    pub sequences: Arc<dyn crate::host_api::Sequences>,
+    /// The tenant's interchanges seen, for routes that acknowledge; opened on first use.
+    pub interchanges: tokio::sync::OnceCell<async_nats::jetstream::kv::Store>,
 }
 
 impl std::fmt::Debug for Route {
@@ -155,7 +164,7 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
             }
         }
     };
-    tracing::info!(tenant = %route.tenant, route = %route.common.name, slot = %route.common.slot, "route started");
+    tracing::info!(tenant = %route.tenant, route = %route.common.name, mapping = %route.common.mapping, "route started");
     let batch = route.common.batch;
     let (tx, mut rx) = mpsc::channel::<(Message, Arc<Pool>)>(batch);
     let mut fetchers = JoinSet::new();
@@ -178,8 +187,8 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             biased;
-            Some((message, id, pool, permit, result)) = mapped.next() => {
-                settle(&route, message, id, &pool, result, permit, &mut settling).await;
+            Some((message, id, pool, permit, (result, plan))) = mapped.next() => {
+                settle(&route, message, id, &pool, result, plan, permit, &mut settling).await;
             }
             // Only this loop takes permits, so one is free whenever the count says so; the settling tasks give
             // them back, and their ends wake the loop.

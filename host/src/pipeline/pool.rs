@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::invoke::{Envelope, Event, InvokeError, Mapper, OutboundDocument};
+use crate::host_api::Miss;
+use crate::invoke::{Envelope, Event, InvokeError, Limits, Mapper, OutboundDocument};
 
 /// What a route asks its plugin.
 pub enum Job {
@@ -35,35 +36,68 @@ pub enum Answer {
     Documents(Vec<OutboundDocument>),
 }
 
-type Reply = oneshot::Sender<Result<Answer, InvokeError>>;
+/// The answer, and the master-data tables the call looked up and missed.
+type Reply = oneshot::Sender<(Result<Answer, InvokeError>, Vec<Miss>)>;
+
+/// What a pool's threads run.
+#[derive(Debug)]
+enum Runs {
+    /// A plugin.
+    Plugin(Arc<Mapper>),
+    /// The built-in canonical mapper, for a tenant.
+    Canonical { tenant: String, limits: Limits },
+}
 
 /// The threads running one route's plugin.
 pub struct Pool {
     jobs: mpsc::Sender<(Job, Reply)>,
-    mapper: Arc<Mapper>,
+    runs: Arc<Runs>,
     label: Arc<str>,
 }
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool")
-            .field("plugin", &self.mapper.label())
-            .finish()
+        f.debug_struct("Pool").field("runs", &self.label).finish()
     }
 }
 
 impl Pool {
     /// Starts `workers` threads for `mapper`; they end when the pool is dropped.
     pub fn new(mapper: Mapper, workers: usize, name: &str) -> std::io::Result<Self> {
-        let mapper = Arc::new(mapper);
+        let label = Arc::from(mapper.label());
+        Self::start(Runs::Plugin(Arc::new(mapper)), label, workers, name)
+    }
+
+    /// Starts `workers` threads for the built-in canonical mapper of `tenant`.
+    pub fn canonical(tenant: &str, workers: usize, name: &str) -> std::io::Result<Self> {
+        let runs = Runs::Canonical {
+            tenant: tenant.to_string(),
+            limits: Limits::default(),
+        };
+        Self::start(
+            runs,
+            Arc::from(crate::canonical::mapper::LABEL),
+            workers,
+            name,
+        )
+    }
+
+    fn start(runs: Runs, label: Arc<str>, workers: usize, name: &str) -> std::io::Result<Self> {
+        let runs = Arc::new(runs);
         let (jobs, queue) = mpsc::channel::<(Job, Reply)>();
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..workers.max(1) {
-            let mapper = mapper.clone();
+            let runs = runs.clone();
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("{name}#{index}"))
                 .spawn(move || {
+                    let mapper = match &*runs {
+                        Runs::Plugin(mapper) => mapper,
+                        Runs::Canonical { tenant, limits } => {
+                            return serve_canonical(&queue, tenant, limits);
+                        }
+                    };
                     let mut session = mapper.session();
                     loop {
                         // The lock is held only while waiting for the next job.
@@ -83,16 +117,11 @@ impl Pool {
                                 .render(&event, &target, &correlation_id, &input_key)
                                 .map(Answer::Documents),
                         };
-                        let _ = reply.send(answer);
+                        let _ = reply.send((answer, session.take_misses()));
                     }
                 })?;
         }
-        let label = Arc::from(mapper.label());
-        Ok(Self {
-            jobs,
-            mapper,
-            label,
-        })
+        Ok(Self { jobs, runs, label })
     }
 
     /// The plugin's `name@version+sha`.
@@ -105,19 +134,49 @@ impl Pool {
         self.label.clone()
     }
 
-    /// The mapper the threads run.
-    pub fn mapper(&self) -> &Mapper {
-        &self.mapper
+    /// The plugin the threads run; `None` for a built-in mapper.
+    pub fn mapper(&self) -> Option<&Mapper> {
+        match &*self.runs {
+            Runs::Plugin(mapper) => Some(mapper),
+            Runs::Canonical { .. } => None,
+        }
     }
 
-    /// Runs `job` on a free thread.
-    pub async fn run(&self, job: Job) -> Result<Answer, InvokeError> {
+    /// The sha256 of the plugin the threads run; `None` for a built-in mapper.
+    pub fn sha256(&self) -> Option<&crate::names::Sha256> {
+        self.mapper().map(|m| &m.plugin().sha256)
+    }
+
+    /// Runs `job` on a free thread: the answer, and the master-data tables the call looked up and missed.
+    pub async fn run(&self, job: Job) -> (Result<Answer, InvokeError>, Vec<Miss>) {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send((job, reply))
-            .map_err(|_| InvokeError::Host("the route's plugin threads have stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| InvokeError::Host("the route's plugin thread stopped mid-call".into()))?
+        if self.jobs.send((job, reply)).is_err() {
+            let stopped = InvokeError::Host("the route's plugin threads have stopped".into());
+            return (Err(stopped), Vec::new());
+        }
+        answer.await.unwrap_or_else(|_| {
+            let stopped = InvokeError::Host("the route's plugin thread stopped mid-call".into());
+            (Err(stopped), Vec::new())
+        })
+    }
+}
+
+/// A thread of the built-in canonical mapper: documents in, canonical events out; it renders nothing.
+fn serve_canonical(queue: &Mutex<mpsc::Receiver<(Job, Reply)>>, tenant: &str, limits: &Limits) {
+    loop {
+        let next = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok((job, reply)) = next else { return };
+        let answer = match job {
+            Job::Map(envelope) => {
+                crate::canonical::mapper::map(tenant, &envelope, limits).map(Answer::Events)
+            }
+            Job::Render { .. } => Err(InvokeError::Host(
+                "the canonical mapper maps inbound documents; it renders nothing".into(),
+            )),
+        };
+        let _ = reply.send((answer, Vec::new()));
     }
 }

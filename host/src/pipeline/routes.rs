@@ -14,9 +14,10 @@ use tokio::task::JoinHandle;
 
 use super::{Kind, Route, http::Delivery, pool::Pool};
 use crate::bus::Connection;
+use crate::bus::lookups::TenantLookups;
 pub use crate::config::Origin;
-use crate::config::{RouteCommon, RouteDef, Target};
-use crate::host_api::{Lookups, Sequences, SlotContext};
+use crate::config::{Mapping, RouteCommon, RouteDef, Target};
+use crate::host_api::{Sequences, SlotContext};
 use crate::invoke::{Limits, Mapper};
 use crate::names::{RouteName, Sha256, Slot, Tenant};
 use crate::plugin::World;
@@ -31,15 +32,15 @@ pub struct RouteSpec {
     pub common: RouteCommon,
     /// Inbound or outbound.
     pub kind: Kind,
-    /// The tenant's master data.
-    pub lookups: Lookups,
+    /// The tenant's master data: live, shared by the tenant's routes, and its store.
+    pub lookups: TenantLookups,
     /// Where it was defined.
     pub origin: Origin,
 }
 
 impl RouteSpec {
     /// The spec of a checked route of `tenant`, with the tenant's master data.
-    pub fn new(tenant: Tenant, route: RouteDef, lookups: Lookups) -> Self {
+    pub fn new(tenant: Tenant, route: RouteDef, lookups: TenantLookups) -> Self {
         Self {
             tenant,
             common: route.common,
@@ -74,8 +75,8 @@ pub struct RouteStatus {
     pub tenant: Tenant,
     /// The route's name.
     pub name: RouteName,
-    /// Its slot.
-    pub slot: Slot,
+    /// Its slot; `None` when a built-in mapper maps it.
+    pub slot: Option<Slot>,
     /// The version serving it (`name@version+sha`), or `None` while it waits for its slot.
     pub serving: Option<String>,
     /// The sha256 of the version serving it.
@@ -162,6 +163,9 @@ impl Routes {
             active: pool.clone(),
             bus: self.bus.clone(),
             http,
+            lookups: spec.lookups.clone(),
+            sequences: self.sequences.clone(),
+            interchanges: tokio::sync::OnceCell::new(),
         });
         let worker = tokio::spawn(super::run(route, stopping));
         self.running.lock().await.insert(
@@ -316,7 +320,7 @@ impl Routes {
             .lock()
             .await
             .values()
-            .filter(|r| r.spec.tenant == *tenant && r.spec.common.slot == *slot)
+            .filter(|r| r.spec.tenant == *tenant && r.spec.common.slot() == Some(slot))
             .map(|r| (r.spec.common.name.clone(), r.pool.clone()))
             .collect();
         let mut serving = Vec::new();
@@ -324,10 +328,7 @@ impl Routes {
         for (name, mut pool) in receivers {
             let waited = tokio::time::timeout_at(
                 deadline,
-                pool.wait_for(|p| {
-                    p.as_ref()
-                        .is_some_and(|p| p.mapper().plugin().sha256 == *sha256)
-                }),
+                pool.wait_for(|p| p.as_ref().is_some_and(|p| p.sha256() == Some(sha256))),
             )
             .await;
             if matches!(waited, Ok(Ok(_))) {
@@ -344,9 +345,9 @@ fn status(r: &Running) -> RouteStatus {
     RouteStatus {
         tenant: r.spec.tenant.clone(),
         name: r.spec.common.name.clone(),
-        slot: r.spec.common.slot.clone(),
+        slot: r.spec.common.slot().cloned(),
         serving: pool.as_ref().map(|p| p.label().to_string()),
-        serving_sha256: pool.as_ref().map(|p| p.mapper().plugin().sha256.clone()),
+        serving_sha256: pool.as_ref().and_then(|p| p.sha256().cloned()),
     }
 }
 
@@ -356,7 +357,8 @@ async fn finish(running: Running) {
     running.builder.abort();
 }
 
-/// Builds plugin threads for each version the route's slot activates and hands them to the route.
+/// Builds plugin threads for each version the route's slot activates and hands them to the route; for a
+/// built-in mapper, its threads once.
 async fn follow_slot(
     spec: RouteSpec,
     versions: Arc<Versions>,
@@ -364,13 +366,25 @@ async fn follow_slot(
     pool: watch::Sender<Option<Arc<Pool>>>,
     changed: watch::Sender<u64>,
 ) {
-    let mut slot = versions.subscribe(&spec.tenant, &spec.common.slot);
-    if let Ok(None) = versions
-        .registry()
-        .active(&spec.tenant, &spec.common.slot)
-        .await
-    {
-        tracing::warn!(tenant = %spec.tenant, route = %spec.common.name, slot = %spec.common.slot, "slot {} has no active version: the route's messages wait in the stream until one is activated", spec.common.slot);
+    let slot_name = match &spec.common.mapping {
+        Mapping::Slot(slot) => slot.clone(),
+        Mapping::Canonical => {
+            let name = format!("{}/{}", spec.tenant, spec.common.name);
+            match Pool::canonical(&spec.tenant, spec.common.workers, &name) {
+                Ok(new) => {
+                    pool.send_replace(Some(Arc::new(new)));
+                    changed.send_modify(|generation| *generation += 1);
+                }
+                Err(err) => {
+                    tracing::error!(tenant = %spec.tenant, route = %spec.common.name, "starting the canonical mapper's threads: {err}");
+                }
+            }
+            return;
+        }
+    };
+    let mut slot = versions.subscribe(&spec.tenant, &slot_name);
+    if let Ok(None) = versions.registry().active(&spec.tenant, &slot_name).await {
+        tracing::warn!(tenant = %spec.tenant, route = %spec.common.name, slot = %slot_name, "slot {slot_name} has no active version: the route's messages wait in the stream until one is activated");
     }
     loop {
         let loaded = slot.borrow_and_update().clone();
@@ -378,7 +392,7 @@ async fn follow_slot(
             let same = pool
                 .borrow()
                 .as_ref()
-                .is_some_and(|p| p.mapper().plugin().sha256 == loaded.meta.sha256);
+                .is_some_and(|p| p.sha256() == Some(&loaded.meta.sha256));
             if !same {
                 let engine = versions.engine().clone();
                 let (for_build, sequences) = (spec.clone(), sequences.clone());
@@ -393,7 +407,7 @@ async fn follow_slot(
                         changed.send_modify(|generation| *generation += 1);
                     }
                     Ok(Err(err)) => {
-                        tracing::error!(tenant = %spec.tenant, route = %spec.common.name, slot = %spec.common.slot, "cannot run the slot's new version, the route keeps the one it runs: {err:#}");
+                        tracing::error!(tenant = %spec.tenant, route = %spec.common.name, slot = %slot_name, "cannot run the slot's new version, the route keeps the one it runs: {err:#}");
                     }
                     Err(err) => {
                         tracing::error!(tenant = %spec.tenant, route = %spec.common.name, "building the plugin threads stopped: {err}");
@@ -414,19 +428,25 @@ pub fn build_pool(
     loaded: &Loaded,
     sequences: Arc<dyn Sequences>,
 ) -> Result<Pool> {
+    let Some(slot_name) = spec.common.slot() else {
+        anyhow::bail!(
+            "route {} runs {}, not a plugin",
+            spec.common.name,
+            spec.common.mapping
+        );
+    };
     let world = spec.world();
     if loaded.plugin.world != world {
         anyhow::bail!(
-            "slot {}'s active version {}@{} implements the {} world, but route {} needs an {world}",
-            spec.common.slot,
+            "slot {slot_name}'s active version {}@{} implements the {} world, but route {} needs an {world}",
             loaded.meta.name,
             loaded.meta.version,
             loaded.plugin.world,
             spec.common.name
         );
     }
-    let mut slot = SlotContext::new(spec.tenant.clone(), spec.common.slot.clone())
-        .with_lookups(spec.lookups.clone())
+    let mut slot = SlotContext::new(spec.tenant.clone(), slot_name.clone())
+        .with_live_lookups(spec.lookups.live.clone())
         .with_sequences(sequences);
     for (key, value) in &spec.common.config {
         slot = slot.with_config(key.clone(), value.clone());

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::message::{Failure, Identity, Outcome};
 use super::pool::{Answer, Pool};
-use super::{Route, dlq};
+use super::{Route, acks, dlq, parked};
 use crate::bus;
 use crate::config::{Kind, RouteCommon, Target};
 use crate::invoke::{Action, FailureClass};
@@ -40,19 +40,36 @@ fn output_headers(
 }
 
 /// Publishes what the plugin produced, in input order (this runs in the route's loop), and leaves the waiting
-/// for acknowledgments, deliveries and dead letters to a task of its own.
+/// for acknowledgments, deliveries and dead letters to a task of its own. An input of a route that acknowledges
+/// X12 brings its 997s and TA1s (`acks`): they go out with its outputs, or before its dead letter.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the input, its verdict and the loop's bookkeeping"
+)]
 pub(super) async fn settle(
     route: &Arc<Route>,
     message: Message,
     id: Identity,
     pool: &Arc<Pool>,
     outcome: Outcome,
+    plan: Option<acks::Plan>,
     permit: tokio::sync::OwnedSemaphorePermit,
     settling: &mut JoinSet<()>,
 ) {
     let route = route.clone();
     let plugin: Arc<str> = pool.label_arc();
-    let outputs: Vec<(String, HeaderMap, Bytes)> = match outcome {
+    let ack_target = match &route.kind {
+        Kind::Inbound {
+            acknowledgments: Some(a),
+            ..
+        } => Some(a.target.to_string()),
+        _ => None,
+    };
+    let ack_outputs = match (&plan, &ack_target) {
+        (Some(plan), Some(target)) => plan.outputs(&route, &id, target),
+        _ => Vec::new(),
+    };
+    let mut outputs: Vec<(String, HeaderMap, Bytes)> = match outcome {
         Outcome::Answer(Answer::Events(events)) => events
             .into_iter()
             .enumerate()
@@ -99,12 +116,18 @@ pub(super) async fn settle(
         },
         Outcome::Failed(failure) => {
             settling.spawn(async move {
-                fail(&route, &message, &id, &plugin, failure).await;
+                // The partner hears why before the input goes to the dead letters; if it cannot be told, the
+                // input stays and is tried again.
+                match publish_all(&route, ack_outputs).await {
+                    Ok(()) => fail(&route, &message, &id, &plugin, failure).await,
+                    Err(failure) => fail(&route, &message, &id, &plugin, failure).await,
+                }
                 drop(permit);
             });
             return;
         }
     };
+    outputs.extend(ack_outputs);
     // Sized before anything goes out: an output the server can never take fails its input whole, rather than
     // after the outputs before it were stored.
     let max_payload = route.bus.max_payload();
@@ -161,6 +184,13 @@ pub(super) async fn settle(
             // when the server will never take an output, dead-lettered with the reason.
             Some(failure) => fail(&route, &message, &id, &plugin, Failure::publish(failure)).await,
             None => {
+                if let Some(plan) = plan
+                    && let Err(failure) = after_acknowledged(&route, &message, &id, &plugin, plan).await
+                {
+                    fail(&route, &message, &id, &plugin, failure).await;
+                    drop(permit);
+                    return;
+                }
                 if let Err(err) = message.ack().await {
                     tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "acknowledging: {err}; JetStream will redeliver and the outputs dedupe");
                 }
@@ -168,6 +198,73 @@ pub(super) async fn settle(
         }
         drop(permit);
     });
+}
+
+/// Publishes outputs and waits until every one is stored.
+async fn publish_all(
+    route: &Route,
+    outputs: Vec<(String, HeaderMap, Bytes)>,
+) -> Result<(), Failure> {
+    let mut acks = Vec::with_capacity(outputs.len());
+    for (subject, headers, payload) in outputs {
+        let ack = route
+            .bus
+            .js
+            .publish_with_headers(subject.clone(), headers, payload)
+            .await
+            .map_err(|err| {
+                Failure::publish(bus::publish::classify(&err, &subject, &route.bus.denials))
+            })?;
+        acks.push((subject, ack));
+    }
+    for (subject, ack) in acks {
+        ack.await.map_err(|err| {
+            Failure::publish(bus::publish::classify(&err, &subject, &route.bus.denials))
+        })?;
+    }
+    Ok(())
+}
+
+/// Once an acknowledged input's outputs are stored: its interchanges are remembered, and the part of it that
+/// was refused is dead-lettered on its own. An error leaves the input to be tried again (its outputs dedupe).
+async fn after_acknowledged(
+    route: &Route,
+    message: &Message,
+    id: &Identity,
+    plugin: &str,
+    plan: acks::Plan,
+) -> Result<(), Failure> {
+    let Kind::Inbound {
+        acknowledgments: Some(config),
+        ..
+    } = &route.kind
+    else {
+        return Ok(());
+    };
+    let origin = acks::origin(message, id);
+    acks::remember(route, config, &origin, &plan.mapped)
+        .await
+        .map_err(|err| Failure::new(FailureClass::Host, format!("{err:#}")))?;
+    if let Some((payload, failure)) = plan.rejected {
+        let headers = dlq::dead_letter_headers(route, message, id, plugin, &failure);
+        let stored = dlq::store(
+            &route.bus,
+            &route.tenant,
+            &route.common.name,
+            &id.key,
+            headers,
+            payload,
+        )
+        .await
+        .map_err(|err| {
+            Failure::new(
+                FailureClass::Host,
+                format!("storing the dead letter of the refused sets: {err:#}"),
+            )
+        })?;
+        tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, dead_letter = stored.sequence, class = failure.class.as_str(), "the rest mapped; the refused part dead-lettered: {}", failure.error);
+    }
+    Ok(())
 }
 
 async fn deliver_http(
@@ -225,6 +322,13 @@ async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, fai
         let _ = message.ack_with(AckKind::Nak(Some(delay))).await;
         return;
     }
+    let parking = failure.action() == Action::Park;
+    if parking && parked::changed_since(route, &failure.missed).await {
+        // This host's tables were behind the store's; they are not now, so the message is tried again at once.
+        tracing::info!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "{}; a table it missed has changed meanwhile: trying it again instead of parking it", failure.error);
+        let _ = message.ack_with(AckKind::Nak(None)).await;
+        return;
+    }
     let headers = dlq::dead_letter_headers(route, message, id, plugin, &failure);
     let stored = dlq::store(
         &route.bus,
@@ -239,6 +343,9 @@ async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, fai
         Ok(stored) => {
             tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class.as_str(), "dead-lettered{}: {}", if stored.offloaded { " (its payload kept in the tenant's payload bucket)" } else { "" }, failure.error);
             let _ = message.ack().await;
+            if parking {
+                parked::after_parking(route, &failure.missed, stored.sequence).await;
+            }
         }
         Err(err) => {
             // The dead letter is not stored, so the input must not go: it comes back and is tried again.

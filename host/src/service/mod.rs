@@ -10,6 +10,8 @@
 //!   roll back, delete a version, and what a slot holds;
 //! - [`routes`]: put and delete a route (checked by the same code as the file's routes), and what runs;
 //! - [`dead_letters`]: list and replay;
+//! - [`lookups`]: the tenants' master-data tables: list, show, load, roll back; the one watch that keeps every
+//!   host's tables in step, and replays the dead letters parked for them;
 //! - [`follower`]: the one watch of the registry that keeps versions and routes in step with every other host;
 //! - [`unrouted`]: the sweep of documents no route takes.
 //!
@@ -19,6 +21,7 @@
 pub mod dead_letters;
 mod error;
 mod follower;
+pub mod lookups;
 pub mod routes;
 pub mod shadow;
 pub mod slots;
@@ -33,9 +36,9 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use crate::bus::Connection;
+use crate::bus::lookups::TenantLookups;
 use crate::config::{Config, Kind, TenantConfig};
 use crate::engine::{Engine, EngineOptions};
-use crate::host_api::Lookups;
 use crate::names::{Slot, Source, Tenant};
 use crate::pipeline::routes::{RouteSpec, Routes};
 use crate::plugin::{Plugin, World};
@@ -61,7 +64,7 @@ pub fn check_plugins(config: &Config, engine: &Engine) -> Result<Vec<Seed>> {
     let mut seeds = Vec::new();
     for tenant in &config.tenants {
         for route in &tenant.routes {
-            let Some(path) = &route.common.plugin else {
+            let (Some(path), Some(slot)) = (&route.common.plugin, route.common.slot()) else {
                 continue;
             };
             let line = match route.origin {
@@ -95,13 +98,13 @@ pub fn check_plugins(config: &Config, engine: &Engine) -> Result<Vec<Seed>> {
                 &path.display().to_string(),
                 &bytes,
                 &tenant.name,
-                &route.common.slot,
+                slot,
                 Some(&needed),
             )
             .with_context(|| place.clone())?;
             seeds.push(Seed {
                 tenant: tenant.name.clone(),
-                slot: route.common.slot.clone(),
+                slot: slot.clone(),
                 path: path.clone(),
                 bytes: Bytes::from(bytes),
                 plugin,
@@ -146,7 +149,8 @@ pub struct Service {
     registry: Registry,
     versions: Arc<Versions>,
     routes: Arc<Routes>,
-    lookups: HashMap<Tenant, Lookups>,
+    /// Every tenant's master data: live on this host, kept in JetStream.
+    lookups: HashMap<Tenant, TenantLookups>,
     /// Held while the sweep moves a tenant's unrouted documents, and while a route starts: a route never
     /// starts consuming a source whose documents are being moved to the dead letters.
     sweeping: tokio::sync::Mutex<()>,
@@ -190,16 +194,10 @@ impl Service {
         for seed in seeds {
             seed_slot(&registry, &versions, seed).await?;
         }
-        let mut lookups = HashMap::new();
-        for tenant in &config.tenants {
-            let mut tables = Lookups::default();
-            for (table, file) in &tenant.lookups {
-                tables
-                    .load_csv(table, file)
-                    .with_context(|| format!("tenant {}", tenant.name))?;
-            }
-            lookups.insert(tenant.name.clone(), tables);
-        }
+        let lookups::Started {
+            tables: lookups,
+            watches: lookup_changes,
+        } = lookups::start(&bus, &config).await?;
         let sequences =
             crate::bus::sequences::JetStreamSequences::open(&bus.js, config.nats.max_age)
                 .await
@@ -229,6 +227,11 @@ impl Service {
         for (tenant, name, body) in service.registry.routes(None).await? {
             service.apply_route(&tenant, &name, Some(&body)).await;
         }
+        tokio::spawn(lookups::follow(
+            service.clone(),
+            lookup_changes,
+            stop.clone(),
+        ));
         tokio::spawn(follower::follow(service.clone(), changes, stop));
         Ok(service)
     }
@@ -277,7 +280,7 @@ impl Service {
         })
     }
 
-    /// A route's full description, with its tenant's master data.
+    /// A route's full description, with its tenant's master data (live, shared by the tenant's routes).
     fn spec(&self, tenant: &Tenant, route: crate::config::RouteDef) -> RouteSpec {
         RouteSpec::new(
             tenant.clone(),

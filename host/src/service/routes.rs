@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{ErrorKind, Service, ServiceError};
 use crate::config::{self, Clash, Kind, Origin, RouteDef, route};
-use crate::names::{RouteName, Tenant};
+use crate::names::{RouteName, Slot, Tenant};
 use crate::pipeline::routes::{RouteSpec, RouteStatus};
 use crate::plugin::World;
 
@@ -101,7 +101,60 @@ impl Service {
         }
         let def = route::api_route(name, body)
             .map_err(|err| ServiceError::invalid("invalid_route", format!("{err:#}")))?;
-        let slot = &def.common.slot;
+        // A built-in mapper needs no plugin and serves at once.
+        let serves = match def.common.slot() {
+            Some(slot) => self.check_slot_for(tenant, slot, &def).await?,
+            None => true,
+        };
+        let others: Vec<RouteDef> = self
+            .routes_of(tenant)
+            .await
+            .into_iter()
+            .filter(|other| other.common.name != *name)
+            .map(|other| other.def())
+            .collect();
+        if let Err(Clash::Source { route, .. }) = route::claim(&def, &others) {
+            let source = def.source().map(|s| s.to_string()).unwrap_or_default();
+            return Err(ServiceError::conflict(
+                "source_taken",
+                format!(
+                    "source {source} is already read by route {route}; one source feeds one route"
+                ),
+            ));
+        }
+        let mut stored = body.clone();
+        if let Some(fields) = stored.as_object_mut() {
+            fields.insert("name".into(), serde_json::Value::String(name.to_string()));
+        }
+        self.registry.put_route(tenant, name, &stored).await?;
+        // The registry's watch applies it here as on every host; answer once it runs here.
+        let status = self
+            .routes
+            .wait_running(tenant, &def, serves, APPLY_WAIT)
+            .await
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorKind::Pending,
+                    "pending",
+                    "the route is stored but this host has not started it within 10 s; see the host's log",
+                )
+            })?;
+        let spec = self.route(tenant, name).await?;
+        Ok(PutRoute {
+            spec,
+            status,
+            created: running.is_none(),
+        })
+    }
+
+    /// Checks that `slot` exists and that its active version fits route `def`; answers whether it has an
+    /// active version (the route serves at once) or waits for one.
+    async fn check_slot_for(
+        &self,
+        tenant: &Tenant,
+        slot: &Slot,
+        def: &RouteDef,
+    ) -> Result<bool, ServiceError> {
         // The slot must exist: a route for a slot nobody uploaded to is a typo more often than a plan.
         if self.registry.versions(tenant, Some(slot)).await?.is_empty() {
             return Err(ServiceError::not_found(
@@ -132,45 +185,7 @@ impl Service {
                 ),
             ));
         }
-        let others: Vec<RouteDef> = self
-            .routes_of(tenant)
-            .await
-            .into_iter()
-            .filter(|other| other.common.name != *name)
-            .map(|other| other.def())
-            .collect();
-        if let Err(Clash::Source { route, .. }) = route::claim(&def, &others) {
-            let source = def.source().map(|s| s.to_string()).unwrap_or_default();
-            return Err(ServiceError::conflict(
-                "source_taken",
-                format!(
-                    "source {source} is already read by route {route}; one source feeds one route"
-                ),
-            ));
-        }
-        let mut stored = body.clone();
-        if let Some(fields) = stored.as_object_mut() {
-            fields.insert("name".into(), serde_json::Value::String(name.to_string()));
-        }
-        self.registry.put_route(tenant, name, &stored).await?;
-        // The registry's watch applies it here as on every host; answer once it runs here.
-        let status = self
-            .routes
-            .wait_running(tenant, &def, active.is_some(), APPLY_WAIT)
-            .await
-            .ok_or_else(|| {
-                ServiceError::new(
-                    ErrorKind::Pending,
-                    "pending",
-                    "the route is stored but this host has not started it within 10 s; see the host's log",
-                )
-            })?;
-        let spec = self.route(tenant, name).await?;
-        Ok(PutRoute {
-            spec,
-            status,
-            created: running.is_none(),
-        })
+        Ok(active.is_some())
     }
 
     /// Deletes the API route `name`: every host stops it, each finishing what it has in flight. Answers once it

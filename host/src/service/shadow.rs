@@ -70,7 +70,7 @@ pub(super) async fn run(
         .specs()
         .await
         .into_iter()
-        .find(|s| s.tenant == *tenant && s.common.slot == *slot);
+        .find(|s| s.tenant == *tenant && s.common.slot() == Some(slot));
     let fixture_count = fixtures.len();
     let mut inputs: Vec<Input> = fixtures
         .into_iter()
@@ -111,7 +111,7 @@ pub(super) async fn run(
         let mut context =
             SlotContext::new(tenant, slot).with_clock(Arc::new(FixedClock(jiff::Timestamp::now())));
         if let Some(spec) = &spec {
-            context = context.with_lookups(spec.lookups.clone());
+            context = context.with_live_lookups(spec.lookups.live.clone());
             for (key, value) in &spec.common.config {
                 context = context.with_config(key.clone(), value.clone());
             }

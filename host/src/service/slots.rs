@@ -112,7 +112,7 @@ impl Service {
             .status()
             .await
             .into_iter()
-            .filter(|r| r.tenant == *tenant && r.slot == *slot)
+            .filter(|r| r.tenant == *tenant && r.slot.as_ref() == Some(slot))
             .collect();
         if versions.is_empty() && serving.is_empty() {
             return Err(ServiceError::not_found(
@@ -147,7 +147,7 @@ impl Service {
                     .await
                     .into_iter()
                     .filter(|r| r.tenant == *tenant)
-                    .map(|r| r.slot),
+                    .filter_map(|r| r.slot),
             )
             .collect();
         slots.sort();
@@ -298,7 +298,9 @@ impl Service {
             .status()
             .await
             .into_iter()
-            .filter(|r| r.tenant == *tenant && r.slot == *slot && !serving.contains(&r.name))
+            .filter(|r| {
+                r.tenant == *tenant && r.slot.as_ref() == Some(slot) && !serving.contains(&r.name)
+            })
             .map(|r| r.name)
             .collect();
         tracing::info!(%tenant, %slot, version = %meta.version, sha256 = %sha, ?serving, "slot activated");
@@ -355,7 +357,7 @@ impl Service {
             .specs()
             .await
             .into_iter()
-            .find(|s| s.tenant == *tenant && s.common.slot == *slot)
+            .find(|s| s.tenant == *tenant && s.common.slot() == Some(slot))
         {
             return Ok(Some(Needed {
                 world: spec.world(),
@@ -384,7 +386,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         for spec in self.routes.specs().await {
             if spec.tenant == *tenant
-                && spec.common.slot == *slot
+                && spec.common.slot() == Some(slot)
                 && spec.world().wit_name() != world
             {
                 return Err(ServiceError::unprocessable(
