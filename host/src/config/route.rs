@@ -568,15 +568,26 @@ impl Checker<'_> {
     /// `"30s"`, `"500ms"`, `"2m"`, `"1h 30m"`.
     pub(crate) fn duration(&self, value: Option<&At<String>>) -> Result<Option<Duration>> {
         let Some(value) = value else { return Ok(None) };
-        let parsed: jiff::SignedDuration = value.value.parse().map_err(|err| {
-            self.at(
-                value,
-                format!(
-                    "{:?} is not a duration like \"30s\", \"500ms\" or \"2m\": {err}",
-                    value.value
-                ),
-            )
-        })?;
+        // Days (and weeks) are 24 hours (and 7 days) here: a window of "30d" means what it says.
+        let parsed: jiff::SignedDuration = value
+            .value
+            .parse()
+            .or_else(|err| {
+                value
+                    .value
+                    .parse::<jiff::Span>()
+                    .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+                    .map_err(|_| err)
+            })
+            .map_err(|err| {
+                self.at(
+                    value,
+                    format!(
+                        "{:?} is not a duration like \"30s\", \"500ms\", \"2m\" or \"30d\": {err}",
+                        value.value
+                    ),
+                )
+            })?;
         Duration::try_from(parsed)
             .map(Some)
             .map_err(|_| self.at(value, "a duration cannot be negative"))
@@ -749,6 +760,67 @@ mod tests {
             let err = format!("{:#}", route("s", body.clone()).expect_err("refused"));
             assert!(err.contains(needle), "{body}: {err}");
             assert!(!err.contains("line "), "no line for an API route: {err}");
+        }
+    }
+
+    #[test]
+    fn the_canonical_mapper_and_acknowledgments_are_read_with_their_defaults_and_checked() {
+        let canonical = route(
+            "canonical",
+            json!({"direction": "inbound", "source": "canonical", "mapper": "canonical"}),
+        )
+        .expect("valid");
+        assert_eq!(canonical.common.mapping, Mapping::Canonical);
+        assert_eq!(canonical.common.slot(), None);
+        let acks = |body: serde_json::Value| match route("s", body).expect("valid").kind {
+            Kind::Inbound {
+                acknowledgments, ..
+            } => acknowledgments.expect("acknowledgments"),
+            Kind::Outbound { .. } => panic!("inbound"),
+        };
+        let default = acks(
+            json!({"direction": "inbound", "source": "s", "acknowledgments": {"target": "supplier-997"}}),
+        );
+        assert_eq!(default.kind, AckKind::Functional997);
+        assert_eq!(default.target.as_str(), "supplier-997");
+        assert_eq!(default.duplicate_window, DEFAULT_DUPLICATE_WINDOW);
+        let set = acks(
+            json!({"direction": "inbound", "source": "s", "acknowledgments": {"kind": "999", "target": "t", "duplicate_window": "30d"}}),
+        );
+        assert_eq!(set.kind, AckKind::Implementation999);
+        assert_eq!(set.duplicate_window, Duration::from_secs(30 * 24 * 3600));
+        for (body, needle) in [
+            (
+                json!({"direction": "inbound", "source": "s", "mapper": "x12"}),
+                "the built-in mapper is \"canonical\"",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "mapper": "canonical", "slot": "s"}),
+                "not both",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "mapper": "canonical", "acknowledgments": {"target": "t"}}),
+                "acknowledgments",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "acknowledgments": {"kind": "855", "target": "t"}}),
+                "say \"997\" (the default) or \"999\"",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "acknowledgments": {"kind": "997"}}),
+                "acknowledgments need a `target`",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "acknowledgments": {"target": "a.b"}}),
+                "a.b",
+            ),
+            (
+                json!({"direction": "inbound", "source": "s", "acknowledgments": {"target": "t", "duplicate_window": "soon"}}),
+                "is not a duration",
+            ),
+        ] {
+            let err = format!("{:#}", route("s", body.clone()).expect_err("refused"));
+            assert!(err.contains(needle), "{body}: {err}");
         }
     }
 
