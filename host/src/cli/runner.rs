@@ -148,14 +148,17 @@ impl Runner {
             .target
             .clone()
             .unwrap_or_else(|| "offline".into());
+        // Keys derived from the content, as for documents: each file's events draw control numbers of their own,
+        // and the same file draws the same ones again.
+        let digest = hex::encode(&Sha256::digest(payload)[..8]);
         let mut session = self.mapper.session();
         let mut documents = Vec::new();
         for (i, event) in events.iter().enumerate() {
             match session.render(
                 event,
                 &target,
-                &format!("offline-{i}"),
-                &format!("offline-{i}"),
+                &format!("offline-{digest}"),
+                &format!("file-{digest}:{i}"),
             ) {
                 Ok(docs) => documents.extend(docs),
                 Err(err) => return Ok(Outcome::Failed(err)),
