@@ -1,0 +1,1000 @@
+//! The plant example end to end: `examples/plant/millwright.toml` as it is, against a real nats-server and a
+//! real HTTP server standing in for the ERP's inventory API, with the example's documents published on their
+//! sources as the ERP, the suppliers, the 3PLs, quality and the MES would.
+//!
+//! Only what a test must change is changed: the NATS URL and the data dir (flags of `serve`) and the ERP's
+//! address (`ACME_ERP_ADDR`, which the file reads from the environment). One nats-server and one host serve
+//! every check, since starting the host compiles ten plugins; each check runs on its own and a failing one does
+//! not hide the others: the test fails at the end naming every check that failed.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::Context;
+use serde_json::Value;
+use support::nats::{self, Host, NatsServer, Stored};
+
+const IN: &str = "MW_acme_IN";
+const EV: &str = "MW_acme_EV";
+const OUT: &str = "MW_acme_OUT";
+const DLQ: &str = "MW_acme_DLQ";
+
+/// How long any one output may take to appear: generous, for a loaded 2-core machine. Nothing is timed.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The documents of examples/plant/documents: the source each arrives on and the correlation id it is sent with.
+const DOCUMENTS: &[(&str, &str, &str)] = &[
+    (
+        "canonical",
+        "canonical-po-4500020131.json",
+        "plant-canonical-po",
+    ),
+    (
+        "erp",
+        "erp-po-4500020114-brightwire.json",
+        "plant-erp-po-brightwire",
+    ),
+    (
+        "erp",
+        "erp-po-4500020115-rhein-stahl.json",
+        "plant-erp-po-rhein-stahl",
+    ),
+    ("erp", "erp-wo-240617-01.json", "plant-erp-work-order"),
+    ("supplier-855", "brightwire-855-4500020114.x12", "plant-855"),
+    (
+        "supplier-856",
+        "brightwire-856-SHP-BW-240617-01.x12",
+        "plant-856",
+    ),
+    (
+        "supplier-desadv",
+        "rhein-stahl-desadv-RS-DA-240617-0057.edi",
+        "plant-desadv",
+    ),
+    ("wms-944", "riverside-944-RV-240618-002.x12", "plant-944"),
+    (
+        "dock-3pl",
+        "dock-3pl-receipts-GR-P2D2-240620-0007.csv",
+        "plant-dock-csv",
+    ),
+    ("qms", "qms-hold-QH-240618-003.json", "plant-qms-hold"),
+    ("qms", "qms-release-QH-240618-003.json", "plant-qms-release"),
+    ("mes", "mes-production-WO-240617-01.xml", "plant-mes"),
+];
+
+/// ACME's order to Rhein Stahl as an EANCOM ORDERS, sent by mistake to the DESADV source.
+const ORDERS: &str = "UNA:+.? '\nUNB+UNOC:3+5412345000013:14+4012345000009:14+240610:1512+ACME0610001'\n\
+UNH+1+ORDERS:D:96A:UN:EAN008'\nBGM+220+4500020115+9'\nDTM+137:20240610:102'\nNAD+BY+5412345000013::9'\n\
+NAD+SU+4012345000009::9'\nNAD+DP+5412345000020::9'\nLIN+1++4012345100075:EN'\nQTY+21:24000:KGM'\nUNS+S'\n\
+CNT+2:1'\nUNT+11+1'\nUNZ+1+ACME0610001'\n";
+
+fn document(name: &str) -> Vec<u8> {
+    let path = support::root().join("examples/plant/documents").join(name);
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+fn config() -> PathBuf {
+    support::root().join("examples/plant/millwright.toml")
+}
+
+/// The canonical purchase order with a decimal comma in its second line's quantity.
+fn bad_canonical_order() -> Vec<u8> {
+    let text = String::from_utf8(document("canonical-po-4500020131.json")).expect("UTF-8");
+    let bad = text.replace(
+        r#""value": "4000", "unit": "H87""#,
+        r#""value": "4,000", "unit": "H87""#,
+    );
+    assert_ne!(bad, text, "the example order has a line of 4000 pieces");
+    bad.into_bytes()
+}
+
+// ---- Reading what came out, as a user would ----
+
+/// For each element of `list`, the values at `pointers` (JSON pointers, separated by spaces) joined by ` | `, a
+/// missing value or `null` written `-`: a table to compare with the expected one, a line per row.
+fn table<'a>(list: impl IntoIterator<Item = &'a Value>, pointers: &str) -> Vec<String> {
+    list.into_iter()
+        .map(|v| {
+            pointers
+                .split_whitespace()
+                .map(|p| match v.pointer(p) {
+                    None | Some(Value::Null) => "-".to_string(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect()
+}
+
+fn array(value: &Value) -> &Vec<Value> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+}
+
+/// Every item of a ship notice, loose or in a tare or pack, in document order, with its order's id.
+fn shipped_items(notice: &Value) -> Vec<Value> {
+    let mut items = Vec::new();
+    for order in array(&notice["orders"]) {
+        let order_id = &order["order"]["order-id"];
+        let mut add = |list: &Value| {
+            for item in array(list) {
+                let mut item = item.clone();
+                item["order-id"] = order_id.clone();
+                items.push(item);
+            }
+        };
+        add(&order["items"]);
+        for unit in array(&order["tares"]).iter().chain(array(&order["packs"])) {
+            add(&unit["items"]);
+            for pack in unit["packs"].as_array().into_iter().flatten() {
+                add(&pack["items"]);
+            }
+        }
+    }
+    items
+}
+
+/// An X12 interchange's segments, each written with `*` between its elements whatever its separators were.
+fn x12_segments(text: &str) -> Vec<String> {
+    let text = text.trim_start();
+    assert!(
+        text.starts_with("ISA") && text.len() > 106,
+        "not an X12 interchange: {text}"
+    );
+    let element = text.as_bytes()[3] as char;
+    let terminator = text.as_bytes()[105] as char;
+    text.split(terminator)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace(element, "*"))
+        .collect()
+}
+
+/// The segments tagged `tag`.
+fn x12<'a>(segments: &'a [String], tag: &str) -> Vec<&'a str> {
+    segments
+        .iter()
+        .filter(|s| s.split('*').next() == Some(tag))
+        .map(String::as_str)
+        .collect()
+}
+
+/// What the ERP stand-in received: one request.
+#[derive(Debug, Clone)]
+struct Posting {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Posting {
+    fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    fn correlation(&self) -> Option<&str> {
+        self.header("mw-correlation-id").first().copied()
+    }
+}
+
+/// The ERP's inventory API on a free loopback port: answers every POST with 201 and records it.
+async fn erp_stand_in() -> (SocketAddr, Arc<Mutex<Vec<Posting>>>) {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    type Book = Arc<Mutex<Vec<Posting>>>;
+    async fn post(
+        State(book): State<Book>,
+        uri: Uri,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> (StatusCode, &'static str) {
+        let posting = Posting {
+            path: uri.path().to_string(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
+                .collect(),
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        };
+        book.lock().expect("the book").push(posting);
+        (StatusCode::CREATED, "{\"d\": {}}")
+    }
+    let book: Book = Default::default();
+    let app = axum::Router::new()
+        .fallback(axum::routing::post(post))
+        .with_state(book.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the ERP stand-in");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, book)
+}
+
+/// The running plant: the nats-server, the host on examples/plant/millwright.toml, the ERP stand-in.
+struct Plant {
+    js: Context,
+    erp: Arc<Mutex<Vec<Posting>>>,
+    host: Host,
+    _server: NatsServer,
+    _dir: tempfile::TempDir,
+}
+
+impl Plant {
+    /// Publishes a document on `mw.acme.in.<source>` with its own correlation id.
+    async fn publish(&self, source: &str, correlation: &str, payload: Vec<u8>) {
+        nats::publish(
+            &self.js,
+            &format!("mw.acme.in.{source}"),
+            &[("Mw-Correlation-Id", correlation)],
+            payload,
+        )
+        .await;
+    }
+
+    /// Waits for `count` messages on `filter` with correlation id `correlation` and returns them all, in stream
+    /// order; when they do not come, says what the dead letters hold.
+    async fn wait(
+        &self,
+        stream: &str,
+        filter: &str,
+        correlation: &str,
+        count: usize,
+    ) -> Vec<Stored> {
+        let started = Instant::now();
+        loop {
+            let found = correlated(nats::stored(&self.js, stream, filter).await, correlation);
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{} of {count} messages on {filter} for {correlation} after {PATIENCE:?}; dead letters: {:#?}",
+                found.len(),
+                self.dead_letters().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The canonical events of `event_type` made of the document sent as `correlation`, once there are `count`.
+    async fn events(&self, event_type: &str, correlation: &str, count: usize) -> Vec<Value> {
+        let messages = self
+            .wait(EV, &format!("mw.acme.ev.{event_type}"), correlation, count)
+            .await;
+        assert_eq!(
+            messages.len(),
+            count,
+            "{event_type} events for {correlation}"
+        );
+        messages
+            .iter()
+            .map(|m| {
+                assert_eq!(m.header("Mw-Event-Type"), Some(event_type));
+                m.json()[event_type].clone()
+            })
+            .collect()
+    }
+
+    /// Waits until the consumer `durable` of `stream` has taken and acknowledged everything stored for it.
+    async fn drained(&self, stream: &str, durable: &str) {
+        let started = Instant::now();
+        while !nats::drained(&self.js, stream, durable).await {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{durable} still has work after {PATIENCE:?}; the host's log:\n{}",
+                self.host.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn postings(&self) -> Vec<Posting> {
+        self.erp.lock().expect("the book").clone()
+    }
+
+    /// The postings the ERP stand-in received for `correlation`, once there are `count`.
+    async fn postings_for(&self, correlation: &str, count: usize) -> Vec<Posting> {
+        let started = Instant::now();
+        loop {
+            let found: Vec<Posting> = self
+                .postings()
+                .into_iter()
+                .filter(|p| p.correlation() == Some(correlation))
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{} of {count} postings for {correlation} after {PATIENCE:?}; dead letters: {:#?}",
+                found.len(),
+                self.dead_letters().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every dead letter as (route, correlation id, error).
+    async fn dead_letters(&self) -> Vec<(String, String, String)> {
+        let mut letters: Vec<_> = nats::stored(&self.js, DLQ, "mw.acme.dlq.>")
+            .await
+            .iter()
+            .map(|l| {
+                let h = |n| l.header(n).unwrap_or_default().to_string();
+                (h("Mw-Route"), h("Mw-Correlation-Id"), h("Mw-Error"))
+            })
+            .collect();
+        letters.sort();
+        letters
+    }
+
+    /// The X12 850 rendered for the order sent as `correlation`: one, from ACME to Brightwire.
+    async fn the_850(&self, correlation: &str) -> Vec<String> {
+        let out = self
+            .wait(OUT, "mw.acme.out.supplier-850", correlation, 1)
+            .await;
+        assert_eq!(out.len(), 1, "one 850 per order");
+        let segments = x12_segments(std::str::from_utf8(&out[0].payload).expect("ASCII"));
+        let isa: Vec<&str> = segments[0].split('*').map(str::trim).collect();
+        assert_eq!(
+            isa[5..9],
+            ["ZZ", "ACMEMFG", "ZZ", "BRIGHTWIRE"],
+            "ISA05-08: from ACME to Brightwire"
+        );
+        assert!(
+            x12(&segments, "GS")[0].starts_with("GS*PO*ACMEMFG*BRIGHTWIRE*"),
+            "{segments:?}"
+        );
+        assert!(
+            x12(&segments, "ST")[0].starts_with("ST*850*"),
+            "{segments:?}"
+        );
+        segments
+    }
+}
+
+fn correlated(messages: Vec<Stored>, correlation: &str) -> Vec<Stored> {
+    messages
+        .into_iter()
+        .filter(|m| m.header("Mw-Correlation-Id") == Some(correlation))
+        .collect()
+}
+
+// ---- The checks, each what a user of the plant would look at ----
+
+async fn a_canonical_purchase_order_goes_out_to_brightwire_as_an_850(plant: &Plant) {
+    let order = &plant
+        .events("purchase-order", "plant-canonical-po", 1)
+        .await[0];
+    assert_eq!(
+        table(
+            [order],
+            "/order-id /header/id /header/tenant /header/correlation-id"
+        ),
+        ["4500020131 | kanban-p2:4500020131:1 | acme | plant-canonical-po"],
+        "the sender's id kept, the tenant and correlation id set by the host"
+    );
+
+    let segments = plant.the_850("plant-canonical-po").await;
+    assert_eq!(
+        x12(&segments, "BEG"),
+        ["BEG*00*RL*4500020131*KB-P2-0619-014*20240619"],
+        "an original release against the framework agreement"
+    );
+    assert!(
+        x12(&segments, "N1").contains(&"N1*ST**UL*5412345000020"),
+        "to plant P2's dock: {segments:?}"
+    );
+    assert_eq!(
+        x12(&segments, "PO1"),
+        [
+            "PO1*1*2000*EA*0.182*PE*BP*FST-M10-40*VP*BW-HB1040-ZP",
+            "PO1*2*4000*EA*0.045*PE*BP*FST-NUT-M10*VP*BW-HN10-ZP",
+        ]
+    );
+    assert_eq!(x12(&segments, "CTT"), ["CTT*2*6000"]);
+}
+
+async fn an_erp_purchase_order_for_brightwire_is_an_event_and_an_850(plant: &Plant) {
+    let order = &plant
+        .events("purchase-order", "plant-erp-po-brightwire", 1)
+        .await[0];
+    assert_eq!(
+        table(
+            [order],
+            "/order-id /purpose /supplier/ids/0/scheme /supplier/ids/0/value"
+        ),
+        ["4500020114 | original | internal | BW01"]
+    );
+    assert_eq!(
+        table(
+            array(&order["lines"]),
+            "/line-number /item/ids/1/value /item/ids/2/value /quantity/value /quantity/unit /requested-date \
+                /ship-to/value"
+        ),
+        [
+            "10 | FST-M10-40 | BW-HB1040-ZP | 5000 | H87 | 2024-06-18 | P2-D4",
+            "20 | FST-NUT-M10 | BW-HN10-ZP | 10000 | H87 | 2024-06-18 | P2-D4",
+            "30 | FST-WSH-M10 | BW-FW10-ZP | 400 | LBR | 2024-06-18 | P2-D4",
+        ]
+    );
+
+    let segments = plant.the_850("plant-erp-po-brightwire").await;
+    assert_eq!(x12(&segments, "BEG"), ["BEG*00*SA*4500020114**20240610"]);
+    assert_eq!(
+        x12(&segments, "PO1"),
+        [
+            "PO1*10*5000*EA*0.182*PE*BP*FST-M10-40*VP*BW-HB1040-ZP",
+            "PO1*20*10000*EA*0.045*PE*BP*FST-NUT-M10*VP*BW-HN10-ZP",
+            "PO1*30*400*LB*2.15*PE*BP*FST-WSH-M10*VP*BW-FW10-ZP",
+        ]
+    );
+}
+
+async fn an_erp_purchase_order_for_rhein_stahl_is_an_event_and_no_850(plant: &Plant) {
+    let order = &plant
+        .events("purchase-order", "plant-erp-po-rhein-stahl", 1)
+        .await[0];
+    assert_eq!(
+        table(
+            [order],
+            "/order-id /supplier/ids/0/value /supplier/ids/1/scheme /supplier/ids/1/value"
+        ),
+        ["4500020115 | RS10 | gln | 4012345000009"]
+    );
+    assert_eq!(
+        table(
+            array(&order["lines"]),
+            "/line-number /item/ids/0/value /quantity/value /quantity/unit"
+        ),
+        ["10 | COIL-S355-2MM | 24000 | KGM"]
+    );
+    // Once the 850 route has taken every purchase order, there is none for Rhein Stahl, and no dead letter.
+    plant.drained(EV, "out-supplier-850-purchase-order").await;
+    let out = nats::stored(&plant.js, OUT, "mw.acme.out.>").await;
+    assert!(
+        correlated(out, "plant-erp-po-rhein-stahl").is_empty(),
+        "Rhein Stahl takes no X12"
+    );
+    let letters = nats::stored(&plant.js, DLQ, "mw.acme.dlq.>").await;
+    assert!(correlated(letters, "plant-erp-po-rhein-stahl").is_empty());
+}
+
+async fn the_erp_releases_the_work_order(plant: &Plant) {
+    let order = &plant
+        .events("work-order-status", "plant-erp-work-order", 1)
+        .await[0];
+    assert_eq!(
+        table(
+            [order],
+            "/work-order /state /item/ids/0/value /quantity-planned/value /quantity-planned/unit"
+        ),
+        ["WO-240617-01 | released | BRK-ASSY-330 | 120 | H87"]
+    );
+}
+
+async fn brightwires_855_confirms_the_order_with_one_line_changed(plant: &Plant) {
+    let ack = &plant.events("order-acknowledgment", "plant-855", 1).await[0];
+    assert_eq!(
+        table([ack], "/order-id /status"),
+        ["4500020114 | accepted-with-changes"]
+    );
+    assert_eq!(
+        table(
+            array(&ack["lines"]),
+            "/line-number /item/ids/0/value /status /quantity/value /quantity/unit /promised-date"
+        ),
+        [
+            "10 | FST-M10-40 | accepted | 5000 | H87 | 2024-06-17",
+            "20 | FST-NUT-M10 | changed | 12000 | H87 | 2024-06-17",
+            "30 | FST-WSH-M10 | accepted | 400 | LBR | 2024-06-17",
+        ]
+    );
+}
+
+/// What a receiving clerk reads of a ship notice's items.
+const SHIPPED: &str = "/order-id /line-number /item/ids/0/value /item/ids/1/value /quantity/value /quantity/unit \
+    /lots/0/supplier-lot";
+
+async fn brightwires_856_announces_the_shipment_of_the_order(plant: &Plant) {
+    let notice = &plant.events("ship-notice", "plant-856", 1).await[0];
+    assert_eq!(
+        table(
+            [notice],
+            "/shipment-id /purpose /shipped-at/utc /bill-of-lading /ship-to/ids/0/scheme /ship-to/ids/0/value"
+        ),
+        ["SHP-BW-240617-01 | original | 2024-06-17T08:30:00Z | BOL-BW-77311 | gln | 5412345000020"]
+    );
+    assert_eq!(
+        table(array(&notice["orders"][0]["tares"]), "/sscc"),
+        ["340123450000100011"]
+    );
+    assert_eq!(
+        table(&shipped_items(notice), SHIPPED),
+        [
+            "4500020114 | 10 | FST-M10-40 | BW-HB1040-ZP | 5000 | H87 | B2406-17",
+            "4500020114 | 20 | FST-NUT-M10 | BW-HN10-ZP | 12000 | H87 | N2406-09",
+            "4500020114 | 30 | FST-WSH-M10 | BW-FW10-ZP | 400 | LBR | W2406-04",
+        ]
+    );
+}
+
+async fn rhein_stahls_desadv_announces_two_coils(plant: &Plant) {
+    let notice = &plant.events("ship-notice", "plant-desadv", 1).await[0];
+    assert_eq!(
+        table(
+            [notice],
+            "/shipment-id /ship-from/ids/0/value /ship-to/ids/0/value /gross-weight/value /gross-weight/unit"
+        ),
+        ["RS-DA-240617-0057 | 4012345000009 | 5412345000020 | 24310 | KGM"],
+        "from Rhein Stahl's GLN to plant P2's delivery point"
+    );
+    assert_eq!(
+        table(array(&notice["orders"][0]["packs"]), "/sscc"),
+        ["340123450000200018", "340123450000200025"]
+    );
+    let items = shipped_items(notice);
+    assert_eq!(
+        table(&items, SHIPPED),
+        [
+            "4500020115 | 10 | 4012345100075 | RS-HR-S355-2.0X1250 | 12150 | KGM | H24-91207",
+            "4500020115 | 10 | 4012345100075 | RS-HR-S355-2.0X1250 | 11890 | KGM | H24-91208",
+        ]
+    );
+    assert_eq!(
+        table(
+            &items,
+            "/item/ids/0/scheme /item/ids/2/scheme /item/ids/2/value"
+        ),
+        [
+            "gtin | buyer-part | COIL-S355-2MM",
+            "gtin | buyer-part | COIL-S355-2MM"
+        ],
+        "ACME's item number from the PIA"
+    );
+}
+
+/// What stores and purchasing read of a goods receipt.
+const RECEIVED: &str = "/receipt-id /order-ref/order-id /order-line /item/ids/0/value /quantity-received/value \
+    /quantity-accepted/value /quantity-rejected/value /quantity-received/unit /lots/0/supplier-lot /location/value";
+
+async fn riversides_944_reports_what_dock_p2_d4_received(plant: &Plant) {
+    let receipts = plant.events("goods-receipt", "plant-944", 3).await;
+    assert_eq!(
+        table(&receipts, RECEIVED),
+        [
+            "RV-240618-002-1 | 4500020114 | 10 | FST-M10-40 | 5000 | 4850 | 150 | H87 | B2406-17 | P2-D4",
+            "RV-240618-002-2 | 4500020114 | 20 | FST-NUT-M10 | 12000 | 12000 | 0 | H87 | N2406-09 | P2-D4",
+            "RV-240618-002-3 | 4500020114 | 30 | FST-WSH-M10 | 400 | 400 | 0 | LBR | W2406-04 | P2-D4",
+        ]
+    );
+    assert_eq!(
+        receipts[0]["discrepancy-reason"],
+        "damaged product or container (01): 150 H87"
+    );
+    assert_eq!(
+        table(&receipts, "/ship-notice-ref"),
+        ["SHP-BW-240617-01", "SHP-BW-240617-01", "SHP-BW-240617-01"]
+    );
+}
+
+async fn the_coil_docks_csv_reports_both_coils_under_acmes_item_number(plant: &Plant) {
+    let receipts = plant.events("goods-receipt", "plant-dock-csv", 2).await;
+    assert_eq!(
+        table(&receipts, RECEIVED),
+        [
+            "GR-P2D2-240620-0007 | 4500020115 | 10 | RS-HR-S355-2.0X1250 | 12150 | 12150 | 0 | KGM | H24-91207 | P2-D2",
+            "GR-P2D2-240620-0007 | 4500020115 | 10 | RS-HR-S355-2.0X1250 | 11890 | 11890 | 0 | KGM | H24-91208 | P2-D2",
+        ]
+    );
+    assert_eq!(
+        table(
+            &receipts,
+            "/item/ids/1/scheme /item/ids/1/value /ship-notice-ref"
+        ),
+        [
+            "internal | COIL-S355-2MM | RS-DA-240617-0057",
+            "internal | COIL-S355-2MM | RS-DA-240617-0057"
+        ],
+        "the items table gives ACME's number"
+    );
+}
+
+async fn quality_holds_the_bolt_lot_then_releases_it(plant: &Plant) {
+    let mut decisions = plant.events("quality-hold", "plant-qms-hold", 1).await;
+    decisions.extend(plant.events("quality-hold", "plant-qms-release", 1).await);
+    assert_eq!(
+        table(
+            &decisions,
+            "/hold-id /disposition /scope/lot/item/ids/0/value /scope/lot/lot /quantity/value /quantity/unit /at/utc \
+                /header/site"
+        ),
+        [
+            "QH-240618-003 | hold | FST-M10-40 | B2406-17 | 4850 | H87 | 2024-06-18T20:20:00Z | P2",
+            "QH-240618-003 | release | FST-M10-40 | B2406-17 | 4850 | H87 | 2024-06-19T12:05:00Z | P2",
+        ]
+    );
+}
+
+async fn the_mes_reports_what_the_work_order_consumed_and_completed(plant: &Plant) {
+    let consumed = plant.events("material-consumption", "plant-mes", 3).await;
+    assert_eq!(
+        table(
+            &consumed,
+            "/work-order /operation /item/ids/0/value /lot/internal-lot /quantity/value /quantity/unit \
+                /location/value"
+        ),
+        [
+            "WO-240617-01 | 0010-STAMP-PLATE | COIL-S355-2MM | H24-91207 | 412.500 | KGM | P2-PRESS-2",
+            "WO-240617-01 | 0020-ASSEMBLE | FST-M10-40 | B2406-17 | 480 | H87 | P2-L3",
+            "WO-240617-01 | 0020-ASSEMBLE | LUB-GREASE-HT | - | 0.850 | KGM | P2-L3",
+        ]
+    );
+    let completed = plant.events("production-completion", "plant-mes", 1).await;
+    assert_eq!(
+        table(
+            &completed,
+            "/work-order /item/ids/0/value /lot-created/internal-lot /quantity-good/value /quantity-scrap/value \
+                /scrap-reason /location/value"
+        ),
+        ["WO-240617-01 | BRK-ASSY-330 | L240619-A01 | 118 | 2 | ROTOR-RUNOUT | P2-FG1"]
+    );
+}
+
+/// What the ERP books of a material document: its header, then its items.
+const POSTED: &str = "/GoodsMovementType /InventoryStockType /Material /QuantityInEntryUnit /EntryUnit /Batch /Plant \
+    /StorageLocation /PurchaseOrder /PurchaseOrderItem /ManufacturingOrder";
+
+/// The postings of the stock events, by the canonical event's id (`MaterialDocumentHeaderText`).
+async fn postings_by_event(plant: &Plant) -> BTreeMap<String, Posting> {
+    let mut by_event = BTreeMap::new();
+    for (correlation, count) in [("plant-944", 3), ("plant-dock-csv", 2), ("plant-mes", 4)] {
+        for posting in plant.postings_for(correlation, count).await {
+            let id = posting.body["MaterialDocumentHeaderText"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            by_event.insert(id, posting);
+        }
+    }
+    by_event
+}
+
+async fn receipts_consumption_and_completions_are_posted_to_the_erp(plant: &Plant) {
+    let postings = postings_by_event(plant).await;
+    let document = |event_id: &str| {
+        let posting = postings
+            .get(event_id)
+            .unwrap_or_else(|| panic!("no posting for {event_id}: {:?}", postings.keys()));
+        assert_eq!(
+            posting.path,
+            "/sap/opu/odata/sap/API_MATERIAL_DOCUMENT_SRV/A_MaterialDocumentHeader"
+        );
+        assert_eq!(posting.header("content-type"), ["application/json"]);
+        let body = &posting.body;
+        let mut lines = table([body], "/GoodsMovementCode /ReferenceDocument");
+        lines.extend(table(array(&body["to_MaterialDocumentItem"]), POSTED));
+        lines
+    };
+    // Riverside's count: the accepted bolts into unrestricted stock, the damaged ones into blocked stock.
+    assert_eq!(
+        document("x12:RIVERSIDE3PL:000000327:327:0001:1"),
+        [
+            "01 | SHP-BW-240617-01",
+            "101 | 01 | FST-M10-40 | 4850 | EA | B2406-17 | P2 | 0004 | 4500020114 | 10 | -",
+            "101 | 07 | FST-M10-40 | 150 | EA | B2406-17 | P2 | 0004 | 4500020114 | 10 | -",
+        ]
+    );
+    assert_eq!(
+        document("x12:RIVERSIDE3PL:000000327:327:0001:2"),
+        [
+            "01 | SHP-BW-240617-01",
+            "101 | 01 | FST-NUT-M10 | 12000 | EA | N2406-09 | P2 | 0004 | 4500020114 | 20 | -"
+        ]
+    );
+    assert_eq!(
+        document("x12:RIVERSIDE3PL:000000327:327:0001:3"),
+        [
+            "01 | SHP-BW-240617-01",
+            "101 | 01 | FST-WSH-M10 | 400 | LB | W2406-04 | P2 | 0004 | 4500020114 | 30 | -"
+        ]
+    );
+    // The coil dock's CSV: each coil against the Rhein Stahl order, at the coil dock.
+    let mut coils: Vec<String> = postings
+        .values()
+        .filter(|p| p.correlation() == Some("plant-dock-csv"))
+        .flat_map(|p| table(array(&p.body["to_MaterialDocumentItem"]), POSTED))
+        .collect();
+    coils.sort();
+    assert_eq!(
+        coils,
+        [
+            "101 | 01 | COIL-S355-2MM | 11890 | KG | H24-91208 | P2 | 0002 | 4500020115 | 10 | -",
+            "101 | 01 | COIL-S355-2MM | 12150 | KG | H24-91207 | P2 | 0002 | 4500020115 | 10 | -",
+        ]
+    );
+    // The MES: three goods issues to the work order, and the good assemblies into finished goods.
+    assert_eq!(
+        ["1", "2", "3", "4"].map(|n| document(&format!("b2mml:PP-P2-240619-0031:{n}"))),
+        [
+            [
+                "03 | WO-240617-01",
+                "261 | - | COIL-S355-2MM | 412.500 | KG | H24-91207 | P2 | 0310 | - | - | WO-240617-01"
+            ],
+            [
+                "03 | WO-240617-01",
+                "261 | - | FST-M10-40 | 480 | EA | B2406-17 | P2 | 0300 | - | - | WO-240617-01"
+            ],
+            [
+                "03 | WO-240617-01",
+                "261 | - | LUB-GREASE-HT | 0.850 | KG | - | P2 | 0300 | - | - | WO-240617-01"
+            ],
+            [
+                "02 | WO-240617-01",
+                "101 | 01 | BRK-ASSY-330 | 118 | EA | L240619-A01 | P2 | 0900 | - | - | WO-240617-01"
+            ],
+        ]
+    );
+}
+
+async fn each_posting_carries_one_idempotency_key_naming_the_business_fact(plant: &Plant) {
+    // The ERP drops a posting whose key it has already booked: the key must be one, and the same for the same
+    // fact however often it is rendered (a redelivery, a replay from the dead letters).
+    let mut keys = BTreeMap::new();
+    for event_type in [
+        "goods-receipt",
+        "material-consumption",
+        "production-completion",
+    ] {
+        for message in nats::stored(&plant.js, EV, &format!("mw.acme.ev.{event_type}")).await {
+            let header = &message.json()[event_type]["header"];
+            let id = header["id"].as_str().unwrap_or_default().to_string();
+            keys.insert(
+                id,
+                header["idempotency-key"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
+    for (event_id, posting) in postings_by_event(plant).await {
+        assert_eq!(
+            posting.header("idempotency-key"),
+            [keys[&event_id].as_str()],
+            "the Idempotency-Key headers of the posting of {event_id}"
+        );
+    }
+}
+
+/// The dead letter of the document sent as `correlation` to route `route`, with its diagnostic.
+async fn dead_letter(plant: &Plant, route: &str, correlation: &str) -> (Stored, Value) {
+    let letters = plant
+        .wait(DLQ, &format!("mw.acme.dlq.{route}"), correlation, 1)
+        .await;
+    assert_eq!(letters.len(), 1, "one dead letter");
+    let letter = letters[0].clone();
+    assert_eq!(letter.header("Mw-Route"), Some(route));
+    assert_eq!(
+        letter.header("Mw-Error-Class"),
+        Some("invalid-document"),
+        "never retried"
+    );
+    let diagnostic =
+        serde_json::from_str(letter.header("Mw-Diagnostic").expect("Mw-Diagnostic")).expect("JSON");
+    (letter, diagnostic)
+}
+
+async fn a_bad_canonical_order_is_a_dead_letter_naming_the_json_path(plant: &Plant) {
+    let (letter, diagnostic) = dead_letter(plant, "canonical", "plant-bad-canonical").await;
+    assert_eq!(
+        diagnostic["at"]["json-path"], "$['purchase-order'].lines[1].quantity.value",
+        "{diagnostic}"
+    );
+    let error = letter.header("Mw-Error").unwrap_or_default();
+    assert!(error.contains(r#""4,000" is not a decimal"#), "{error}");
+    assert_eq!(
+        letter.payload,
+        bad_canonical_order(),
+        "kept as sent, to replay once fixed"
+    );
+    // Nothing of it was published.
+    plant.drained(IN, "in-canonical").await;
+    let events = nats::stored(&plant.js, EV, "mw.acme.ev.>").await;
+    assert!(correlated(events, "plant-bad-canonical").is_empty());
+}
+
+async fn an_orders_on_the_desadv_route_is_a_dead_letter_saying_so(plant: &Plant) {
+    let (letter, diagnostic) =
+        dead_letter(plant, "supplier-desadv", "plant-orders-misrouted").await;
+    assert_eq!(
+        table([&diagnostic], "/code /at/segment-id /at/element"),
+        ["wrong-transaction | UNH | 2"],
+        "{diagnostic}"
+    );
+    let error = letter.header("Mw-Error").unwrap_or_default();
+    assert!(
+        error.contains("expected an EDIFACT DESADV") && error.contains("got ORDERS"),
+        "{error}"
+    );
+    assert_eq!(letter.payload, ORDERS.as_bytes());
+}
+
+async fn an_850_on_the_855_route_is_a_dead_letter_saying_so(plant: &Plant, the_850: &[u8]) {
+    let (letter, diagnostic) = dead_letter(plant, "supplier-855", "plant-850-misrouted").await;
+    assert_eq!(
+        table([&diagnostic], "/code /at/segment-id /at/element"),
+        ["wrong-transaction | ST | 1"],
+        "{diagnostic}"
+    );
+    let error = letter.header("Mw-Error").unwrap_or_default();
+    assert!(
+        error.contains("expected an X12 855") && error.contains("got transaction 850"),
+        "{error}"
+    );
+    assert_eq!(letter.payload, the_850);
+}
+
+async fn nothing_is_lost(plant: &Plant) {
+    let inbound = [
+        "erp",
+        "canonical",
+        "supplier-855",
+        "supplier-856",
+        "supplier-desadv",
+        "wms-944",
+        "dock-3pl",
+        "qms",
+        "mes",
+    ];
+    for route in inbound {
+        plant.drained(IN, &format!("in-{route}")).await;
+    }
+    for event in [
+        "goods-receipt",
+        "material-consumption",
+        "production-completion",
+        "inventory-movement",
+    ] {
+        plant
+            .drained(EV, &format!("out-erp-postings-{event}"))
+            .await;
+    }
+    plant.drained(EV, "out-supplier-850-purchase-order").await;
+    // Every document of the example mapped: the only dead letters are the three wrong documents.
+    let letters: Vec<String> = plant
+        .dead_letters()
+        .await
+        .into_iter()
+        .map(|(route, correlation, _)| format!("{route} | {correlation}"))
+        .collect();
+    assert_eq!(
+        letters,
+        [
+            "canonical | plant-bad-canonical",
+            "supplier-855 | plant-850-misrouted",
+            "supplier-desadv | plant-orders-misrouted",
+        ]
+    );
+    // Each stock event posted once: 3 + 2 receipts, 3 issues, 1 completion.
+    assert_eq!(plant.postings().len(), 9, "{:#?}", plant.postings());
+    // Both purchase orders to Brightwire went out, and only they.
+    assert_eq!(
+        nats::count_on(&plant.js, OUT, "mw.acme.out.supplier-850").await,
+        2
+    );
+}
+
+/// One check of the plant, not yet run.
+type Check<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+#[test]
+fn the_plant_example_runs_end_to_end() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (erp_addr, erp) = rt.block_on(erp_stand_in());
+    let host = Host::start_with_env(
+        &config(),
+        Some(&server.url),
+        &dir.path().join("data"),
+        &[("ACME_ERP_ADDR", &erp_addr.to_string())],
+    );
+    let (_, js) = rt.block_on(server.client());
+    let plant = Plant {
+        js,
+        erp,
+        host,
+        _server: server,
+        _dir: dir,
+    };
+
+    // Everything arrives at once, as in a plant; each check then looks for what its document gave.
+    let the_850 = rt.block_on(async {
+        for (source, file, correlation) in DOCUMENTS {
+            plant.publish(source, correlation, document(file)).await;
+        }
+        plant
+            .publish("canonical", "plant-bad-canonical", bad_canonical_order())
+            .await;
+        plant
+            .publish(
+                "supplier-desadv",
+                "plant-orders-misrouted",
+                ORDERS.as_bytes().to_vec(),
+            )
+            .await;
+        // ACME's own 850 to Brightwire, looped back by a mistaken mailbox onto Brightwire's 855 source.
+        let sent = plant
+            .wait(
+                OUT,
+                "mw.acme.out.supplier-850",
+                "plant-erp-po-brightwire",
+                1,
+            )
+            .await;
+        let the_850 = sent[0].payload.clone();
+        plant
+            .publish("supplier-855", "plant-850-misrouted", the_850.clone())
+            .await;
+        the_850
+    });
+
+    macro_rules! checks {
+        ($($check:ident $(($($arg:expr),*))?),* $(,)?) => {
+            vec![$((stringify!($check), Box::pin($check(&plant $($(, $arg)*)?)) as Check)),*]
+        };
+    }
+    let checks: Vec<(&str, Check)> = checks![
+        a_canonical_purchase_order_goes_out_to_brightwire_as_an_850,
+        an_erp_purchase_order_for_brightwire_is_an_event_and_an_850,
+        an_erp_purchase_order_for_rhein_stahl_is_an_event_and_no_850,
+        the_erp_releases_the_work_order,
+        brightwires_855_confirms_the_order_with_one_line_changed,
+        brightwires_856_announces_the_shipment_of_the_order,
+        rhein_stahls_desadv_announces_two_coils,
+        riversides_944_reports_what_dock_p2_d4_received,
+        the_coil_docks_csv_reports_both_coils_under_acmes_item_number,
+        quality_holds_the_bolt_lot_then_releases_it,
+        the_mes_reports_what_the_work_order_consumed_and_completed,
+        receipts_consumption_and_completions_are_posted_to_the_erp,
+        each_posting_carries_one_idempotency_key_naming_the_business_fact,
+        a_bad_canonical_order_is_a_dead_letter_naming_the_json_path,
+        an_orders_on_the_desadv_route_is_a_dead_letter_saying_so,
+        an_850_on_the_855_route_is_a_dead_letter_saying_so(&the_850),
+        nothing_is_lost,
+    ];
+    // Each check on its own: a failing one says so (its panic is above) and the others still run.
+    let mut failed = Vec::new();
+    for (name, check) in checks {
+        if std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(check))).is_err() {
+            eprintln!("FAILED: {name}");
+            failed.push(name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "these checks of the plant failed (see their panics above): {failed:#?}"
+    );
+}
