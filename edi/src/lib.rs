@@ -125,7 +125,8 @@ pub fn parse(document: &[u8]) -> Result<Vec<Interchange>, EdiError> {
 ///
 /// The trailers (SE, GE, IEA) are computed from the tree, so counts and control numbers always match; ISA
 /// fields are padded to their fixed widths (ISA01–ISA04 are written as `00` and blanks, GS07 as `X`). Fails
-/// when a value contains a separator, an ISA field is too wide, or the interchange is EDIFACT.
+/// when a value contains a separator or a control character (code `control-character`), an ISA field is too
+/// wide, or the interchange is EDIFACT.
 pub fn render_x12(interchange: &Interchange) -> Result<Vec<u8>, EdiError> {
     render::render_x12(interchange)
 }

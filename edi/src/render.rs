@@ -237,9 +237,8 @@ impl Writer<'_> {
                 || c == self.segment
                 || Some(c) == self.repetition
         });
-        match found {
-            None => Ok(()),
-            Some(c) => Err(self.error(
+        if let Some(c) = found {
+            return Err(self.error(
                 format!(
                     "{id}{element:02} `{value}` contains the separator `{}`; X12 has no escape character, so \
                      the value must be changed before it can be sent",
@@ -248,8 +247,24 @@ impl Writer<'_> {
                 id,
                 Some(element),
                 ctx,
-            )),
+            ));
         }
+        // A control character (C0 or DEL) is no data: a partner's translator may take it for a terminator.
+        if let Some(c) = value.chars().find(|c| c.is_ascii_control()) {
+            let mut err = self.error(
+                format!(
+                    "{id}{element:02} `{}` holds the control character {:?}; a value of an interchange is text",
+                    value.escape_debug(),
+                    c
+                ),
+                id,
+                Some(element),
+                ctx,
+            );
+            err.code = Some(crate::error::code::CONTROL_CHARACTER.to_owned());
+            return Err(err);
+        }
+        Ok(())
     }
 
     fn simple_segment(

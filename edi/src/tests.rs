@@ -569,6 +569,21 @@ fn render_refuses_a_value_containing_a_separator() {
 }
 
 #[test]
+fn render_refuses_a_value_holding_a_control_character() {
+    let mut ic = parse_ok(&asn_with(&[])).remove(0);
+    ic.groups[0].transactions[0].segments[0].elements[1] = Element::simple("SHIP\u{7}1");
+    let err = render_x12(&ic).expect_err("control character in data");
+    assert_eq!(err.at.segment_id.as_deref(), Some("BSN"));
+    assert_eq!(err.at.element, Some(2));
+    assert_eq!(err.code.as_deref(), Some("control-character"));
+    assert!(
+        err.message.contains("control character '\\u{7}'"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
 fn render_refuses_repeats_without_a_repetition_separator() {
     let mut ic = parse_ok(&asn_with(&[])).remove(0);
     ic.groups[0].transactions[0].segments[0].elements[0].repeats = vec![vec!["01".to_owned()]];
