@@ -63,6 +63,13 @@ pub fn map(tenant: &str, envelope: &Envelope, limits: &Limits) -> Result<Vec<Eve
         let mut event: types::CanonicalEvent = kebab::from_value(value)
             .map_err(|err| at_path(&format!("{prefix}{}", bracketed(&err.path)), err.message))?;
         lexical(value, &mut prefix.clone())?;
+        // What the reader passed over (a member the record does not have, a misspelt optional one) would be lost
+        // without a word: the event written back must hold everything the document said.
+        let written = kebab::serialize(&event, serde_json::value::Serializer)
+            .map_err(|e| InvokeError::Host(format!("writing canonical JSON: {e}")))?;
+        if let Some((path, message)) = unread(value, &written, &mut prefix.clone()) {
+            return Err(at_path(&path, message));
+        }
         let kind = event_type(&event);
         let header = crate::invoke::header_mut(&mut event);
         for (field, given) in [
@@ -113,6 +120,52 @@ pub fn map(tenant: &str, envelope: &Envelope, limits: &Limits) -> Result<Vec<Eve
         });
     }
     Ok(events)
+}
+
+/// The first member of `given` that `read` (the event as the contract's types hold it, written back) does not
+/// hold: its path and what is wrong. Members `read` adds (options left out, written as null) are fine.
+fn unread(given: &Value, read: &Value, path: &mut String) -> Option<(String, String)> {
+    match (given, read) {
+        (Value::Object(given), Value::Object(read)) => {
+            for (key, value) in given {
+                let len = path.len();
+                push_key(path, key);
+                let Some(kept) = read.get(key) else {
+                    let mut fields: Vec<&str> = read.keys().map(String::as_str).collect();
+                    fields.sort_unstable();
+                    return Some((
+                        path.clone(),
+                        format!(
+                            "`{key}` is not a field here; the fields are {}",
+                            fields.join(", ")
+                        ),
+                    ));
+                };
+                if let Some(found) = unread(value, kept, path) {
+                    return Some(found);
+                }
+                path.truncate(len);
+            }
+            None
+        }
+        (Value::Array(given), Value::Array(read)) => {
+            for (i, (value, kept)) in given.iter().zip(read).enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                if let Some(found) = unread(value, kept, path) {
+                    return Some(found);
+                }
+                path.truncate(len);
+            }
+            None
+        }
+        (given, read) if given == read => None,
+        // A number given for a text field, a case written another way: read, but not as written.
+        (given, read) => Some((
+            path.clone(),
+            format!("{given} is read as {read}; write it as the contract does"),
+        )),
+    }
 }
 
 /// The checks the contract states in words: a `timestamp` (an object with `utc` and `original-offset-minutes`)
@@ -352,6 +405,32 @@ mod tests {
                     "{diagnostic}"
                 );
                 assert_eq!(diagnostic["at"]["line"], 1);
+            }
+            other => panic!("{other}"),
+        }
+        let extra = hold("1", "2024-06-12T12:40:00Z")
+            .replace("\"reason\"", "\"colour\": \"blue\", \"reason\"");
+        assert_eq!(
+            path_of(map("acme", &envelope(&extra), &limits).expect_err("unknown member")),
+            "$['quality-hold'].colour"
+        );
+        let rust_name = hold("1", "2024-06-12T12:40:00Z").replace("\"hold-id\"", "\"hold_id\"");
+        assert_eq!(
+            path_of(map("acme", &envelope(&rust_name), &limits).expect_err("a Rust name")),
+            "$['quality-hold'].hold_id"
+        );
+        let rust_case = hold("1", "2024-06-12T12:40:00Z").replace("\"hold\"", "\"Hold\"");
+        match map("acme", &envelope(&rust_case), &limits).expect_err("a Rust case name") {
+            InvokeError::Mapping { diagnostic, .. } => {
+                assert_eq!(
+                    diagnostic["at"]["json-path"],
+                    "$['quality-hold'].disposition"
+                );
+                let message = diagnostic["message"].as_str().unwrap_or_default();
+                assert!(
+                    message.contains("unknown case `Hold`") && message.contains("`hold`"),
+                    "the cases as the contract writes them: {message}"
+                );
             }
             other => panic!("{other}"),
         }

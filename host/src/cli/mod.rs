@@ -249,9 +249,13 @@ impl NatsArgs {
 /// Runs the command the arguments name; the process's exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The service says what it does; the one-shot commands only warn.
+    // The service says what it does; the one-shot commands only warn, except that a plugin run offline shows
+    // its author the plugin's own log lines.
     let default_level = match cli.command {
         Command::Serve { .. } => "info,async_nats=warn",
+        Command::Plugin {
+            command: plugin::PluginCommand::Test { .. },
+        } => "warn,plugin=debug",
         _ => "warn",
     };
     tracing_subscriber::fmt()

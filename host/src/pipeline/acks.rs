@@ -325,7 +325,14 @@ async fn acknowledgments(
     received: &Received<'_>,
     outcomes: &Outcomes,
 ) -> Vec<AckDocument> {
-    let now = jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now());
+    // The date and time in the envelopes are the partner's, as its documents' are: the profile's `timezone`.
+    let zone = route
+        .common
+        .config
+        .get("timezone")
+        .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = zone.to_datetime(jiff::Timestamp::now());
     let kind = match acks.kind {
         AckKind::Functional997 => ack::AckKind::Functional997,
         AckKind::Implementation999 => ack::AckKind::Implementation999,

@@ -2,7 +2,8 @@
 //!
 //! Each document is one request with the route's configured headers, the document's content type and headers,
 //! the `Mw-*` headers of its message, and `Idempotency-Key` set to the output id, so a target that dedupes can
-//! tell a retry from a new document. A 2xx is delivered; a connection error, a timeout, 408, 429 or a 5xx is
+//! tell a retry from a new document (a document's own `Idempotency-Key`, naming the business fact, replaces it:
+//! the fact stays the same when its message is replayed). A 2xx is delivered; a connection error, a timeout, 408, 429 or a 5xx is
 //! retried by the route with backoff; any other status is the target refusing the document, and dead-letters it.
 
 use std::time::Duration;
@@ -78,8 +79,23 @@ impl Delivery {
         if let Some(file) = &document.file_name {
             request = request.header("mw-file-name", file.as_str());
         }
+        // The document's headers, then the route's, replace what is set above rather than add to it: a plugin that
+        // names the business fact's own `Idempotency-Key` sends that one, not the host's beside it.
         for (name, value) in document.headers.iter().chain(&self.headers) {
-            request = request.header(name.as_str(), value.as_str());
+            let (Ok(name), Ok(value)) = (
+                hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                hyper::header::HeaderValue::from_str(value),
+            ) else {
+                return Err(DeliveryError {
+                    retryable: false,
+                    message: format!(
+                        "the header {name:?} cannot be sent over HTTP (its name or value is not allowed)"
+                    ),
+                });
+            };
+            if let Some(headers) = request.headers_mut() {
+                headers.insert(name, value);
+            }
         }
         let request = request
             .body(Full::new(Bytes::from(document.payload.clone())))

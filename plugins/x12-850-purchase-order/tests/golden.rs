@@ -117,7 +117,7 @@ fn the_rhein_stahl_order_renders_nothing_and_the_log_says_why() {
     assert_eq!(logs[0].level, LogLevel::Info);
     assert_eq!(
         logs[0].message,
-        "purchase order 4500013002: supplier RS01 is not in the `x12-partners` table, so it does not trade X12; \
+        "purchase order 4500013002: supplier RS10 is not in the `x12-partners` table, so it does not trade X12; \
          no 850 is sent"
     );
 }

@@ -305,6 +305,8 @@ struct Name<S> {
     seed: S,
     names: &'static [&'static str],
     wit: fn(&'static str) -> &'static str,
+    /// Enum cases: a name that is none of them is refused here. Record fields: passed on.
+    cases: bool,
 }
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Name<S> {
@@ -314,7 +316,21 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Name<S> {
         let given: String = de::Deserialize::deserialize(d)?;
         match self.names.iter().find(|rust| (self.wit)(rust) == given) {
             Some(rust) => self.seed.deserialize((*rust).into_deserializer()),
-            // Not a name of the type: the derive reports it, with the name as written.
+            // Not a case of the enum: named with the WIT names a writer can use (the derive would list the Rust
+            // ones, and would take a Rust name as if it were right).
+            None if self.cases => {
+                let cases: Vec<String> = self
+                    .names
+                    .iter()
+                    .map(|rust| format!("`{}`", case_name(rust)))
+                    .collect();
+                Err(de::Error::custom(format_args!(
+                    "unknown case `{given}`, expected one of {}",
+                    cases.join(", ")
+                )))
+            }
+            // Not a field of the record: the derive passes over it (a newer writer's field an older reader
+            // lacks); the canonical mapper, which must not, checks for it on its own.
             None => self.seed.deserialize(given.into_deserializer()),
         }
     }
@@ -354,6 +370,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<A> {
                 seed,
                 names: fields,
                 wit: field_name,
+                cases: false,
             }),
             None => self.map.next_key_seed(Nested(seed)),
         }
@@ -385,6 +402,7 @@ impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Enum<A> {
                 seed,
                 names: variants,
                 wit: case_name,
+                cases: true,
             })?,
             None => self.data.variant_seed(seed)?,
         };
