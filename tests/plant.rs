@@ -1,6 +1,7 @@
-//! The plant example end to end: `examples/plant/millwright.toml` as it is, against a real nats-server and a
-//! real HTTP server standing in for the ERP's inventory API, with the example's documents published on their
-//! sources as the ERP, the suppliers, the 3PLs, quality and the MES would.
+//! The plant example end to end: `examples/plant/millwright.toml` as it is, against a real nats-server and the
+//! example's ERP (`examples/plant/erp`, served in this process on a free port), with the example's documents
+//! published on their sources as the ERP, the suppliers, the 3PLs, quality and the MES would; then the stock the
+//! ERP keeps of them, as the plant would check it.
 //!
 //! Only what a test must change is changed: the NATS URL and the data dir (flags of `serve`) and the ERP's
 //! address (`ACME_ERP_ADDR`, which the file reads from the environment). One nats-server and one host serve
@@ -11,11 +12,9 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::Context;
@@ -170,68 +169,34 @@ fn x12<'a>(segments: &'a [String], tag: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// What the ERP stand-in received: one request.
-#[derive(Debug, Clone)]
-struct Posting {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Value,
-}
-
-impl Posting {
-    fn header(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    fn correlation(&self) -> Option<&str> {
-        self.header("mw-correlation-id").first().copied()
-    }
-}
-
-/// The ERP's inventory API on a free loopback port: answers every POST with 201 and records it.
-async fn erp_stand_in() -> (SocketAddr, Arc<Mutex<Vec<Posting>>>) {
-    use axum::extract::State;
-    use axum::http::{HeaderMap, StatusCode, Uri};
-    type Book = Arc<Mutex<Vec<Posting>>>;
-    async fn post(
-        State(book): State<Book>,
-        uri: Uri,
-        headers: HeaderMap,
-        body: axum::body::Bytes,
-    ) -> (StatusCode, &'static str) {
-        let posting = Posting {
-            path: uri.path().to_string(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-                .collect(),
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        };
-        book.lock().expect("the book").push(posting);
-        (StatusCode::CREATED, "{\"d\": {}}")
-    }
-    let book: Book = Default::default();
-    let app = axum::Router::new()
-        .fallback(axum::routing::post(post))
-        .with_state(book.clone());
+/// The example's ERP on a free loopback port, in this process: its base URL.
+async fn start_erp() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("bind the ERP stand-in");
+        .expect("bind the ERP");
     let addr = listener.local_addr().expect("its address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+    let erp = plant_erp::Erp::new(plant_erp::Settings {
+        log: false,
+        ..plant_erp::Settings::default()
     });
-    (addr, book)
+    tokio::spawn(plant_erp::serve(listener, erp));
+    format!("http://{addr}")
 }
 
-/// The running plant: the nats-server, the host on examples/plant/millwright.toml, the ERP stand-in.
+/// The event types the `erp-postings` route posts.
+const STOCK_EVENTS: [&str; 4] = [
+    "goods-receipt",
+    "material-consumption",
+    "production-completion",
+    "inventory-movement",
+];
+
+/// The running plant: the nats-server, the host on examples/plant/millwright.toml, the ERP.
 struct Plant {
     js: Context,
-    erp: Arc<Mutex<Vec<Posting>>>,
+    /// The ERP's base URL, and a client for it.
+    erp: String,
+    http: reqwest::Client,
     host: Host,
     _server: NatsServer,
     _dir: tempfile::TempDir,
@@ -306,25 +271,63 @@ impl Plant {
         }
     }
 
-    fn postings(&self) -> Vec<Posting> {
-        self.erp.lock().expect("the book").clone()
+    /// `GET` of the ERP's `path`: its JSON answer.
+    async fn erp_get(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.erp))
+            .send()
+            .await
+            .expect("the ERP answers");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON")
     }
 
-    /// The postings the ERP stand-in received for `correlation`, once there are `count`.
-    async fn postings_for(&self, correlation: &str, count: usize) -> Vec<Posting> {
+    /// The material documents the ERP has posted, in order.
+    async fn documents(&self) -> Vec<Value> {
+        array(&self.erp_get("/documents").await).clone()
+    }
+
+    /// The stock events made of the document sent as `correlation`: their ids (`header.id`).
+    async fn stock_event_ids(&self, correlation: &str) -> Vec<String> {
+        correlated(
+            nats::stored(&self.js, EV, "mw.acme.ev.>").await,
+            correlation,
+        )
+        .iter()
+        .filter_map(|m| {
+            let event_type = m.header("Mw-Event-Type")?;
+            STOCK_EVENTS.contains(&event_type).then(|| {
+                m.json()[event_type]["header"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        })
+        .collect()
+    }
+
+    /// The material documents the ERP posted of the stock events of `correlation`, once there are `count`.
+    async fn documents_for(&self, correlation: &str, count: usize) -> Vec<Value> {
         let started = Instant::now();
         loop {
-            let found: Vec<Posting> = self
-                .postings()
+            let ids = self.stock_event_ids(correlation).await;
+            let found: Vec<Value> = self
+                .documents()
+                .await
                 .into_iter()
-                .filter(|p| p.correlation() == Some(correlation))
+                .filter(|d| {
+                    d["MaterialDocumentHeaderText"]
+                        .as_str()
+                        .is_some_and(|id| ids.iter().any(|i| i == id))
+                })
                 .collect();
             if found.len() >= count {
                 return found;
             }
             assert!(
                 started.elapsed() < PATIENCE,
-                "{} of {count} postings for {correlation} after {PATIENCE:?}; dead letters: {:#?}",
+                "{} of {count} material documents for {correlation} after {PATIENCE:?}; dead letters: {:#?}",
                 found.len(),
                 self.dead_letters().await
             );
@@ -663,35 +666,40 @@ async fn the_mes_reports_what_the_work_order_consumed_and_completed(plant: &Plan
 const POSTED: &str = "/GoodsMovementType /InventoryStockType /Material /QuantityInEntryUnit /EntryUnit /Batch /Plant \
     /StorageLocation /PurchaseOrder /PurchaseOrderItem /ManufacturingOrder";
 
-/// The postings of the stock events, by the canonical event's id (`MaterialDocumentHeaderText`).
-async fn postings_by_event(plant: &Plant) -> BTreeMap<String, Posting> {
+/// The material documents the ERP posted of the stock events, by the canonical event's id
+/// (`MaterialDocumentHeaderText`), once all nine are there.
+async fn documents_by_event(plant: &Plant) -> BTreeMap<String, Value> {
     let mut by_event = BTreeMap::new();
     for (correlation, count) in [("plant-944", 3), ("plant-dock-csv", 2), ("plant-mes", 4)] {
-        for posting in plant.postings_for(correlation, count).await {
-            let id = posting.body["MaterialDocumentHeaderText"]
+        for document in plant.documents_for(correlation, count).await {
+            let id = document["MaterialDocumentHeaderText"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            by_event.insert(id, posting);
+            by_event.insert(id, document);
         }
     }
     by_event
 }
 
+/// A material document's items as posted (the ERP answers them under OData's `results`).
+fn items(document: &Value) -> &Vec<Value> {
+    array(&document["to_MaterialDocumentItem"]["results"])
+}
+
 async fn receipts_consumption_and_completions_are_posted_to_the_erp(plant: &Plant) {
-    let postings = postings_by_event(plant).await;
+    // The ERP takes material documents only on the path the configuration names and only as application/json:
+    // each one it posted came as the plugin rendered it.
+    let documents = documents_by_event(plant).await;
     let document = |event_id: &str| {
-        let posting = postings
-            .get(event_id)
-            .unwrap_or_else(|| panic!("no posting for {event_id}: {:?}", postings.keys()));
-        assert_eq!(
-            posting.path,
-            "/sap/opu/odata/sap/API_MATERIAL_DOCUMENT_SRV/A_MaterialDocumentHeader"
-        );
-        assert_eq!(posting.header("content-type"), ["application/json"]);
-        let body = &posting.body;
+        let body = documents.get(event_id).unwrap_or_else(|| {
+            panic!(
+                "no material document for {event_id}: {:?}",
+                documents.keys()
+            )
+        });
         let mut lines = table([body], "/GoodsMovementCode /ReferenceDocument");
-        lines.extend(table(array(&body["to_MaterialDocumentItem"]), POSTED));
+        lines.extend(table(items(body), POSTED));
         lines
     };
     // Riverside's count: the accepted bolts into unrestricted stock, the damaged ones into blocked stock.
@@ -718,10 +726,11 @@ async fn receipts_consumption_and_completions_are_posted_to_the_erp(plant: &Plan
         ]
     );
     // The coil dock's CSV: each coil against the Rhein Stahl order, at the coil dock.
-    let mut coils: Vec<String> = postings
-        .values()
-        .filter(|p| p.correlation() == Some("plant-dock-csv"))
-        .flat_map(|p| table(array(&p.body["to_MaterialDocumentItem"]), POSTED))
+    let mut coils: Vec<String> = plant
+        .documents_for("plant-dock-csv", 2)
+        .await
+        .iter()
+        .flat_map(|d| table(items(d), POSTED))
         .collect();
     coils.sort();
     assert_eq!(
@@ -753,17 +762,22 @@ async fn receipts_consumption_and_completions_are_posted_to_the_erp(plant: &Plan
             ],
         ]
     );
+    // Each numbered by the ERP, once.
+    let mut numbers: Vec<&str> = documents
+        .values()
+        .map(|d| d["MaterialDocument"].as_str().unwrap_or_default())
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 9, "{numbers:?}");
 }
 
 async fn each_posting_carries_one_idempotency_key_naming_the_business_fact(plant: &Plant) {
-    // The ERP drops a posting whose key it has already booked: the key must be one, and the same for the same
-    // fact however often it is rendered (a redelivery, a replay from the dead letters).
+    // The ERP drops a posting whose key it has already booked: the key must be one (the ERP refuses a request
+    // with two), and the same for the same fact however often it is rendered (a redelivery, a replay from the
+    // dead letters).
     let mut keys = BTreeMap::new();
-    for event_type in [
-        "goods-receipt",
-        "material-consumption",
-        "production-completion",
-    ] {
+    for event_type in STOCK_EVENTS {
         for message in nats::stored(&plant.js, EV, &format!("mw.acme.ev.{event_type}")).await {
             let header = &message.json()[event_type]["header"];
             let id = header["id"].as_str().unwrap_or_default().to_string();
@@ -776,13 +790,143 @@ async fn each_posting_carries_one_idempotency_key_naming_the_business_fact(plant
             );
         }
     }
-    for (event_id, posting) in postings_by_event(plant).await {
+    let documents = documents_by_event(plant).await;
+    for (event_id, document) in &documents {
         assert_eq!(
-            posting.header("idempotency-key"),
-            [keys[&event_id].as_str()],
-            "the Idempotency-Key headers of the posting of {event_id}"
+            document["IdempotencyKey"].as_str(),
+            Some(keys[event_id].as_str()),
+            "the Idempotency-Key of the posting of {event_id}"
         );
     }
+
+    // The damaged bolts' receipt delivered again, as a redelivery would: the ERP answers with the material
+    // document it posted the first time, and no stock moves.
+    let first = &documents["x12:RIVERSIDE3PL:000000327:327:0001:1"];
+    let mut again = first.clone();
+    let header = again.as_object_mut().expect("a document");
+    for assigned in [
+        "__metadata",
+        "MaterialDocument",
+        "MaterialDocumentYear",
+        "IdempotencyKey",
+    ] {
+        header.remove(assigned);
+    }
+    let posted_items: Vec<Value> = items(first)
+        .iter()
+        .map(|item| {
+            let mut item = item.clone();
+            let fields = item.as_object_mut().expect("an item");
+            for assigned in [
+                "MaterialDocument",
+                "MaterialDocumentYear",
+                "MaterialDocumentItem",
+            ] {
+                fields.remove(assigned);
+            }
+            item
+        })
+        .collect();
+    again["to_MaterialDocumentItem"] = Value::Array(posted_items);
+    let stock = plant.erp_get("/balances").await;
+    let response = plant
+        .http
+        .post(format!(
+            "{}/sap/opu/odata/sap/API_MATERIAL_DOCUMENT_SRV/A_MaterialDocumentHeader",
+            plant.erp
+        ))
+        .header(
+            "Idempotency-Key",
+            keys["x12:RIVERSIDE3PL:000000327:327:0001:1"].as_str(),
+        )
+        .json(&again)
+        .send()
+        .await
+        .expect("the ERP answers");
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    let answer: Value = response.json().await.expect("JSON");
+    assert_eq!(answer["d"]["MaterialDocument"], first["MaterialDocument"]);
+    assert_eq!(plant.erp_get("/balances").await, stock, "nothing moved");
+    assert_eq!(plant.documents().await.len(), 9, "nothing posted");
+}
+
+async fn the_erp_keeps_the_plants_stock(plant: &Plant) {
+    documents_by_event(plant).await;
+    const BALANCE: &str = "/material /batch /plant /storage_location /stock_type /quantity /unit";
+    // What the week left in the ERP's books: the receipts at the Riverside dock (0004) and the coil dock (0002),
+    // the 150 damaged bolts blocked, the assemblies in finished goods (0900). The MES reports consumption on
+    // line 3 (0300) and press 2 (0310), where no staging from the docks was reported and the grease was never
+    // received: plant P2 allows negative unrestricted stock, and the deficits there are what staging must
+    // still bring.
+    assert_eq!(
+        table(array(&plant.erp_get("/balances").await), BALANCE),
+        [
+            "BRK-ASSY-330 | L240619-A01 | P2 | 0900 | unrestricted | 118 | EA",
+            "COIL-S355-2MM | H24-91207 | P2 | 0002 | unrestricted | 12150 | KG",
+            "COIL-S355-2MM | H24-91207 | P2 | 0310 | unrestricted | -412.500 | KG",
+            "COIL-S355-2MM | H24-91208 | P2 | 0002 | unrestricted | 11890 | KG",
+            "FST-M10-40 | B2406-17 | P2 | 0004 | unrestricted | 4850 | EA",
+            "FST-M10-40 | B2406-17 | P2 | 0004 | blocked | 150 | EA",
+            "FST-M10-40 | B2406-17 | P2 | 0300 | unrestricted | -480 | EA",
+            "FST-NUT-M10 | N2406-09 | P2 | 0004 | unrestricted | 12000 | EA",
+            "FST-WSH-M10 | W2406-04 | P2 | 0004 | unrestricted | 400 | LB",
+            "LUB-GREASE-HT | - | P2 | 0300 | unrestricted | -0.850 | KG",
+        ]
+    );
+    // A lot as the plant asks for it: what is left of it in the plant, everywhere, exactly.
+    let lot = |material: &'static str, batch: &'static str| async move {
+        let balances = plant
+            .erp_get(&format!("/balances?material={material}&batch={batch}"))
+            .await;
+        array(&balances)
+            .iter()
+            .map(|b| {
+                let quantity = b["quantity"].as_str().expect("a decimal string");
+                match quantity.strip_prefix('-') {
+                    Some(taken) => plant_erp::Decimal::parse_unsigned(taken)
+                        .expect("a decimal")
+                        .negated(),
+                    None => plant_erp::Decimal::parse_unsigned(quantity).expect("a decimal"),
+                }
+            })
+            .fold(plant_erp::Decimal::ZERO, plant_erp::Decimal::plus)
+            .to_string()
+    };
+    assert_eq!(
+        lot("FST-M10-40", "B2406-17").await,
+        "4520",
+        "4850 + 150 received, 480 used"
+    );
+    assert_eq!(
+        lot("COIL-S355-2MM", "H24-91207").await,
+        "11737.500",
+        "12150 kg received, 412.5 kg stamped"
+    );
+    assert_eq!(
+        lot("BRK-ASSY-330", "L240619-A01").await,
+        "118",
+        "the good assemblies; the 2 scrapped never entered stock"
+    );
+    // The dock, as the receiving clerk sees it.
+    assert_eq!(
+        table(
+            array(&plant.erp_get("/balances?location=P2/0004").await),
+            "/material /batch /stock_type /quantity"
+        ),
+        [
+            "FST-M10-40 | B2406-17 | unrestricted | 4850",
+            "FST-M10-40 | B2406-17 | blocked | 150",
+            "FST-NUT-M10 | N2406-09 | unrestricted | 12000",
+            "FST-WSH-M10 | W2406-04 | unrestricted | 400",
+        ]
+    );
 }
 
 /// The dead letter of the document sent as `correlation` to route `route`, with its diagnostic.
@@ -868,12 +1012,7 @@ async fn nothing_is_lost(plant: &Plant) {
     for route in inbound {
         plant.drained(IN, &format!("in-{route}")).await;
     }
-    for event in [
-        "goods-receipt",
-        "material-consumption",
-        "production-completion",
-        "inventory-movement",
-    ] {
+    for event in STOCK_EVENTS {
         plant
             .drained(EV, &format!("out-erp-postings-{event}"))
             .await;
@@ -895,7 +1034,8 @@ async fn nothing_is_lost(plant: &Plant) {
         ]
     );
     // Each stock event posted once: 3 + 2 receipts, 3 issues, 1 completion.
-    assert_eq!(plant.postings().len(), 9, "{:#?}", plant.postings());
+    let documents = plant.documents().await;
+    assert_eq!(documents.len(), 9, "{documents:#?}");
     // Both purchase orders to Brightwire went out, and only they.
     assert_eq!(
         nats::count_on(&plant.js, OUT, "mw.acme.out.supplier-850").await,
@@ -914,17 +1054,18 @@ fn the_plant_example_runs_end_to_end() {
         .expect("runtime");
     let server = NatsServer::start();
     let dir = tempfile::tempdir().expect("tmp");
-    let (erp_addr, erp) = rt.block_on(erp_stand_in());
+    let erp = rt.block_on(start_erp());
     let host = Host::start_with_env(
         &config(),
         Some(&server.url),
         &dir.path().join("data"),
-        &[("ACME_ERP_ADDR", &erp_addr.to_string())],
+        &[("ACME_ERP_ADDR", erp.trim_start_matches("http://"))],
     );
     let (_, js) = rt.block_on(server.client());
     let plant = Plant {
         js,
         erp,
+        http: reqwest::Client::new(),
         host,
         _server: server,
         _dir: dir,
@@ -980,6 +1121,7 @@ fn the_plant_example_runs_end_to_end() {
         the_mes_reports_what_the_work_order_consumed_and_completed,
         receipts_consumption_and_completions_are_posted_to_the_erp,
         each_posting_carries_one_idempotency_key_naming_the_business_fact,
+        the_erp_keeps_the_plants_stock,
         a_bad_canonical_order_is_a_dead_letter_naming_the_json_path,
         an_orders_on_the_desadv_route_is_a_dead_letter_saying_so,
         an_850_on_the_855_route_is_a_dead_letter_saying_so(&the_850),
