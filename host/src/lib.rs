@@ -19,6 +19,8 @@ pub mod names;
 pub mod pipeline;
 /// A validated, compiled plugin and what it says about itself.
 pub mod plugin;
+/// Business rules on host-owned state: quarantine of held lots, alerts.
+pub mod rules;
 /// Hot swap: every slot's active version, compiled, for the routes that run it.
 pub mod versions;
 

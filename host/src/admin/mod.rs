@@ -13,6 +13,7 @@ mod errors;
 pub mod lookups;
 pub mod plugins;
 mod routes;
+pub mod rules;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -176,6 +177,7 @@ fn parts() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(plugins::router())
         .merge(routes::router())
         .merge(lookups::router())
+        .merge(rules::router())
         .merge(dead_letters::router());
     (open, guarded)
 }

@@ -69,6 +69,8 @@ pub const REPLAYED_FROM: &str = "Mw-Replayed-From";
 /// The input a message descends from (`<stream>:<sequence>`): set on a dead letter and kept by its replays, so
 /// a replayed interchange is known as the one that came before, not a duplicate of it.
 pub const ORIGIN: &str = "Mw-Origin";
+/// A quarantined message released: who released it (`rule:quarantine` or a person).
+pub const RELEASED_BY: &str = "Mw-Released-By";
 /// Acknowledgments: `997`, `999` or `TA1`.
 pub const ACK_KIND: &str = "Mw-Ack-Kind";
 
@@ -89,6 +91,16 @@ pub const FAILURE_HEADERS: &[&str] = &[
 /// `mw.<tenant>.in.<source>`.
 pub fn in_subject(tenant: &str, source: &str) -> String {
     format!("mw.{tenant}.in.{source}")
+}
+
+/// `mw.<tenant>.quarantine.<event-type>`.
+pub fn quarantine_subject(tenant: &str, event_type: &str) -> String {
+    format!("mw.{tenant}.quarantine.{event_type}")
+}
+
+/// `mw.<tenant>.alert.<kind>`.
+pub fn alert_subject(tenant: &str, kind: &str) -> String {
+    format!("mw.{tenant}.alert.{kind}")
 }
 
 /// `mw.<tenant>.ev.<event-type>`.
@@ -122,14 +134,21 @@ pub enum StreamKind {
     Out,
     /// Dead letters.
     Dlq,
+    /// Events the rules hold back (a consumption of a held lot), until released or discarded.
+    Quarantine,
+    /// Alerts the rules raise: canonical exception events.
+    Alert,
 }
 
 impl StreamKind {
-    const ALL: [StreamKind; 4] = [
+    /// Every kind, in the order a message meets them.
+    pub const ALL: [StreamKind; 6] = [
         StreamKind::In,
         StreamKind::Ev,
         StreamKind::Out,
         StreamKind::Dlq,
+        StreamKind::Quarantine,
+        StreamKind::Alert,
     ];
 
     fn suffix(self) -> &'static str {
@@ -138,6 +157,8 @@ impl StreamKind {
             StreamKind::Ev => "EV",
             StreamKind::Out => "OUT",
             StreamKind::Dlq => "DLQ",
+            StreamKind::Quarantine => "QUARANTINE",
+            StreamKind::Alert => "ALERT",
         }
     }
 
@@ -147,6 +168,8 @@ impl StreamKind {
             StreamKind::Ev => vec![format!("mw.{tenant}.ev.>")],
             StreamKind::Out => vec![format!("mw.{tenant}.out.>")],
             StreamKind::Dlq => vec![format!("mw.{tenant}.dlq.>")],
+            StreamKind::Quarantine => vec![format!("mw.{tenant}.quarantine.>")],
+            StreamKind::Alert => vec![format!("mw.{tenant}.alert.>")],
         }
     }
 }

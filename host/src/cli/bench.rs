@@ -462,12 +462,7 @@ instances = "{instances}"
     };
     let _ = shutdown.send(true);
     let _ = routes.await;
-    for kind in [
-        bus::StreamKind::In,
-        bus::StreamKind::Ev,
-        bus::StreamKind::Out,
-        bus::StreamKind::Dlq,
-    ] {
+    for kind in bus::StreamKind::ALL {
         js.delete_stream(bus::stream_name(&tenant, kind)).await.ok();
     }
     client.flush().await.ok();

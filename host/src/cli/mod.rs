@@ -10,6 +10,7 @@
 //! - [`runner`]: a plugin run offline exactly as the host runs it (`plugin test`);
 //! - [`builder`]: `plugin build`; [`doctor`]: `doctor`; [`bench`]: `bench`, the end-to-end load tool.
 
+mod alerts;
 pub mod bench;
 pub mod builder;
 pub mod client;
@@ -123,6 +124,16 @@ enum Command {
     Lookup {
         #[command(subcommand)]
         command: lookup::LookupCommand,
+    },
+    /// Alerts the plant's rules raised (a consumption quarantined ...): list, show, acknowledge, resolve.
+    Alerts {
+        #[command(subcommand)]
+        command: alerts::AlertsCommand,
+    },
+    /// What the quarantine rule holds back (consumption of held lots): list, release or discard one message.
+    Quarantine {
+        #[command(subcommand)]
+        command: alerts::QuarantineCommand,
     },
     /// Measure the 856 pipeline end to end against raw JetStream publish + consume, in the same run.
     ///
@@ -441,6 +452,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Dlq { command } => dlq::run(command),
         Command::Lookup { command } => lookup::run(command),
+        Command::Alerts { command } => alerts::run_alerts(command),
+        Command::Quarantine { command } => alerts::run_quarantine(command),
         Command::Schema => {
             print!("{}", runner::pretty(&crate::canonical::json_schema()?));
             Ok(ExitCode::SUCCESS)

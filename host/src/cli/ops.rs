@@ -118,7 +118,11 @@ pub async fn watch(
         Some("ev") => StreamKind::Ev,
         Some("out") => StreamKind::Out,
         Some("dlq") => StreamKind::Dlq,
-        _ => bail!("watch what? say ev.>, out.>, dlq.> or in.> (got {subjects})"),
+        Some("quarantine") => StreamKind::Quarantine,
+        Some("alert") => StreamKind::Alert,
+        _ => bail!(
+            "watch what? say ev.>, out.>, dlq.>, in.>, quarantine.> or alert.> (got {subjects})"
+        ),
     };
     let stream_name = bus::stream_name(tenant, kind);
     let stream = js.get_stream(&stream_name).await.with_context(|| {

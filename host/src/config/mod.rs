@@ -109,6 +109,16 @@ pub struct TenantConfig {
     pub require_signatures: bool,
     /// Its routes, inbound then outbound, in file order.
     pub routes: Vec<RouteDef>,
+    /// The business rules it runs (`[tenants.<t>.rules]`).
+    pub rules: RuleSettings,
+}
+
+/// Which business rules a tenant runs, and how they are tuned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSettings {
+    /// Quarantine: a consumption of a lot quality holds is held back on `mw.<t>.quarantine.<type>` until the
+    /// lot is released.
+    pub quarantine: bool,
 }
 
 impl Config {
@@ -176,6 +186,15 @@ struct TenantFile {
     inbound: Vec<Spanned<InboundFile>>,
     #[serde(default)]
     outbound: Vec<Spanned<OutboundFile>>,
+    #[serde(default)]
+    rules: RulesFile,
+}
+
+/// `[tenants.<t>.rules]`: each rule on or off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    quarantine: Option<bool>,
 }
 
 fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
@@ -301,6 +320,9 @@ fn check_tenant(
         signing_keys,
         require_signatures: require_signatures.is_some_and(|r| r.value),
         routes,
+        rules: RuleSettings {
+            quarantine: file.rules.quarantine.unwrap_or(false),
+        },
     })
 }
 

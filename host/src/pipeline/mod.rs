@@ -63,6 +63,9 @@ pub struct Route {
     pub sequences: Arc<dyn crate::host_api::Sequences>,
     /// The tenant's interchanges seen, for routes that acknowledge; opened on first use.
     pub interchanges: tokio::sync::OnceCell<async_nats::jetstream::kv::Store>,
+    /// The tenant's business rules, for inbound routes when any is on: they place each event (published or
+    /// quarantined) before it goes out.
+    pub rules: Option<Arc<crate::rules::TenantRules>>,
 }
 
 impl std::fmt::Debug for Route {

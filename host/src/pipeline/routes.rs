@@ -34,6 +34,8 @@ pub struct RouteSpec {
     pub kind: Kind,
     /// The tenant's master data: live, shared by the tenant's routes, and its store.
     pub lookups: TenantLookups,
+    /// The tenant's business rules, when any is on: shared by the tenant's routes.
+    pub rules: Option<Arc<crate::rules::TenantRules>>,
     /// Where it was defined.
     pub origin: Origin,
 }
@@ -46,8 +48,15 @@ impl RouteSpec {
             common: route.common,
             kind: route.kind,
             lookups,
+            rules: None,
             origin: route.origin,
         }
+    }
+
+    /// The same, with the tenant's rules.
+    pub fn with_rules(mut self, rules: Option<Arc<crate::rules::TenantRules>>) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// The route as it was defined.
@@ -166,6 +175,10 @@ impl Routes {
             lookups: spec.lookups.clone(),
             sequences: self.sequences.clone(),
             interchanges: tokio::sync::OnceCell::new(),
+            rules: match &spec.kind {
+                Kind::Inbound { .. } => spec.rules.clone().filter(|r| r.active()),
+                Kind::Outbound { .. } => None,
+            },
         });
         let worker = tokio::spawn(super::run(route, stopping));
         self.running.lock().await.insert(

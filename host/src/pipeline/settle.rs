@@ -15,6 +15,7 @@ use super::{Route, acks, dlq, parked};
 use crate::bus;
 use crate::config::{Kind, RouteCommon, Target};
 use crate::invoke::{Action, FailureClass};
+use crate::rules;
 
 /// The headers every output of an input carries.
 fn output_headers(
@@ -69,19 +70,66 @@ pub(super) async fn settle(
         (Some(plan), Some(target)) => plan.outputs(&route, &id, target),
         _ => Vec::new(),
     };
+    // The rules place each event (published, or held back) and record what the events change; state that
+    // cannot be written makes the input wait.
+    let mut placed: Option<(rules::Placement, Vec<(&'static str, String)>)> = None;
     let mut outputs: Vec<(String, HeaderMap, Bytes)> = match outcome {
-        Outcome::Answer(Answer::Events(events)) => events
-            .into_iter()
-            .enumerate()
-            .map(|(index, event)| {
-                let output_id = format!("{}:{}:{index}", route.common.name, id.key);
-                let mut headers = output_headers(&route, &message, &id, &plugin, &output_id);
-                headers.insert(bus::EVENT_TYPE, event.event_type);
-                headers.insert(bus::CONTENT_TYPE, "application/json");
-                let subject = bus::ev_subject(&route.tenant, event.event_type);
-                (subject, headers, Bytes::from(event.json))
-            })
-            .collect(),
+        Outcome::Answer(Answer::Events(events)) => {
+            let placement = match &route.rules {
+                Some(rules) => match rules.place(&events).await {
+                    Ok(placement) => Some(placement),
+                    Err(err) => {
+                        let failure = Failure::new(
+                            FailureClass::Host,
+                            format!("the rules' state cannot be read or written just now: {err:#}"),
+                        );
+                        settling.spawn(async move {
+                            fail(&route, &message, &id, &plugin, failure).await;
+                            drop(permit);
+                        });
+                        return;
+                    }
+                },
+                None => None,
+            };
+            let outputs: Vec<(String, HeaderMap, Bytes)> = events
+                .into_iter()
+                .enumerate()
+                .map(|(index, event)| {
+                    let output_id = format!("{}:{}:{index}", route.common.name, id.key);
+                    let mut headers = output_headers(&route, &message, &id, &plugin, &output_id);
+                    headers.insert(bus::EVENT_TYPE, event.event_type);
+                    headers.insert(bus::CONTENT_TYPE, "application/json");
+                    let held = placement
+                        .as_ref()
+                        .and_then(|p| p.quarantined.get(index))
+                        .is_some_and(Option::is_some);
+                    let subject = if held {
+                        bus::quarantine_subject(&route.tenant, event.event_type)
+                    } else {
+                        bus::ev_subject(&route.tenant, event.event_type)
+                    };
+                    (subject, headers, Bytes::from(event.json))
+                })
+                .collect();
+            if let Some(placement) = placement {
+                let ids = outputs
+                    .iter()
+                    .map(|(_, headers, _)| {
+                        let event_type = bus::header(Some(headers), bus::EVENT_TYPE)
+                            .and_then(|t| crate::canonical::EVENT_TYPES.iter().find(|k| **k == t))
+                            .copied()
+                            .unwrap_or("exception");
+                        let output_id = bus::header(Some(headers), bus::MSG_ID)
+                            .unwrap_or_default()
+                            .to_string();
+                        (event_type, output_id)
+                    })
+                    .collect();
+                placed = Some((placement, ids));
+            }
+            outputs
+        }
         Outcome::Answer(Answer::Documents(documents)) => match &route.kind {
             Kind::Outbound {
                 target: Target::Subject { name },
@@ -175,15 +223,36 @@ pub(super) async fn settle(
         let denials = &route.bus.denials;
         let waits = acks.into_iter().map(|(subject, ack)| async move {
             ack.await
-                .map(drop)
                 .map_err(|err| bus::publish::classify(&err, &subject, denials))
         });
         let stored = futures::future::join_all(waits).await;
+        let sequences: Vec<u64> = stored
+            .iter()
+            .map(|s| s.as_ref().map_or(0, |ack| ack.sequence))
+            .collect();
         match failed.or_else(|| stored.into_iter().find_map(Result::err)) {
             // Nothing is lost: the input is retried (outputs already stored are dropped as duplicates then) or,
             // when the server will never take an output, dead-lettered with the reason.
             Some(failure) => fail(&route, &message, &id, &plugin, Failure::publish(failure)).await,
             None => {
+                if let (Some(rules), Some((placement, ids))) = (&route.rules, &placed) {
+                    let events: Vec<(&'static str, u64, String)> = ids
+                        .iter()
+                        .zip(&sequences)
+                        .map(|((event_type, output_id), sequence)| {
+                            (*event_type, *sequence, output_id.clone())
+                        })
+                        .collect();
+                    if let Err(err) = rules.settle(placement, &events, &id.correlation_id).await {
+                        let failure = Failure::new(
+                            FailureClass::Host,
+                            format!("the rules' state cannot be written just now: {err:#}"),
+                        );
+                        fail(&route, &message, &id, &plugin, failure).await;
+                        drop(permit);
+                        return;
+                    }
+                }
                 if let Some(plan) = plan
                     && let Err(failure) = after_acknowledged(&route, &message, &id, &plugin, plan).await
                 {

@@ -23,6 +23,7 @@ mod error;
 mod follower;
 pub mod lookups;
 pub mod routes;
+pub mod rules;
 pub mod shadow;
 pub mod slots;
 mod unrouted;
@@ -151,6 +152,8 @@ pub struct Service {
     routes: Arc<Routes>,
     /// Every tenant's master data: live on this host, kept in JetStream.
     lookups: HashMap<Tenant, TenantLookups>,
+    /// Every tenant's business rules and their state.
+    rules: HashMap<Tenant, Arc<crate::rules::TenantRules>>,
     /// Held while the sweep moves a tenant's unrouted documents, and while a route starts: a route never
     /// starts consuming a source whose documents are being moved to the dead letters.
     sweeping: tokio::sync::Mutex<()>,
@@ -207,6 +210,14 @@ impl Service {
             versions.clone(),
             Arc::new(sequences),
         ));
+        let mut rules = HashMap::new();
+        for tenant in &config.tenants {
+            let opened =
+                crate::rules::TenantRules::open(&bus.js, &tenant.name, tenant.rules.clone())
+                    .await
+                    .with_context(|| format!("opening tenant {}'s rule state", tenant.name))?;
+            rules.insert(tenant.name.clone(), Arc::new(opened));
+        }
         let service = Arc::new(Self {
             config,
             bus,
@@ -214,6 +225,7 @@ impl Service {
             versions,
             routes,
             lookups,
+            rules,
             sweeping: tokio::sync::Mutex::default(),
         });
         for tenant in &service.config.tenants {
@@ -287,6 +299,15 @@ impl Service {
             route,
             self.lookups.get(tenant).cloned().unwrap_or_default(),
         )
+        .with_rules(self.rules.get(tenant).cloned())
+    }
+
+    /// A tenant's business rules and their state.
+    pub fn rules(&self, tenant: &Tenant) -> Result<&Arc<crate::rules::TenantRules>, ServiceError> {
+        self.tenant(tenant)?;
+        self.rules.get(tenant).ok_or_else(|| {
+            ServiceError::not_found("no_tenant", format!("no tenant {tenant:?} on this host"))
+        })
     }
 
     /// The sources of `tenant` some running route takes.

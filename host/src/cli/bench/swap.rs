@@ -305,12 +305,7 @@ async fn run_on(
     let _ = stop.send(true);
     let _ = routes.await;
     let _ = admin_task.await;
-    for kind in [
-        bus::StreamKind::In,
-        bus::StreamKind::Ev,
-        bus::StreamKind::Out,
-        bus::StreamKind::Dlq,
-    ] {
+    for kind in bus::StreamKind::ALL {
         js.delete_stream(bus::stream_name(TENANT, kind)).await.ok();
     }
     client.flush().await.ok();
