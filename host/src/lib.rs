@@ -21,6 +21,8 @@ pub mod pipeline;
 pub mod plugin;
 /// Business rules on host-owned state: quarantine of held lots, alerts.
 pub mod rules;
+/// The trace: per business key (purchase order, shipment, lot, work order, correlation id), every hop.
+pub mod trace;
 /// Hot swap: every slot's active version, compiled, for the routes that run it.
 pub mod versions;
 

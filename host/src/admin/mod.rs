@@ -14,6 +14,7 @@ pub mod lookups;
 pub mod plugins;
 mod routes;
 pub mod rules;
+mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -178,6 +179,7 @@ fn parts() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(routes::router())
         .merge(lookups::router())
         .merge(rules::router())
+        .merge(trace::router())
         .merge(dead_letters::router());
     (open, guarded)
 }

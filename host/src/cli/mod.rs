@@ -20,6 +20,7 @@ mod lookup;
 pub mod ops;
 mod plugin;
 pub mod runner;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -135,6 +136,9 @@ enum Command {
         #[command(subcommand)]
         command: alerts::QuarantineCommand,
     },
+    /// A business key's timeline: every input, event, output, acknowledgment, dead letter, quarantine, release
+    /// and alert that touched `po:<order>`, `shipment:<id>`, `lot:<lot>`, `wo:<work order>` or a correlation id.
+    Trace(trace::TraceArgs),
     /// Measure the 856 pipeline end to end against raw JetStream publish + consume, in the same run.
     ///
     /// Starts its own nats-server (or uses --nats-url), publishes the documents raw through a stream and a pull
@@ -454,6 +458,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lookup { command } => lookup::run(command),
         Command::Alerts { command } => alerts::run_alerts(command),
         Command::Quarantine { command } => alerts::run_quarantine(command),
+        Command::Trace(args) => trace::run(args),
         Command::Schema => {
             print!("{}", runner::pretty(&crate::canonical::json_schema()?));
             Ok(ExitCode::SUCCESS)

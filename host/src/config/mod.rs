@@ -111,6 +111,8 @@ pub struct TenantConfig {
     pub routes: Vec<RouteDef>,
     /// The business rules it runs (`[tenants.<t>.rules]`).
     pub rules: RuleSettings,
+    /// Whether the host records the tenant's trace (`trace = false` turns it off; on by default).
+    pub trace: bool,
 }
 
 /// Which business rules a tenant runs, and how they are tuned.
@@ -188,6 +190,7 @@ struct TenantFile {
     outbound: Vec<Spanned<OutboundFile>>,
     #[serde(default)]
     rules: RulesFile,
+    trace: Option<bool>,
 }
 
 /// `[tenants.<t>.rules]`: each rule on or off.
@@ -323,6 +326,7 @@ fn check_tenant(
         rules: RuleSettings {
             quarantine: file.rules.quarantine.unwrap_or(false),
         },
+        trace: file.trace.unwrap_or(true),
     })
 }
 

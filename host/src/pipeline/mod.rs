@@ -66,6 +66,8 @@ pub struct Route {
     /// The tenant's business rules, for inbound routes when any is on: they place each event (published or
     /// quarantined) before it goes out.
     pub rules: Option<Arc<crate::rules::TenantRules>>,
+    /// The tenant's trace, when it records one: every input, output, dead letter and release, by business key.
+    pub trace: Option<Arc<crate::trace::Trace>>,
 }
 
 impl std::fmt::Debug for Route {

@@ -36,6 +36,8 @@ pub struct RouteSpec {
     pub lookups: TenantLookups,
     /// The tenant's business rules, when any is on: shared by the tenant's routes.
     pub rules: Option<Arc<crate::rules::TenantRules>>,
+    /// The tenant's trace: shared by the tenant's routes.
+    pub trace: Option<Arc<crate::trace::Trace>>,
     /// Where it was defined.
     pub origin: Origin,
 }
@@ -49,6 +51,7 @@ impl RouteSpec {
             kind: route.kind,
             lookups,
             rules: None,
+            trace: None,
             origin: route.origin,
         }
     }
@@ -56,6 +59,12 @@ impl RouteSpec {
     /// The same, with the tenant's rules.
     pub fn with_rules(mut self, rules: Option<Arc<crate::rules::TenantRules>>) -> Self {
         self.rules = rules;
+        self
+    }
+
+    /// The same, with the tenant's trace.
+    pub fn with_trace(mut self, trace: Option<Arc<crate::trace::Trace>>) -> Self {
+        self.trace = trace;
         self
     }
 
@@ -179,6 +188,7 @@ impl Routes {
                 Kind::Inbound { .. } => spec.rules.clone().filter(|r| r.active()),
                 Kind::Outbound { .. } => None,
             },
+            trace: spec.trace.clone().filter(|t| t.recording()),
         });
         let worker = tokio::spawn(super::run(route, stopping));
         self.running.lock().await.insert(

@@ -16,6 +16,7 @@ use crate::bus;
 use crate::config::{Kind, RouteCommon, Target};
 use crate::invoke::{Action, FailureClass};
 use crate::rules;
+use crate::trace;
 
 /// The headers every output of an input carries.
 fn output_headers(
@@ -164,10 +165,16 @@ pub(super) async fn settle(
         },
         Outcome::Failed(failure) => {
             settling.spawn(async move {
+                let mut traced = traced_outputs(&route, &ack_outputs);
                 // The partner hears why before the input goes to the dead letters; if it cannot be told, the
                 // input stays and is tried again.
                 match publish_all(&route, ack_outputs).await {
-                    Ok(()) => fail(&route, &message, &id, &plugin, failure).await,
+                    Ok(stored) => {
+                        for (output, stored) in traced.iter_mut().zip(stored) {
+                            output.stored = Some(stored);
+                        }
+                        fail_with(&route, &message, &id, &plugin, failure, &traced).await;
+                    }
                     Err(failure) => fail(&route, &message, &id, &plugin, failure).await,
                 }
                 drop(permit);
@@ -203,6 +210,8 @@ pub(super) async fn settle(
         });
         return;
     }
+    // What the trace records of each output, read before they go (the payloads move into the publishes).
+    let mut traced = traced_outputs(&route, &outputs);
     let mut acks = Vec::with_capacity(outputs.len());
     let mut failed = None;
     for (subject, headers, payload) in outputs {
@@ -230,6 +239,11 @@ pub(super) async fn settle(
             .iter()
             .map(|s| s.as_ref().map_or(0, |ack| ack.sequence))
             .collect();
+        for (output, stored) in traced.iter_mut().zip(&stored) {
+            output.stored = stored.as_ref().ok().map(|ack| (ack.stream.clone(), ack.sequence));
+        }
+        // Decisions the rules make from here on (releases) are this input's.
+        let since = jiff::Timestamp::now();
         match failed.or_else(|| stored.into_iter().find_map(Result::err)) {
             // Nothing is lost: the input is retried (outputs already stored are dropped as duplicates then) or,
             // when the server will never take an output, dead-lettered with the reason.
@@ -253,12 +267,26 @@ pub(super) async fn settle(
                         return;
                     }
                 }
-                if let Some(plan) = plan
-                    && let Err(failure) = after_acknowledged(&route, &message, &id, &plugin, plan).await
-                {
-                    fail(&route, &message, &id, &plugin, failure).await;
-                    drop(permit);
-                    return;
+                let mut refused = None;
+                if let Some(plan) = plan {
+                    match after_acknowledged(&route, &message, &id, &plugin, plan).await {
+                        Ok(letter) => refused = letter,
+                        Err(failure) => {
+                            fail(&route, &message, &id, &plugin, failure).await;
+                            drop(permit);
+                            return;
+                        }
+                    }
+                }
+                if let Some(trace) = &route.trace {
+                    let input = trace_input(&route, &message, &id, since);
+                    trace.write(trace::settled(&input, &traced, refused)).await;
+                    if let Some(rules) = &route.rules {
+                        let lots = trace::lots_decided(&traced);
+                        if !lots.is_empty() {
+                            trace.decisions(trace::lots_of(rules), &lots, since).await;
+                        }
+                    }
                 }
                 if let Err(err) = message.ack().await {
                     tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "acknowledging: {err}; JetStream will redeliver and the outputs dedupe");
@@ -269,11 +297,11 @@ pub(super) async fn settle(
     });
 }
 
-/// Publishes outputs and waits until every one is stored.
+/// Publishes outputs and waits until every one is stored; where each was stored (stream, sequence).
 async fn publish_all(
     route: &Route,
     outputs: Vec<(String, HeaderMap, Bytes)>,
-) -> Result<(), Failure> {
+) -> Result<Vec<(String, u64)>, Failure> {
     let mut acks = Vec::with_capacity(outputs.len());
     for (subject, headers, payload) in outputs {
         let ack = route
@@ -286,29 +314,64 @@ async fn publish_all(
             })?;
         acks.push((subject, ack));
     }
+    let mut stored = Vec::with_capacity(acks.len());
     for (subject, ack) in acks {
-        ack.await.map_err(|err| {
+        let ack = ack.await.map_err(|err| {
             Failure::publish(bus::publish::classify(&err, &subject, &route.bus.denials))
         })?;
+        stored.push((ack.stream, ack.sequence));
     }
-    Ok(())
+    Ok(stored)
+}
+
+/// What the trace records of `outputs`; nothing when the tenant records no trace.
+fn traced_outputs(route: &Route, outputs: &[(String, HeaderMap, Bytes)]) -> Vec<trace::Output> {
+    if route.trace.is_none() {
+        return Vec::new();
+    }
+    outputs
+        .iter()
+        .map(|(subject, headers, payload)| trace::Output::new(subject, headers, payload))
+        .collect()
+}
+
+/// The input as the trace records it.
+fn trace_input<'a>(
+    route: &'a Route,
+    message: &'a Message,
+    id: &'a Identity,
+    settled_at: jiff::Timestamp,
+) -> trace::Input<'a> {
+    let outbound = matches!(route.kind, Kind::Outbound { .. });
+    trace::Input {
+        subject: message.subject.as_str(),
+        key: &id.key,
+        message_id: &id.message_id,
+        correlation_id: &id.correlation_id,
+        route: route.common.name.as_str(),
+        stored_at: id.stored_at,
+        settled_at,
+        keys: trace::input_keys(&message.payload, outbound),
+        recorded: !outbound,
+    }
 }
 
 /// Once an acknowledged input's outputs are stored: its interchanges are remembered, and the part of it that
-/// was refused is dead-lettered on its own. An error leaves the input to be tried again (its outputs dedupe).
+/// was refused is dead-lettered on its own (its letter, for the trace). An error leaves the input to be tried
+/// again (its outputs dedupe).
 async fn after_acknowledged(
     route: &Route,
     message: &Message,
     id: &Identity,
     plugin: &str,
     plan: acks::Plan,
-) -> Result<(), Failure> {
+) -> Result<Option<trace::Letter>, Failure> {
     let Kind::Inbound {
         acknowledgments: Some(config),
         ..
     } = &route.kind
     else {
-        return Ok(());
+        return Ok(None);
     };
     let origin = acks::origin(message, id);
     acks::remember(route, config, &origin, &plan.mapped)
@@ -332,8 +395,15 @@ async fn after_acknowledged(
             )
         })?;
         tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, dead_letter = stored.sequence, class = failure.class.as_str(), "the rest mapped; the refused part dead-lettered: {}", failure.error);
+        return Ok(Some(trace::Letter::new(
+            &route.tenant,
+            &route.common.name,
+            stored.sequence,
+            failure.class.as_str(),
+            &failure.error,
+        )));
     }
-    Ok(())
+    Ok(None)
 }
 
 async fn deliver_http(
@@ -368,6 +438,20 @@ async fn deliver_http(
             return;
         }
     }
+    if let Some(trace) = &route.trace {
+        let delivered: Vec<trace::Output> = (0..documents.len())
+            .map(|index| trace::Output {
+                subject: format!("http:{}", route.common.name),
+                id: format!("{}:{}:{index}", route.common.name, id.key),
+                event_type: None,
+                ack: None,
+                keys: Vec::new(),
+                stored: None,
+            })
+            .collect();
+        let input = trace_input(route, message, id, jiff::Timestamp::now());
+        trace.write(trace::settled(&input, &delivered, None)).await;
+    }
     if let Err(err) = message.ack().await {
         tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, "acknowledging: {err}");
     }
@@ -384,6 +468,18 @@ pub fn backoff(common: &RouteCommon, delivered: i64) -> Duration {
 
 /// Retries, or dead-letters, a failed input.
 async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, failure: Failure) {
+    fail_with(route, message, id, plugin, failure, &[]).await;
+}
+
+/// [`fail`], for an input whose acknowledgments (`acks`, stored) went to the partner before it failed.
+async fn fail_with(
+    route: &Route,
+    message: &Message,
+    id: &Identity,
+    plugin: &str,
+    failure: Failure,
+    acks: &[trace::Output],
+) {
     let attempts = id.delivered;
     if failure.action() == Action::Retry && attempts < i64::from(route.common.max_attempts) {
         let delay = backoff(&route.common, attempts);
@@ -411,6 +507,20 @@ async fn fail(route: &Route, message: &Message, id: &Identity, plugin: &str, fai
     match stored {
         Ok(stored) => {
             tracing::warn!(tenant = %route.tenant, route = %route.common.name, input = %id.key, attempts, class = failure.class.as_str(), "dead-lettered{}: {}", if stored.offloaded { " (its payload kept in the tenant's payload bucket)" } else { "" }, failure.error);
+            if let Some(trace) = &route.trace {
+                // Acknowledgments sent before the letter are timed before it.
+                let input = trace_input(route, message, id, jiff::Timestamp::now());
+                let letter = trace::Letter::new(
+                    &route.tenant,
+                    &route.common.name,
+                    stored.sequence,
+                    failure.class.as_str(),
+                    &failure.error,
+                );
+                trace
+                    .write(trace::dead_lettered(&input, acks, letter))
+                    .await;
+            }
             let _ = message.ack().await;
             if parking {
                 parked::after_parking(route, &failure.missed, stored.sequence).await;

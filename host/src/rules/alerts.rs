@@ -174,6 +174,7 @@ impl Alerts {
         {
             Ok(_) => {
                 tracing::warn!(tenant = %self.tenant, alert = %alert.id, kind = %alert.kind, "alert: {}", alert.message);
+                crate::trace::alert_raised(&self.tenant, &alert).await;
                 Ok(true)
             }
             Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),

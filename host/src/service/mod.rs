@@ -26,6 +26,7 @@ pub mod routes;
 pub mod rules;
 pub mod shadow;
 pub mod slots;
+pub mod trace;
 mod unrouted;
 
 use std::collections::HashMap;
@@ -154,6 +155,8 @@ pub struct Service {
     lookups: HashMap<Tenant, TenantLookups>,
     /// Every tenant's business rules and their state.
     rules: HashMap<Tenant, Arc<crate::rules::TenantRules>>,
+    /// Every tenant's trace (read even where it no longer records).
+    traces: HashMap<Tenant, Arc<crate::trace::Trace>>,
     /// Held while the sweep moves a tenant's unrouted documents, and while a route starts: a route never
     /// starts consuming a source whose documents are being moved to the dead letters.
     sweeping: tokio::sync::Mutex<()>,
@@ -218,6 +221,14 @@ impl Service {
                     .with_context(|| format!("opening tenant {}'s rule state", tenant.name))?;
             rules.insert(tenant.name.clone(), Arc::new(opened));
         }
+        let mut traces = HashMap::new();
+        for tenant in &config.tenants {
+            let trace =
+                crate::trace::Trace::open(&bus.js, &tenant.name, &config.nats, tenant.trace)
+                    .await
+                    .with_context(|| format!("opening tenant {}'s trace", tenant.name))?;
+            traces.insert(tenant.name.clone(), trace);
+        }
         let service = Arc::new(Self {
             config,
             bus,
@@ -226,6 +237,7 @@ impl Service {
             routes,
             lookups,
             rules,
+            traces,
             sweeping: tokio::sync::Mutex::default(),
         });
         for tenant in &service.config.tenants {
@@ -300,6 +312,7 @@ impl Service {
             self.lookups.get(tenant).cloned().unwrap_or_default(),
         )
         .with_rules(self.rules.get(tenant).cloned())
+        .with_trace(self.traces.get(tenant).cloned())
     }
 
     /// A tenant's business rules and their state.
