@@ -303,3 +303,174 @@ fn a_held_lot_quarantines_its_consumption_across_a_restart_until_released_once()
     });
     assert!(host.terminate());
 }
+
+fn plant_config(dir: &Path) -> PathBuf {
+    let data = support::root().join("examples/plant/master-data");
+    let component = |name: &str| support::component(name).display().to_string();
+    nats::write_config(
+        dir,
+        &format!(
+            r#"
+[tenants.acme]
+rules = {{ order-change = true, receipt-discrepancy = true }}
+lookups = {{ units = "{units}", items = "{items}" }}
+
+[[tenants.acme.inbound]]
+source = "erp"
+plugin = "{erp}"
+config = {{ timezone = "America/Chicago", buyer-name = "ACME Brake Systems" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-855"
+plugin = "{ack}"
+config = {{ timezone = "Europe/Berlin" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-856"
+plugin = "{asn}"
+config = {{ timezone = "Europe/Berlin" }}
+
+[[tenants.acme.inbound]]
+source = "wms-944"
+plugin = "{receipt}"
+config = {{ timezone = "America/Chicago", dock-location = "P2-D4" }}
+"#,
+            units = data.join("units.csv").display(),
+            items = data.join("items.csv").display(),
+            erp = component("erp-orders-json"),
+            ack = component("x12-855-order-ack"),
+            asn = component("x12-856-ship-notice"),
+            receipt = component("x12-944-warehouse-receipt"),
+        ),
+    )
+}
+
+#[test]
+fn a_changed_acknowledgment_and_a_short_receipt_each_raise_one_alert_naming_what_differs() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let host = Host::start(
+        &plant_config(dir.path()),
+        &server.url,
+        &dir.path().join("data"),
+    );
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    let api = Api::new(&host);
+    rt.block_on(async {
+        let docs = "examples/plant/documents";
+        let read =
+            |name: &str| std::fs::read(support::root().join(docs).join(name)).expect("document");
+        nats::publish(
+            &js,
+            "mw.acme.in.erp",
+            &[],
+            read("erp-po-4500020114-brightwire.json"),
+        )
+        .await;
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.purchase-order", 1, WAIT).await;
+        // Brightwire confirms 12000 nuts on line 20 instead of what was ordered.
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-855",
+            &[("Mw-Correlation-Id", "po-4500020114")],
+            read("brightwire-855-4500020114.x12"),
+        )
+        .await;
+        let alerts =
+            nats::wait_for(&js, "MW_acme_ALERT", "mw.acme.alert.order-change", 1, WAIT).await;
+        let alert = &alerts[0].json()["exception"];
+        assert_eq!(alert["subject"], "purchase-order:4500020114");
+        assert_eq!(alert["header"]["correlation-id"], "po-4500020114");
+        let message = alert["message"].as_str().expect("message");
+        assert!(message.contains("line 20 changed"), "{message}");
+        assert!(
+            !message.contains("line 10"),
+            "accepted lines are not changes: {message}"
+        );
+        assert_eq!(alert["concerns"]["documents"][0]["id"], "4500020114");
+
+        // The same acknowledgment again: no second alert.
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-855",
+            &[],
+            read("brightwire-855-4500020114.x12"),
+        )
+        .await;
+        nats::wait_for(
+            &js,
+            "MW_acme_EV",
+            "mw.acme.ev.order-acknowledgment",
+            2,
+            WAIT,
+        )
+        .await;
+
+        // An acknowledgment of an order never seen: an alert saying so.
+        let stranger = String::from_utf8(read("brightwire-855-4500020114.x12"))
+            .expect("text")
+            .replace("4500020114", "4500029999");
+        nats::publish(&js, "mw.acme.in.supplier-855", &[], stranger.into_bytes()).await;
+        let alerts =
+            nats::wait_for(&js, "MW_acme_ALERT", "mw.acme.alert.order-change", 2, WAIT).await;
+        let unknown = alerts
+            .iter()
+            .map(|a| a.json())
+            .find(|a| a["exception"]["subject"] == "purchase-order:4500029999")
+            .expect("the unknown order's alert");
+        assert!(
+            unknown["exception"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("was not seen going out")),
+            "{unknown}"
+        );
+
+        // The ship notice, then Riverside's count: 4000 bolts where 5000 were shipped.
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[],
+            read("brightwire-856-SHP-BW-240617-01.x12"),
+        )
+        .await;
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.ship-notice", 1, WAIT).await;
+        let short = String::from_utf8(read("riverside-944-RV-240618-002.x12"))
+            .expect("text")
+            .replace("W07*5000*", "W07*4000*")
+            .replace("W14*17400", "W14*16400");
+        nats::publish(&js, "mw.acme.in.wms-944", &[], short.into_bytes()).await;
+        let alerts = nats::wait_for(
+            &js,
+            "MW_acme_ALERT",
+            "mw.acme.alert.receipt-discrepancy",
+            1,
+            WAIT,
+        )
+        .await;
+        let alert = &alerts[0].json()["exception"];
+        assert_eq!(alert["subject"], "ship-notice:SHP-BW-240617-01");
+        let message = alert["message"].as_str().expect("message");
+        assert!(
+            message.contains("4000 H87 received, 5000 H87 shipped"),
+            "{message}"
+        );
+        // The nuts and washers matched what was shipped: one alert only.
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.goods-receipt", 3, WAIT).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            nats::count_on(&js, "MW_acme_ALERT", "mw.acme.alert.receipt-discrepancy").await,
+            1
+        );
+        assert_eq!(
+            nats::count_on(&js, "MW_acme_ALERT", "mw.acme.alert.order-change").await,
+            2
+        );
+
+        let (status, open) = api.get("/v1/tenants/acme/alerts?state=open").await;
+        assert!(status.is_success(), "{open}");
+        assert_eq!(open.as_array().map(Vec::len), Some(3), "{open}");
+        assert_eq!(nats::count_on(&js, "MW_acme_DLQ", "mw.acme.dlq.>").await, 0);
+    });
+    assert!(host.terminate());
+}

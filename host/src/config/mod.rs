@@ -121,6 +121,10 @@ pub struct RuleSettings {
     /// Quarantine: a consumption of a lot quality holds is held back on `mw.<t>.quarantine.<type>` until the
     /// lot is released.
     pub quarantine: bool,
+    /// Order change: an acknowledgment that changes, back-orders or rejects lines raises an alert.
+    pub order_change: bool,
+    /// Receipt discrepancy: a receipt that differs from its ship notice raises an alert.
+    pub receipt_discrepancy: bool,
 }
 
 impl Config {
@@ -198,6 +202,10 @@ struct TenantFile {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     quarantine: Option<bool>,
+    #[serde(rename = "order-change")]
+    order_change: Option<bool>,
+    #[serde(rename = "receipt-discrepancy")]
+    receipt_discrepancy: Option<bool>,
 }
 
 fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
@@ -325,6 +333,8 @@ fn check_tenant(
         routes,
         rules: RuleSettings {
             quarantine: file.rules.quarantine.unwrap_or(false),
+            order_change: file.rules.order_change.unwrap_or(false),
+            receipt_discrepancy: file.rules.receipt_discrepancy.unwrap_or(false),
         },
         trace: file.trace.unwrap_or(true),
     })

@@ -101,10 +101,7 @@ pub(super) async fn settle(
                     let mut headers = output_headers(&route, &message, &id, &plugin, &output_id);
                     headers.insert(bus::EVENT_TYPE, event.event_type);
                     headers.insert(bus::CONTENT_TYPE, "application/json");
-                    let held = placement
-                        .as_ref()
-                        .and_then(|p| p.quarantined.get(index))
-                        .is_some_and(Option::is_some);
+                    let held = placement.as_ref().is_some_and(|p| p.is_held_back(index));
                     let subject = if held {
                         bus::quarantine_subject(&route.tenant, event.event_type)
                     } else {

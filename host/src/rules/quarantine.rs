@@ -7,19 +7,18 @@
 //! Items match when the hold names none, or when the hold and the event share an id (scheme and value). Lots
 //! match by the lot number the hold names, against the event's internal and supplier lot numbers.
 
-use anyhow::{Context, Result, bail};
-use async_nats::jetstream::{self, kv};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use anyhow::{Context, Result};
+use async_nats::jetstream;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::alerts::{Alert, AlertState, Note};
+use super::state::Documents;
+use super::{HeldBack, Rule, RuleState, Seen, Stored};
 use crate::bus::{self, StreamKind};
 use crate::names::Tenant;
-
-/// How many times a change is tried again after another host changed the same lot first.
-const ATTEMPTS: usize = 32;
 
 /// Whether a lot may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -100,46 +99,36 @@ impl LotState {
 pub struct Lots {
     tenant: Tenant,
     js: jetstream::Context,
-    store: kv::Store,
+    documents: Documents,
 }
 
 impl Lots {
-    pub(super) fn new(tenant: Tenant, js: jetstream::Context, store: kv::Store) -> Self {
-        Self { tenant, js, store }
+    pub(super) fn new(tenant: Tenant, js: jetstream::Context, documents: Documents) -> Self {
+        Self {
+            tenant,
+            js,
+            documents,
+        }
     }
 
     fn key(lot: &str) -> String {
-        format!("lot.{}", URL_SAFE_NO_PAD.encode(lot))
+        Documents::key("lot", lot)
     }
 
     /// A lot's state, if the rules know it.
     pub async fn get(&self, lot: &str) -> Result<Option<LotState>> {
-        Ok(self
-            .store
-            .get(Self::key(lot))
-            .await
-            .with_context(|| format!("reading the state of lot {lot}"))?
-            .map(|v| serde_json::from_slice(&v))
-            .transpose()?)
+        self.documents.get(&Self::key(lot)).await
     }
 
     /// Every lot with messages held back or decided.
     pub async fn with_quarantine(&self) -> Result<Vec<LotState>> {
-        use futures::StreamExt as _;
-        let mut keys = self.store.keys().await.context("listing lots")?;
-        let mut out = Vec::new();
-        while let Some(key) = keys.next().await {
-            let key = key.context("listing lots")?;
-            if !key.starts_with("lot.") {
-                continue;
-            }
-            if let Some(value) = self.store.get(&key).await.context("reading a lot")?
-                && let Ok(state) = serde_json::from_slice::<LotState>(&value)
-                && !state.quarantined.is_empty()
-            {
-                out.push(state);
-            }
-        }
+        let mut out: Vec<LotState> = self
+            .documents
+            .all::<LotState>("lot")
+            .await?
+            .into_iter()
+            .filter(|state| !state.quarantined.is_empty())
+            .collect();
         out.sort_by(|a, b| a.lot.cmp(&b.lot));
         Ok(out)
     }
@@ -151,54 +140,7 @@ impl Lots {
         lot: &str,
         apply: impl Fn(Option<LotState>) -> Result<Option<LotState>>,
     ) -> Result<Option<LotState>> {
-        let key = Self::key(lot);
-        for _ in 0..ATTEMPTS {
-            let entry = self
-                .store
-                .entry(&key)
-                .await
-                .with_context(|| format!("reading the state of lot {lot}"))?
-                .filter(|e| e.operation == kv::Operation::Put);
-            let (current, revision) = match &entry {
-                Some(e) => (
-                    Some(serde_json::from_slice::<LotState>(&e.value)?),
-                    Some(e.revision),
-                ),
-                None => (None, None),
-            };
-            let Some(next) = apply(current.clone())? else {
-                return Ok(current);
-            };
-            if Some(&next) == current.as_ref() {
-                return Ok(current);
-            }
-            let value = serde_json::to_vec(&next)?.into();
-            let written = match revision {
-                Some(revision) => self
-                    .store
-                    .update(&key, value, revision)
-                    .await
-                    .map(drop)
-                    .map_err(|e| {
-                        (
-                            e.kind() == kv::UpdateErrorKind::WrongLastRevision,
-                            e.to_string(),
-                        )
-                    }),
-                None => self.store.create(&key, value).await.map(drop).map_err(|e| {
-                    (
-                        e.kind() == kv::CreateErrorKind::AlreadyExists,
-                        e.to_string(),
-                    )
-                }),
-            };
-            match written {
-                Ok(()) => return Ok(Some(next)),
-                Err((true, _)) => continue,
-                Err((false, err)) => bail!("writing the state of lot {lot}: {err}"),
-            }
-        }
-        bail!("lot {lot} was changed by others {ATTEMPTS} times in a row")
+        self.documents.change(&Self::key(lot), apply).await
     }
 
     /// Publishes a message held back for `lot` on `ev` (once: its id is `release:<sequence>`) and records its
@@ -270,6 +212,228 @@ impl Lots {
         .await
         .map(drop)
     }
+}
+
+/// The quarantine rule.
+pub struct Quarantine;
+
+impl Rule for Quarantine {
+    fn name(&self) -> &'static str {
+        "quarantine"
+    }
+
+    fn hold_back<'a>(
+        &'a self,
+        state: &'a RuleState,
+        event: &'a Seen<'a>,
+    ) -> BoxFuture<'a, Result<Option<HeldBack>>> {
+        Box::pin(held_back(state, event.event_type, event.value))
+    }
+
+    fn settle<'a>(
+        &'a self,
+        state: &'a RuleState,
+        event: &'a Stored<'a>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if event.event_type == "quality-hold" {
+                if let Some(lot) = decide(state, &event.value["quality-hold"]).await? {
+                    release_lot(state, &lot).await?;
+                }
+                return Ok(());
+            }
+            let Some(held) = event.held_back else {
+                return Ok(());
+            };
+            let lot_state = state
+                .lots
+                .change(&held.lot, |lot| {
+                    let Some(mut lot) = lot else { return Ok(None) };
+                    if lot.quarantined.iter().any(|q| q.sequence == event.sequence) {
+                        return Ok(None);
+                    }
+                    lot.quarantined.push(Quarantined {
+                        sequence: event.sequence,
+                        event_type: event.event_type.to_string(),
+                        message_id: event.output_id.to_string(),
+                        fate: Fate::Waiting,
+                        decided: None,
+                    });
+                    Ok(Some(lot))
+                })
+                .await?;
+            tracing::warn!(tenant = %state.tenant, lot = %held.lot, sequence = event.sequence, "{} quarantined: lot {} is on hold ({})", held.about, held.lot, held.holds.join(", "));
+            for hold in &held.holds {
+                state
+                    .alerts
+                    .raise(Alert {
+                        id: format!("quarantine:{hold}:{}", held.lot),
+                        kind: "quarantine".into(),
+                        severity: "warning".into(),
+                        subject: format!("lot:{}", held.lot),
+                        message: format!(
+                            "{} consumes lot {}, which quality holds ({hold}): the consumption is quarantined until the lot is released",
+                            held.about, held.lot
+                        ),
+                        concerns: held.concerns.clone(),
+                        correlation_id: event.correlation_id.to_string(),
+                        raised_at: jiff::Timestamp::now(),
+                        state: AlertState::Open,
+                        acknowledged: None,
+                        resolved: None,
+                    })
+                    .await?;
+            }
+            // Released while this was being held back: it goes on now.
+            if lot_state.is_some_and(|s| s.status == LotStatus::Released) {
+                release_lot(state, &held.lot).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Records a quality decision about a lot; the lot, when it released one that was held.
+async fn decide(state: &RuleState, hold: &Value) -> Result<Option<String>> {
+    let Some(key) = hold["scope"].get("lot") else {
+        // A hold of an item, a location or a handling unit: not a lot the rule tracks.
+        return Ok(None);
+    };
+    let Some(lot) = key["lot"].as_str().filter(|l| !l.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let hold_id = hold["hold-id"].as_str().unwrap_or_default().to_string();
+    let items = item_ids(&key["item"]);
+    let reason = hold["reason"].as_str().unwrap_or_default().to_string();
+    let status = match hold["disposition"].as_str().unwrap_or_default() {
+        "release" => LotStatus::Released,
+        "scrap" => LotStatus::Scrapped,
+        // hold, rework: the lot may not be used.
+        _ => LotStatus::Held,
+    };
+    let after = state
+        .lots
+        .change(lot, |current| {
+            let mut current = current.unwrap_or_else(|| LotState {
+                lot: lot.to_string(),
+                status,
+                holds: Vec::new(),
+                quarantined: Vec::new(),
+            });
+            if status == LotStatus::Released && current.holds.is_empty() {
+                // A release of a lot never held: nothing to free; kept so the release is on record.
+                current.status = LotStatus::Released;
+                return Ok(Some(current));
+            }
+            if !current.holds.iter().any(|h| h.hold_id == hold_id) {
+                current.holds.push(Hold {
+                    hold_id: hold_id.clone(),
+                    items: items.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            current.status = status;
+            Ok(Some(current))
+        })
+        .await?;
+    tracing::info!(tenant = %state.tenant, lot, hold = %hold_id, ?status, "lot {}", match status {
+        LotStatus::Held => "held: its consumption is quarantined",
+        LotStatus::Released => "released",
+        LotStatus::Scrapped => "scrapped: what it held back stays quarantined",
+    });
+    Ok(
+        (status == LotStatus::Released && after.is_some_and(|a| !a.holds.is_empty()))
+            .then(|| lot.to_string()),
+    )
+}
+
+/// Whether a consumption (or an issue movement) uses a lot on hold.
+async fn held_back(state: &RuleState, event_type: &str, value: &Value) -> Result<Option<HeldBack>> {
+    if event_type != "material-consumption" && event_type != "inventory-movement" {
+        return Ok(None);
+    }
+    let body = &value[event_type];
+    if event_type == "inventory-movement" && body["kind"] != "issue" {
+        return Ok(None);
+    }
+    // A return to stock (negative) takes nothing from the lot.
+    if body["quantity"]["value"]
+        .as_str()
+        .is_some_and(|v| v.trim_start().starts_with('-'))
+    {
+        return Ok(None);
+    }
+    let items = item_ids(&body["item"]);
+    for lot in lot_numbers(&body["lot"]) {
+        let Some(lot_state) = state.lots.get(&lot).await? else {
+            continue;
+        };
+        if !lot_state.holds_back(&items) {
+            continue;
+        }
+        let (about, document) = match event_type {
+            "material-consumption" => (
+                format!("work order {}", body["work-order"].as_str().unwrap_or("?")),
+                json!({"kind": "work-order", "id": body["work-order"]}),
+            ),
+            _ => (
+                format!("movement {}", body["movement-id"].as_str().unwrap_or("?")),
+                json!({"kind": "inventory-movement", "id": body["movement-id"]}),
+            ),
+        };
+        let location = body
+            .get("location")
+            .or_else(|| body.get("from"))
+            .filter(|l| !l.is_null());
+        return Ok(Some(HeldBack {
+            lot: lot.clone(),
+            holds: lot_state.holds.iter().map(|h| h.hold_id.clone()).collect(),
+            concerns: json!({
+                "documents": [document],
+                "items": [body["item"]],
+                "lots": [lot],
+                "quantities": [{"what": "held-back", "quantity": body["quantity"]}],
+                "locations": location.map(|l| vec![l.clone()]).unwrap_or_default(),
+            }),
+            about,
+        }));
+    }
+    Ok(None)
+}
+
+/// Publishes what a released lot held back, and resolves its quarantine alerts.
+async fn release_lot(state: &RuleState, lot: &str) -> Result<()> {
+    let Some(lot_state) = state.lots.get(lot).await? else {
+        return Ok(());
+    };
+    let note = Note {
+        by: "rule:quarantine".into(),
+        at: jiff::Timestamp::now(),
+        note: Some(format!("lot {lot} released")),
+    };
+    let mut released = 0;
+    for held in lot_state
+        .quarantined
+        .iter()
+        .filter(|q| q.fate == Fate::Waiting)
+    {
+        state
+            .lots
+            .release(lot, held.sequence, note.clone())
+            .await
+            .with_context(|| format!("releasing what lot {lot} held back"))?;
+        released += 1;
+    }
+    for hold in &lot_state.holds {
+        state
+            .alerts
+            .resolve(&format!("quarantine:{}:{lot}", hold.hold_id), note.clone())
+            .await?;
+    }
+    if released > 0 {
+        tracing::info!(tenant = %state.tenant, lot, released, "lot released: {released} quarantined message(s) published on ev");
+    }
+    Ok(())
 }
 
 /// An identifier as the rules compare them: `scheme:value`.

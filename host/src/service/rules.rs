@@ -22,12 +22,13 @@ impl Service {
         tenant: &Tenant,
         state: Option<AlertState>,
     ) -> Result<Vec<Alert>, ServiceError> {
-        Ok(self.rules(tenant)?.alerts.list(state).await?)
+        Ok(self.rules(tenant)?.state.alerts.list(state).await?)
     }
 
     /// One alert.
     pub async fn alert(&self, tenant: &Tenant, id: &str) -> Result<Alert, ServiceError> {
         self.rules(tenant)?
+            .state
             .alerts
             .get(id)
             .await?
@@ -42,7 +43,7 @@ impl Service {
         by: &str,
         note: Option<String>,
     ) -> Result<Alert, ServiceError> {
-        let alerts = &self.rules(tenant)?.alerts;
+        let alerts = &self.rules(tenant)?.state.alerts;
         match alerts.acknowledge(id, note_of(by, note)).await {
             Ok(Some(alert)) => Ok(alert),
             Ok(None) => Err(no_alert(tenant, id)),
@@ -62,6 +63,7 @@ impl Service {
         note: Option<String>,
     ) -> Result<Alert, ServiceError> {
         self.rules(tenant)?
+            .state
             .alerts
             .resolve(id, note_of(by, note))
             .await?
@@ -70,7 +72,7 @@ impl Service {
 
     /// The lots that hold something back, or held it, with each message's fate.
     pub async fn quarantine(&self, tenant: &Tenant) -> Result<Vec<LotState>, ServiceError> {
-        Ok(self.rules(tenant)?.lots.with_quarantine().await?)
+        Ok(self.rules(tenant)?.state.lots.with_quarantine().await?)
     }
 
     /// A person's decision about one message a lot holds back: released on `ev`, or discarded; `reason` is
@@ -90,8 +92,8 @@ impl Service {
                 "say why (`reason`): a decision about held-back material is recorded with its reason",
             ));
         }
-        let rules = self.rules(tenant)?;
-        let Some(state) = rules.lots.get(lot).await? else {
+        let lots = &self.rules(tenant)?.state.lots;
+        let Some(state) = lots.get(lot).await? else {
             return Err(no_quarantined(tenant, lot, sequence));
         };
         let Some(held) = state.quarantined.iter().find(|q| q.sequence == sequence) else {
@@ -110,21 +112,20 @@ impl Service {
             ));
         }
         let note = note_of(by, Some(reason.to_string()));
+        let since = note.at;
         match decision {
             Decision::Release => {
-                rules.lots.release(lot, sequence, note).await?;
+                lots.release(lot, sequence, note).await?;
             }
             Decision::Discard => {
-                rules
-                    .lots
-                    .decide(lot, sequence, Fate::Discarded, note)
-                    .await?;
+                lots.decide(lot, sequence, Fate::Discarded, note).await?;
             }
         }
         tracing::info!(%tenant, lot, sequence, ?decision, by, reason, "quarantined message decided");
-        rules
-            .lots
-            .get(lot)
+        if let Some(trace) = self.traces.get(tenant) {
+            trace.decisions(lots, &[lot.to_string()], since).await;
+        }
+        lots.get(lot)
             .await?
             .ok_or_else(|| no_quarantined(tenant, lot, sequence))
     }

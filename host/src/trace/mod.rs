@@ -429,7 +429,7 @@ pub fn lots_decided(outputs: &[Output]) -> Vec<String> {
 
 /// Where the rules keep their lots.
 pub fn lots_of(rules: &crate::rules::TenantRules) -> &crate::rules::quarantine::Lots {
-    &rules.lots
+    &rules.state.lots
 }
 
 /// The keys of an input payload that did not become events: the event an outbound route took, or the orders an
