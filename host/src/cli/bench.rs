@@ -52,6 +52,10 @@ pub struct BenchOptions {
     pub reuse: bool,
     /// Messages per fetch, for both consumers.
     pub batch: usize,
+    /// The business rules on.
+    pub rules: bool,
+    /// The trace index on.
+    pub trace: bool,
 }
 
 /// One run's figures.
@@ -342,6 +346,8 @@ async fn run_on(
 max_age = "1h"
 
 [tenants.{tenant}]
+trace = {trace}
+rules = {{ quarantine = {rules}, order-change = {rules}, receipt-discrepancy = {rules} }}
 
 [[tenants.{tenant}.inbound]]
 source = "{SOURCE}"
@@ -354,6 +360,8 @@ instances = "{instances}"
         workers = options.workers,
         batch = options.batch,
         instances = if options.reuse { "reuse" } else { "fresh" },
+        rules = options.rules,
+        trace = options.trace,
     );
     let config = Config::parse(&config_text, &data.join("bench.toml"), &|name| {
         std::env::var(name).ok()

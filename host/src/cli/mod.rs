@@ -169,6 +169,13 @@ enum Command {
         /// Messages per fetch, for both consumers.
         #[arg(long, default_value_t = 128)]
         batch: usize,
+        /// Run the tenant with its business rules on (quarantine, order-change, receipt-discrepancy), as a plant
+        /// runs it; without, none is.
+        #[arg(long)]
+        rules: bool,
+        /// Run the tenant with its trace index on, as `serve` does by default; without, it is off.
+        #[arg(long)]
+        trace: bool,
         /// Print the figures as JSON.
         #[arg(long)]
         json: bool,
@@ -434,6 +441,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             workers,
             reuse,
             batch,
+            rules,
+            trace,
             json,
             swaps: None,
             ..
@@ -446,6 +455,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 workers,
                 reuse,
                 batch,
+                rules,
+                trace,
             }))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
