@@ -1,8 +1,8 @@
 //! Receipt discrepancy: a goods receipt that differs from the ship notice it names raises a
 //! `receipt-discrepancy` alert — an item the notice did not ship, another quantity than shipped (in the same
 //! unit; quantities in different units are reported as not comparable), or a lot the notice did not name. Each
-//! ship notice is kept as shipped (`asn.<shipment>` in the rule state), its items summed per item, with the
-//! receipts that named it; a receipt naming a notice the rules never saw raises the alert too, saying so.
+//! ship notice is kept as shipped (`asn.<shipment>` in the rule state), its items summed per item, unit and
+//! lots, with the receipts that named it; a receipt naming a notice the rules never saw raises the alert too, saying so.
 
 use anyhow::Result;
 use futures::future::BoxFuture;
@@ -107,9 +107,13 @@ async fn shipped(state: &RuleState, notice: &Value) -> Result<()> {
             .flatten()
             .flat_map(lot_numbers)
             .collect();
+        // One entry per item, unit and set of lots: a receipt of one lot is compared with what was shipped of it.
+        let mut lots = lots;
+        lots.sort();
+        lots.dedup();
         let known = items
             .iter_mut()
-            .find(|i| i.unit == unit && i.ids.iter().any(|id| ids.contains(id)));
+            .find(|i| i.unit == unit && i.lots == lots && i.ids.iter().any(|id| ids.contains(id)));
         match known {
             Some(item) => {
                 if let (Some(sum), Some(more)) =
@@ -117,11 +121,6 @@ async fn shipped(state: &RuleState, notice: &Value) -> Result<()> {
                     && let Some(total) = sum.plus(more)
                 {
                     item.quantity = total.to_string();
-                }
-                for lot in lots {
-                    if !item.lots.contains(&lot) {
-                        item.lots.push(lot);
-                    }
                 }
                 if let Some(order) = order
                     && !item.orders.contains(&order)
@@ -157,46 +156,69 @@ async fn shipped(state: &RuleState, notice: &Value) -> Result<()> {
     Ok(())
 }
 
-/// How a receipt differs from what the notice shipped of its item.
-fn differences(receipt: &Value, shipped: Option<&ShippedItem>, shipment: &str) -> Vec<String> {
+/// How a receipt differs from what the notice shipped of its item: `shipped` are the notice's entries of the
+/// item (one per lot set). A receipt naming lots is compared with the entries of those lots; one naming none,
+/// with all of them.
+fn differences(receipt: &Value, shipped: &[&ShippedItem], shipment: &str) -> Vec<String> {
     let quantity = &receipt["quantity-received"];
     let (value, unit) = (
         quantity["value"].as_str().unwrap_or("?"),
         quantity["unit"].as_str().unwrap_or("?"),
     );
-    let Some(shipped) = shipped else {
+    if shipped.is_empty() {
         return vec![format!(
             "{value} {unit} received of an item ship notice {shipment} did not ship"
         )];
-    };
-    let mut out = Vec::new();
-    if unit != shipped.unit {
-        out.push(format!(
-            "received in {unit}, shipped in {}: the quantities cannot be compared",
-            shipped.unit
-        ));
-    } else if Decimal::parse(value) != Decimal::parse(&shipped.quantity) {
-        out.push(format!(
-            "{value} {unit} received, {} {unit} shipped",
-            shipped.quantity
-        ));
     }
     // A receipt names a lot by its internal or its supplier number: one of them matching is enough.
-    let named: Vec<&Value> = receipt["lots"].as_array().into_iter().flatten().collect();
-    for lot in named {
-        let numbers = lot_numbers(lot);
-        if !numbers.is_empty()
-            && !shipped.lots.is_empty()
-            && !numbers.iter().any(|n| shipped.lots.contains(n))
-        {
-            out.push(format!(
-                "lot {} received, the notice shipped {}",
-                numbers.join("/"),
-                shipped.lots.join(", ")
-            ));
-        }
+    let named: Vec<Vec<String>> = receipt["lots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(lot_numbers)
+        .filter(|numbers| !numbers.is_empty())
+        .collect();
+    let matching: Vec<&ShippedItem> = if named.is_empty() {
+        shipped.to_vec()
+    } else {
+        shipped
+            .iter()
+            .copied()
+            .filter(|s| named.iter().flatten().any(|n| s.lots.contains(n)))
+            .collect()
+    };
+    if matching.is_empty() {
+        let shipped_lots: Vec<&str> = shipped
+            .iter()
+            .flat_map(|s| s.lots.iter().map(String::as_str))
+            .collect();
+        let received: Vec<String> = named.iter().map(|n| n.join("/")).collect();
+        return vec![format!(
+            "lot {} received, the notice shipped {}",
+            received.join(", "),
+            if shipped_lots.is_empty() {
+                "no lot".to_string()
+            } else {
+                shipped_lots.join(", ")
+            }
+        )];
     }
-    out
+    if let Some(other) = matching.iter().find(|s| s.unit != unit) {
+        return vec![format!(
+            "received in {unit}, shipped in {}: the quantities cannot be compared",
+            other.unit
+        )];
+    }
+    let total = matching
+        .iter()
+        .filter_map(|s| Decimal::parse(&s.quantity))
+        .try_fold(Decimal::parse("0").expect("zero"), Decimal::plus);
+    match total {
+        Some(total) if Some(total) != Decimal::parse(value) => {
+            vec![format!("{value} {unit} received, {total} {unit} shipped")]
+        }
+        _ => Vec::new(),
+    }
 }
 
 async fn received(state: &RuleState, receipt: &Value, event: &Stored<'_>) -> Result<()> {
@@ -231,11 +253,12 @@ async fn received(state: &RuleState, receipt: &Value, event: &Stored<'_>) -> Res
             "ship notice {shipment} was not seen: the receipt cannot be checked against it"
         )],
         Some(awaited) => {
-            let shipped = awaited
+            let shipped: Vec<&ShippedItem> = awaited
                 .items
                 .iter()
-                .find(|i| i.ids.iter().any(|id| ids.contains(id)));
-            differences(receipt, shipped, shipment)
+                .filter(|i| i.ids.iter().any(|id| ids.contains(id)))
+                .collect();
+            differences(receipt, &shipped, shipment)
         }
     };
     if found.is_empty() {
@@ -306,22 +329,48 @@ mod tests {
     #[test]
     fn a_receipt_is_compared_with_what_its_notice_shipped() {
         let item = shipped();
-        assert!(differences(&receipt("5000.0", "H87", "B2406-17"), Some(&item), "S").is_empty());
+        let one = [&item];
+        assert!(differences(&receipt("5000.0", "H87", "B2406-17"), &one, "S").is_empty());
         assert_eq!(
-            differences(&receipt("4850", "H87", "B2406-17"), Some(&item), "S"),
+            differences(&receipt("4850", "H87", "B2406-17"), &one, "S"),
             ["4850 H87 received, 5000 H87 shipped"]
         );
         assert_eq!(
-            differences(&receipt("5000", "H87", "B2406-99"), Some(&item), "S"),
+            differences(&receipt("5000", "H87", "B2406-99"), &one, "S"),
             ["lot B2406-99 received, the notice shipped B2406-17"]
         );
         assert_eq!(
-            differences(&receipt("11", "LBR", "B2406-17"), Some(&item), "S"),
+            differences(&receipt("11", "LBR", "B2406-17"), &one, "S"),
             ["received in LBR, shipped in H87: the quantities cannot be compared"]
         );
         assert_eq!(
-            differences(&receipt("5", "H87", "X"), None, "S"),
+            differences(&receipt("5", "H87", "X"), &[], "S"),
             ["5 H87 received of an item ship notice S did not ship"]
+        );
+    }
+
+    #[test]
+    fn a_receipt_of_one_lot_is_compared_with_what_was_shipped_of_that_lot() {
+        let coil = |lot: &str, kg: &str| ShippedItem {
+            ids: vec!["buyer-part:COIL".into()],
+            item: json!({}),
+            quantity: kg.into(),
+            unit: "KGM".into(),
+            lots: vec![lot.into()],
+            orders: Vec::new(),
+        };
+        let (a, b) = (coil("H1", "12150"), coil("H2", "11890"));
+        let both = [&a, &b];
+        assert!(differences(&receipt("12150", "KGM", "H1"), &both, "S").is_empty());
+        assert!(differences(&receipt("11890", "KGM", "H2"), &both, "S").is_empty());
+        assert_eq!(
+            differences(&receipt("11000", "KGM", "H2"), &both, "S"),
+            ["11000 KGM received, 11890 KGM shipped"]
+        );
+        let unnamed = json!({"quantity-received": {"value": "24040", "unit": "KGM"}, "lots": []});
+        assert!(
+            differences(&unnamed, &both, "S").is_empty(),
+            "no lot named: the item's total"
         );
     }
 
