@@ -18,6 +18,11 @@ use crate::invoke::{Action, FailureClass};
 use crate::rules;
 use crate::trace;
 
+/// Output `index` of an input: `<route>:<stream>:<sequence>:<index>`, the same on every redelivery.
+fn output_id(route: &Route, id: &Identity, index: usize) -> String {
+    format!("{}:{}:{index}", route.common.name, id.key)
+}
+
 /// The headers every output of an input carries.
 fn output_headers(
     route: &Route,
@@ -73,7 +78,7 @@ pub(super) async fn settle(
     };
     // The rules place each event (published, or held back) and record what the events change; state that
     // cannot be written makes the input wait.
-    let mut placed: Option<(rules::Placement, Vec<(&'static str, String)>)> = None;
+    let mut placed: Option<rules::Placement> = None;
     let mut outputs: Vec<(String, HeaderMap, Bytes)> = match outcome {
         Outcome::Answer(Answer::Events(events)) => {
             let placement = match &route.rules {
@@ -97,7 +102,7 @@ pub(super) async fn settle(
                 .into_iter()
                 .enumerate()
                 .map(|(index, event)| {
-                    let output_id = format!("{}:{}:{index}", route.common.name, id.key);
+                    let output_id = output_id(&route, &id, index);
                     let mut headers = output_headers(&route, &message, &id, &plugin, &output_id);
                     headers.insert(bus::EVENT_TYPE, event.event_type);
                     headers.insert(bus::CONTENT_TYPE, "application/json");
@@ -110,22 +115,7 @@ pub(super) async fn settle(
                     (subject, headers, Bytes::from(event.json))
                 })
                 .collect();
-            if let Some(placement) = placement {
-                let ids = outputs
-                    .iter()
-                    .map(|(_, headers, _)| {
-                        let event_type = bus::header(Some(headers), bus::EVENT_TYPE)
-                            .and_then(|t| crate::canonical::EVENT_TYPES.iter().find(|k| **k == t))
-                            .copied()
-                            .unwrap_or("exception");
-                        let output_id = bus::header(Some(headers), bus::MSG_ID)
-                            .unwrap_or_default()
-                            .to_string();
-                        (event_type, output_id)
-                    })
-                    .collect();
-                placed = Some((placement, ids));
-            }
+            placed = placement;
             outputs
         }
         Outcome::Answer(Answer::Documents(documents)) => match &route.kind {
@@ -138,7 +128,7 @@ pub(super) async fn settle(
                     .into_iter()
                     .enumerate()
                     .map(|(index, document)| {
-                        let output_id = format!("{}:{}:{index}", route.common.name, id.key);
+                        let output_id = output_id(&route, &id, index);
                         let mut headers =
                             output_headers(&route, &message, &id, &plugin, &output_id);
                         for (name, value) in &document.headers {
@@ -246,15 +236,13 @@ pub(super) async fn settle(
             // when the server will never take an output, dead-lettered with the reason.
             Some(failure) => fail(&route, &message, &id, &plugin, Failure::publish(failure)).await,
             None => {
-                if let (Some(rules), Some((placement, ids))) = (&route.rules, &placed) {
-                    let events: Vec<(&'static str, u64, String)> = ids
+                if let (Some(rules), Some(placement)) = (&route.rules, &placed) {
+                    let stored: Vec<(u64, String)> = sequences
                         .iter()
-                        .zip(&sequences)
-                        .map(|((event_type, output_id), sequence)| {
-                            (*event_type, *sequence, output_id.clone())
-                        })
+                        .enumerate()
+                        .map(|(index, sequence)| (*sequence, output_id(&route, &id, index)))
                         .collect();
-                    if let Err(err) = rules.settle(placement, &events, &id.correlation_id).await {
+                    if let Err(err) = rules.settle(placement, &stored, &id.correlation_id).await {
                         let failure = Failure::new(
                             FailureClass::Host,
                             format!("the rules' state cannot be written just now: {err:#}"),
@@ -422,7 +410,7 @@ async fn deliver_http(
         return;
     };
     for (index, document) in documents.iter().enumerate() {
-        let output_id = format!("{}:{}:{index}", route.common.name, id.key);
+        let output_id = output_id(route, id, index);
         let headers = output_headers(route, message, id, plugin, &output_id);
         if let Err(err) = delivery.send(document, &headers, &output_id).await {
             let class = if err.retryable {
@@ -439,7 +427,7 @@ async fn deliver_http(
         let delivered: Vec<trace::Output> = (0..documents.len())
             .map(|index| trace::Output {
                 subject: format!("http:{}", route.common.name),
-                id: format!("{}:{}:{index}", route.common.name, id.key),
+                id: output_id(route, id, index),
                 event_type: None,
                 ack: None,
                 keys: Vec::new(),

@@ -129,7 +129,9 @@ impl std::fmt::Debug for TenantRules {
 /// Where an input's events go, read once for every rule.
 #[derive(Debug, Default)]
 pub struct Placement {
-    /// Per event, in order: the event as canonical JSON.
+    /// Per event, in order: its type.
+    types: Vec<&'static str>,
+    /// Per event: the event as canonical JSON.
     values: Vec<Value>,
     /// Per event: why it is held back, or None when it is published on `ev`.
     held_back: Vec<Option<HeldBack>>,
@@ -203,23 +205,25 @@ impl TenantRules {
                     break;
                 }
             }
+            placement.types.push(event.event_type);
             placement.values.push(value);
             placement.held_back.push(held);
         }
         Ok(placement)
     }
 
-    /// Once the input's outputs are stored: every rule settles every event (`stored[i]` is event `i`'s type,
-    /// stream sequence and message id). Idempotent.
+    /// Once the input's outputs are stored: every rule settles every event (`stored[i]` is event `i`'s stream
+    /// sequence and message id). Idempotent.
     pub async fn settle(
         &self,
         placement: &Placement,
-        stored: &[(&'static str, u64, String)],
+        stored: &[(u64, String)],
         correlation_id: &str,
     ) -> Result<()> {
-        for ((value, held), (event_type, sequence, output_id)) in placement
-            .values
+        for (((event_type, value), held), (sequence, output_id)) in placement
+            .types
             .iter()
+            .zip(&placement.values)
             .zip(&placement.held_back)
             .zip(stored)
         {
