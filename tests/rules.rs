@@ -21,12 +21,17 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn config(dir: &Path) -> PathBuf {
+    config_with(dir, "rules = { quarantine = true }")
+}
+
+/// The QMS and MES routes, with `rules` as the tenant's rules line.
+fn config_with(dir: &Path, rules: &str) -> PathBuf {
     nats::write_config(
         dir,
         &format!(
             r#"
 [tenants.acme]
-rules = {{ quarantine = true }}
+{rules}
 
 [[tenants.acme.inbound]]
 source = "qms"
@@ -473,4 +478,101 @@ fn a_changed_acknowledgment_and_a_short_receipt_each_raise_one_alert_naming_what
         assert_eq!(nats::count_on(&js, "MW_acme_DLQ", "mw.acme.dlq.>").await, 0);
     });
     assert!(host.terminate());
+}
+
+#[test]
+fn rules_turned_on_through_the_api_run_at_once_survive_a_restart_and_reset_to_the_file() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config_with(dir.path(), "");
+    let data = dir.path().join("data");
+    let host = Host::start(&config, &server.url, &data);
+    let show = |host: &Host| {
+        let (code, out, err) = cli(host, &["rules", "show", "--tenant", "acme", "--json"]);
+        assert_eq!(code, Some(0), "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("json")
+    };
+    let shown = show(&host);
+    assert_eq!(shown["source"], "file");
+    assert_eq!(shown["running"], serde_json::json!([]));
+
+    let (code, out, err) = cli(
+        &host,
+        &["rules", "set", "--tenant", "acme", "quarantine=true"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("runs: quarantine (settings from the api)"),
+        "{out}"
+    );
+    // A setting the rules do not have is refused, naming it; nothing changes.
+    let (code, _, err) = cli(
+        &host,
+        &[
+            "rules",
+            "set",
+            "--tenant",
+            "acme",
+            "quarantine=false",
+            "quarantin=true",
+        ],
+    );
+    assert_ne!(code, Some(0));
+    assert!(err.contains("unknown field `quarantin`"), "{err}");
+    assert_eq!(show(&host)["settings"]["quarantine"], true);
+
+    // The running routes hold back a consumption of a held lot from the next input on, with no restart.
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    rt.block_on(async {
+        nats::publish(&js, "mw.acme.in.qms", &[], hold("QH-240618-003", "hold")).await;
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.quality-hold", 1, WAIT).await;
+        nats::publish(&js, "mw.acme.in.mes", &[], mes_report(31)).await;
+        let held = nats::wait_for(
+            &js,
+            "MW_acme_QUARANTINE",
+            "mw.acme.quarantine.material-consumption",
+            1,
+            WAIT,
+        )
+        .await;
+        assert_eq!(consumptions_of(&held, "B2406-17"), 1);
+    });
+
+    // The store keeps them over the file's across a restart; a reset brings the file's back on every host.
+    host.kill();
+    let host = Host::start(&config, &server.url, &data);
+    let shown = show(&host);
+    assert_eq!(shown["source"], "api");
+    assert_eq!(shown["running"], serde_json::json!(["quarantine"]));
+    let (code, out, err) = cli(&host, &["rules", "reset", "--tenant", "acme"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("runs: none (settings from the file)"), "{out}");
+    rt.block_on(async {
+        nats::publish(&js, "mw.acme.in.mes", &[], mes_report(32)).await;
+        let ev = nats::wait_for(
+            &js,
+            "MW_acme_EV",
+            "mw.acme.ev.material-consumption",
+            4,
+            WAIT,
+        )
+        .await;
+        assert_eq!(
+            consumptions_of(&ev, "B2406-17"),
+            1,
+            "published, rules off again"
+        );
+    });
+    let api = Api::new(&host);
+    let (status, body) = rt.block_on(
+        api.call(
+            api.http
+                .put(format!("{}/v1/tenants/acme/rules", api.url))
+                .json(&serde_json::json!({"order-change": "yes"})),
+        ),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(support::api::error_code(&body), "invalid_settings");
+    assert!(body.to_string().contains("at order-change"), "{body}");
 }

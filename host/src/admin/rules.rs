@@ -1,4 +1,4 @@
-//! The rules through the API: a tenant's alerts (list, show, acknowledge, resolve) and its quarantine (list,
+//! The rules through the API: which rules a tenant runs and how they are tuned, its alerts (list, show, acknowledge, resolve) and its quarantine (list,
 //! release or discard a message held back). Each handler reads the request, calls one verb of the service, and
 //! answers with the state after.
 
@@ -13,12 +13,15 @@ use utoipa_axum::routes;
 
 use super::errors::{ApiError, ErrorBody};
 use super::{AppState, caller};
+use crate::rules::RulesInForce;
 use crate::rules::alerts::{Alert, AlertState};
 use crate::rules::quarantine::LotState;
+use crate::rules::settings::RuleSettings;
 use crate::service::rules::Decision;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(show_rules, put_rules, reset_rules))
         .routes(routes!(list_alerts))
         .routes(routes!(show_alert))
         .routes(routes!(acknowledge_alert))
@@ -56,6 +59,66 @@ fn body<T>(given: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     given
         .map(|Json(body)| body)
         .map_err(|err| ApiError::bad_request("invalid_body", err.body_text()))
+}
+
+/// The rules the tenant runs, their settings, and where those come from (the file, or the API).
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/rules", tag = "rules",
+    params(("tenant" = String, Path)),
+    responses((status = 200, body = RulesInForce), (status = 404, body = ErrorBody, description = "no such tenant"))
+)]
+async fn show_rules(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<RulesInForce>, ApiError> {
+    let tenant = state.service.tenant(&tenant)?.name.clone();
+    Ok(Json(state.service.rule_settings(&tenant)?))
+}
+
+/// Replaces the tenant's rule settings on every host, over the file's, from the next input on. A rule left out
+/// is off.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/rules", tag = "rules",
+    params(("tenant" = String, Path)),
+    request_body = RuleSettings,
+    responses(
+        (status = 200, body = RulesInForce),
+        (status = 400, body = ErrorBody, description = "settings that are not the rules' (the field named)"),
+        (status = 404, body = ErrorBody, description = "no such tenant")
+    )
+)]
+async fn put_rules(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    given: axum::body::Bytes,
+) -> Result<Json<RulesInForce>, ApiError> {
+    let settings = RuleSettings::from_json(&given)
+        .map_err(|err| ApiError::bad_request("invalid_settings", err))?;
+    let tenant = state.service.tenant(&tenant)?.name.clone();
+    Ok(Json(
+        state
+            .service
+            .put_rule_settings(&tenant, settings, &caller(&headers))
+            .await?,
+    ))
+}
+
+/// Forgets the settings put through the API: every host runs the file's again.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/rules", tag = "rules",
+    params(("tenant" = String, Path)),
+    responses((status = 200, body = RulesInForce), (status = 404, body = ErrorBody, description = "no such tenant"))
+)]
+async fn reset_rules(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<RulesInForce>, ApiError> {
+    let tenant = state.service.tenant(&tenant)?.name.clone();
+    Ok(Json(
+        state
+            .service
+            .reset_rule_settings(&tenant, &caller(&headers))
+            .await?,
+    ))
 }
 
 /// The tenant's alerts, newest first.

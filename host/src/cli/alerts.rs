@@ -1,5 +1,6 @@
-//! `millwright alerts list|show|ack|resolve` and `millwright quarantine list|release|discard`: what the rules
-//! raised and what they hold back, through a running host's admin API.
+//! `millwright rules show|set|reset`, `millwright alerts list|show|ack|resolve` and
+//! `millwright quarantine list|release|discard`: which rules run, what they raised and what they hold back,
+//! through a running host's admin API.
 
 use std::process::ExitCode;
 
@@ -10,6 +11,7 @@ use serde_json::json;
 use super::client::{ApiTarget, answer, client, connect_error};
 use super::{ApiArgs, runtime, show};
 use crate::names::Tenant;
+use crate::rules::RulesInForce;
 use crate::rules::alerts::{Alert, AlertState};
 use crate::rules::quarantine::{Fate, LotState};
 
@@ -136,6 +138,47 @@ pub(super) enum QuarantineCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub(super) enum RulesCommand {
+    /// Show the rules a tenant runs, their settings, and whether they are the file's or the API's.
+    Show {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change settings on every host, over the file's: `quarantine=true order-change=false ack-overdue=4h`. The
+    /// others stay as they are in force; `NAME=` (nothing after) turns a setting off or back to its default.
+    Set {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// `NAME=VALUE`, as `[tenants.<t>.rules]` writes them.
+        #[arg(required = true, value_name = "NAME=VALUE")]
+        settings: Vec<String>,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget the settings put through the API: every host runs the file's again.
+    Reset {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// `/tenants/<tenant>/<segments...>`, each segment percent-encoded.
 fn path(tenant: &str, segments: &[&str]) -> Result<String> {
     let tenant = Tenant::new(tenant)?;
@@ -164,11 +207,23 @@ async fn call<T: serde::de::DeserializeOwned>(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<T> {
-    let url = target.endpoint(path);
-    let request = match body {
-        Some(body) => client()?.post(url).json(&body),
-        None => client()?.get(url),
+    let method = match body {
+        Some(_) => reqwest::Method::POST,
+        None => reqwest::Method::GET,
     };
+    call_with(target, method, path, body).await
+}
+
+async fn call_with<T: serde::de::DeserializeOwned>(
+    target: &ApiTarget,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<T> {
+    let mut request = client()?.request(method, target.endpoint(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
     let response = request
         .bearer_auth(&target.token)
         .send()
@@ -266,6 +321,87 @@ pub(super) fn run_quarantine(command: QuarantineCommand) -> Result<ExitCode> {
         describe_lots(&tenant, std::slice::from_ref(s))
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn run_rules(command: RulesCommand) -> Result<ExitCode> {
+    let (target, tenant, json, method, body) = match command {
+        RulesCommand::Show { api, tenant, json } => {
+            (api.target(), tenant, json, reqwest::Method::GET, None)
+        }
+        RulesCommand::Set {
+            api,
+            tenant,
+            settings,
+            json,
+        } => {
+            let changes = changes(&settings)?;
+            let target = api.target();
+            let current: RulesInForce =
+                runtime()?.block_on(call(&target, &path(&tenant, &["rules"])?, None))?;
+            let mut merged = serde_json::to_value(&current.settings)?;
+            let object = merged
+                .as_object_mut()
+                .ok_or_else(|| anyhow::anyhow!("the host's rule settings are not an object"))?;
+            for (name, value) in changes {
+                match value {
+                    Some(value) => object.insert(name, value),
+                    None => object.remove(&name),
+                };
+            }
+            (target, tenant, json, reqwest::Method::PUT, Some(merged))
+        }
+        RulesCommand::Reset { api, tenant, json } => {
+            (api.target(), tenant, json, reqwest::Method::DELETE, None)
+        }
+    };
+    let path = path(&tenant, &["rules"])?;
+    let in_force: RulesInForce = runtime()?.block_on(call_with(&target, method, &path, body))?;
+    show(json, &in_force, |r| describe_rules(&tenant, r))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME=VALUE` pairs: `true`/`false` and numbers as JSON, anything else as text; `NAME=` as None.
+fn changes(pairs: &[String]) -> Result<Vec<(String, Option<serde_json::Value>)>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let Some((name, value)) = pair.split_once('=') else {
+                anyhow::bail!(
+                    "{pair:?}: write a setting as NAME=VALUE (quarantine=true, ack-overdue=4h)"
+                );
+            };
+            let value = value.trim();
+            let value = if value.is_empty() {
+                None
+            } else {
+                Some(
+                    serde_json::from_str::<serde_json::Value>(value)
+                        .ok()
+                        .filter(|v| v.is_boolean() || v.is_number())
+                        .unwrap_or_else(|| json!(value)),
+                )
+            };
+            Ok((name.trim().to_string(), value))
+        })
+        .collect()
+}
+
+fn describe_rules(tenant: &str, rules: &RulesInForce) -> String {
+    let running = if rules.running.is_empty() {
+        "none".to_string()
+    } else {
+        rules.running.join(", ")
+    };
+    let mut lines = vec![format!(
+        "tenant {tenant} runs: {running} (settings from the {})",
+        rules.source
+    )];
+    if let Ok(serde_json::Value::Object(settings)) = serde_json::to_value(&rules.settings) {
+        for (name, value) in settings {
+            lines.push(format!("  {name} = {value}"));
+        }
+    }
+    lines.join("\n") + "\n"
 }
 
 fn state_word(state: AlertState) -> &'static str {

@@ -131,6 +131,12 @@ enum Command {
         #[command(subcommand)]
         command: alerts::AlertsCommand,
     },
+    /// Which business rules a tenant runs and how they are tuned: show, set, reset to the file's — on every host
+    /// of a running service at once, through its admin API.
+    Rules {
+        #[command(subcommand)]
+        command: alerts::RulesCommand,
+    },
     /// What the quarantine rule holds back (consumption of held lots): list, release or discard one message.
     Quarantine {
         #[command(subcommand)]
@@ -469,6 +475,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lookup { command } => lookup::run(command),
         Command::Alerts { command } => alerts::run_alerts(command),
         Command::Quarantine { command } => alerts::run_quarantine(command),
+        Command::Rules { command } => alerts::run_rules(command),
         Command::Trace(args) => trace::run(args),
         Command::Schema => {
             print!("{}", runner::pretty(&crate::canonical::json_schema()?));

@@ -115,16 +115,22 @@ pub struct TenantConfig {
     pub trace: bool,
 }
 
-/// Which business rules a tenant runs, and how they are tuned.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuleSettings {
-    /// Quarantine: a consumption of a lot quality holds is held back on `mw.<t>.quarantine.<type>` until the
-    /// lot is released.
-    pub quarantine: bool,
-    /// Order change: an acknowledgment that changes, back-orders or rejects lines raises an alert.
-    pub order_change: bool,
-    /// Receipt discrepancy: a receipt that differs from its ship notice raises an alert.
-    pub receipt_discrepancy: bool,
+pub use crate::rules::settings::RuleSettings;
+
+/// Parses a duration as the configuration writes them: `"30s"`, `"500ms"`, `"2m"`, `"1h 30m"`, `"30d"`. Days
+/// (and weeks) are 24 hours (and 7 days): a window of `"30d"` means what it says.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .or_else(|err| {
+            text.parse::<jiff::Span>()
+                .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+                .map_err(|_| err)
+        })
+        .map_err(|err| {
+            format!("{text:?} is not a duration like \"30s\", \"500ms\", \"2m\" or \"30d\": {err}")
+        })?;
+    Duration::try_from(parsed).map_err(|_| "a duration cannot be negative".to_string())
 }
 
 impl Config {
@@ -193,19 +199,8 @@ struct TenantFile {
     #[serde(default)]
     outbound: Vec<Spanned<OutboundFile>>,
     #[serde(default)]
-    rules: RulesFile,
+    rules: RuleSettings,
     trace: Option<bool>,
-}
-
-/// `[tenants.<t>.rules]`: each rule on or off.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RulesFile {
-    quarantine: Option<bool>,
-    #[serde(rename = "order-change")]
-    order_change: Option<bool>,
-    #[serde(rename = "receipt-discrepancy")]
-    receipt_discrepancy: Option<bool>,
 }
 
 fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
@@ -331,11 +326,7 @@ fn check_tenant(
         signing_keys,
         require_signatures: require_signatures.is_some_and(|r| r.value),
         routes,
-        rules: RuleSettings {
-            quarantine: file.rules.quarantine.unwrap_or(false),
-            order_change: file.rules.order_change.unwrap_or(false),
-            receipt_discrepancy: file.rules.receipt_discrepancy.unwrap_or(false),
-        },
+        rules: file.rules,
         trace: file.trace.unwrap_or(true),
     })
 }

@@ -568,29 +568,9 @@ impl Checker<'_> {
     /// `"30s"`, `"500ms"`, `"2m"`, `"1h 30m"`.
     pub(crate) fn duration(&self, value: Option<&At<String>>) -> Result<Option<Duration>> {
         let Some(value) = value else { return Ok(None) };
-        // Days (and weeks) are 24 hours (and 7 days) here: a window of "30d" means what it says.
-        let parsed: jiff::SignedDuration = value
-            .value
-            .parse()
-            .or_else(|err| {
-                value
-                    .value
-                    .parse::<jiff::Span>()
-                    .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
-                    .map_err(|_| err)
-            })
-            .map_err(|err| {
-                self.at(
-                    value,
-                    format!(
-                        "{:?} is not a duration like \"30s\", \"500ms\", \"2m\" or \"30d\": {err}",
-                        value.value
-                    ),
-                )
-            })?;
-        Duration::try_from(parsed)
+        super::parse_duration(&value.value)
             .map(Some)
-            .map_err(|_| self.at(value, "a duration cannot be negative"))
+            .map_err(|err| self.at(value, err))
     }
 
     /// Replaces each `${NAME}` with the environment variable `NAME`; an unset one is an error naming it. Only

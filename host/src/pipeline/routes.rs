@@ -185,7 +185,8 @@ impl Routes {
             sequences: self.sequences.clone(),
             interchanges: tokio::sync::OnceCell::new(),
             rules: match &spec.kind {
-                Kind::Inbound { .. } => spec.rules.clone().filter(|r| r.active()),
+                // Kept even when no rule runs: the API may turn them on.
+                Kind::Inbound { .. } => spec.rules.clone(),
                 Kind::Outbound { .. } => None,
             },
             trace: spec.trace.clone().filter(|t| t.recording()),

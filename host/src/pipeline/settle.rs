@@ -83,7 +83,7 @@ pub(super) async fn settle(
         Outcome::Answer(Answer::Events(events)) => {
             let placement = match &route.rules {
                 Some(rules) => match rules.place(&events).await {
-                    Ok(placement) => Some(placement),
+                    Ok(placement) => placement,
                     Err(err) => {
                         let failure = Failure::new(
                             FailureClass::Host,

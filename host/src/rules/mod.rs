@@ -19,10 +19,13 @@ mod decimal;
 pub mod orders;
 pub mod quarantine;
 pub mod receipts;
+pub mod settings;
 pub mod state;
 
-use anyhow::Result;
-use async_nats::jetstream;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, Result};
+use async_nats::jetstream::{self, kv};
 use futures::future::BoxFuture;
 use serde_json::Value;
 
@@ -109,32 +112,72 @@ pub struct RuleState {
 
 /// A tenant's rules and their state.
 pub struct TenantRules {
-    rules: Vec<Box<dyn Rule>>,
+    /// The rules running now; swapped whole when the settings change, so one input sees one set.
+    active: RwLock<Arc<Active>>,
+    /// The file's settings, which the API's replace until deleted.
+    file: RuleSettings,
+    /// The rule state bucket, where the API's settings are kept too.
+    store: kv::Store,
     /// The state the rules keep, for the verbs that read or decide it.
     pub state: RuleState,
+}
+
+/// The rules running, and the settings that made them.
+struct Active {
+    settings: RuleSettings,
+    /// Whether the settings came from the API (else the file).
+    from_api: bool,
+    rules: Vec<Box<dyn Rule>>,
+}
+
+impl Active {
+    fn new(settings: RuleSettings, from_api: bool) -> Self {
+        let mut rules: Vec<Box<dyn Rule>> = Vec::new();
+        if settings.quarantine {
+            rules.push(Box::new(quarantine::Quarantine));
+        }
+        if settings.order_change {
+            rules.push(Box::new(orders::OrderChange));
+        }
+        if settings.receipt_discrepancy {
+            rules.push(Box::new(receipts::ReceiptDiscrepancy));
+        }
+        Self {
+            settings,
+            from_api,
+            rules,
+        }
+    }
 }
 
 impl std::fmt::Debug for TenantRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TenantRules")
             .field("tenant", &self.state.tenant)
-            .field(
-                "rules",
-                &self.rules.iter().map(|r| r.name()).collect::<Vec<_>>(),
-            )
+            .field("rules", &self.names())
             .finish()
     }
 }
 
 /// Where an input's events go, read once for every rule.
-#[derive(Debug, Default)]
 pub struct Placement {
+    /// The rules that placed them, which settle them too.
+    active: Arc<Active>,
     /// Per event, in order: its type.
     types: Vec<&'static str>,
     /// Per event: the event as canonical JSON.
     values: Vec<Value>,
     /// Per event: why it is held back, or None when it is published on `ev`.
     held_back: Vec<Option<HeldBack>>,
+}
+
+impl std::fmt::Debug for Placement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Placement")
+            .field("types", &self.types)
+            .field("held_back", &self.held_back)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Placement {
@@ -144,12 +187,23 @@ impl Placement {
     }
 }
 
+/// The settings a tenant runs, and where they come from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RulesInForce {
+    /// The settings.
+    pub settings: RuleSettings,
+    /// `file` (the configuration's `[tenants.<t>.rules]`) or `api` (put through the API, kept in the store).
+    pub source: String,
+    /// The rules on, by name.
+    pub running: Vec<String>,
+}
+
 impl TenantRules {
-    /// Opens the tenant's rule state, with the rules `settings` turn on.
+    /// Opens the tenant's rule state, with the rules `file` turns on (or the API's, when it has put some).
     pub async fn open(
         js: &jetstream::Context,
         tenant: &Tenant,
-        settings: RuleSettings,
+        file: RuleSettings,
     ) -> Result<Self> {
         let name = format!("MW_{tenant}_RULES");
         let store = buckets::key_value(
@@ -162,19 +216,29 @@ impl TenantRules {
             },
         )
         .await?;
-        let documents = Documents::new(store);
-        let mut rules: Vec<Box<dyn Rule>> = Vec::new();
-        if settings.quarantine {
-            rules.push(Box::new(quarantine::Quarantine));
-        }
-        if settings.order_change {
-            rules.push(Box::new(orders::OrderChange));
-        }
-        if settings.receipt_discrepancy {
-            rules.push(Box::new(receipts::ReceiptDiscrepancy));
-        }
+        let documents = Documents::new(store.clone());
+        let stored = match store
+            .get(settings::KEY)
+            .await
+            .with_context(|| format!("reading {name}/{}", settings::KEY))?
+        {
+            Some(bytes) => match RuleSettings::from_json(&bytes) {
+                Ok(settings) => Some(settings),
+                Err(err) => {
+                    tracing::error!(%tenant, "{name}/{}: {err}; the file's rules run until they are put again through the API", settings::KEY);
+                    None
+                }
+            },
+            None => None,
+        };
+        let active = match stored {
+            Some(settings) => Active::new(settings, true),
+            None => Active::new(file.clone(), false),
+        };
         Ok(Self {
-            rules,
+            active: RwLock::new(Arc::new(active)),
+            file,
+            store,
             state: RuleState {
                 tenant: tenant.clone(),
                 lots: Lots::new(tenant.clone(), js.clone(), documents.clone()),
@@ -184,14 +248,113 @@ impl TenantRules {
         })
     }
 
-    /// Whether any rule is on.
-    pub fn active(&self) -> bool {
-        !self.rules.is_empty()
+    fn current(&self) -> Arc<Active> {
+        self.active
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    /// Decides where each event goes; an error makes the input wait.
-    pub async fn place(&self, events: &[Event]) -> Result<Placement> {
-        let mut placement = Placement::default();
+    /// The names of the rules running.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.current().rules.iter().map(|r| r.name()).collect()
+    }
+
+    /// The settings in force, and where they come from.
+    pub fn in_force(&self) -> RulesInForce {
+        let active = self.current();
+        RulesInForce {
+            settings: active.settings.clone(),
+            source: if active.from_api { "api" } else { "file" }.to_string(),
+            running: active.rules.iter().map(|r| r.name().to_string()).collect(),
+        }
+    }
+
+    /// Keeps `settings` in the store for every host (each swaps to them as it sees the change, this one at once).
+    pub async fn put_settings(&self, settings: RuleSettings) -> Result<RulesInForce> {
+        let bytes = serde_json::to_vec(&settings)?;
+        self.store
+            .put(settings::KEY, bytes.into())
+            .await
+            .context("keeping the rule settings")?;
+        self.apply(Some(settings));
+        Ok(self.in_force())
+    }
+
+    /// Deletes the API's settings: every host goes back to its file's.
+    pub async fn delete_settings(&self) -> Result<RulesInForce> {
+        self.store
+            .delete(settings::KEY)
+            .await
+            .context("deleting the rule settings")?;
+        self.apply(None);
+        Ok(self.in_force())
+    }
+
+    /// Runs `settings` (the API's), or the file's when None.
+    fn apply(&self, settings: Option<RuleSettings>) {
+        let active = match settings {
+            Some(settings) => Active::new(settings, true),
+            None => Active::new(self.file.clone(), false),
+        };
+        let mut current = self
+            .active
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.settings != active.settings || current.from_api != active.from_api {
+            tracing::info!(tenant = %self.state.tenant, rules = ?active.rules.iter().map(|r| r.name()).collect::<Vec<_>>(), source = if active.from_api { "api" } else { "file" }, "the tenant's rules changed");
+            *current = Arc::new(active);
+        }
+    }
+
+    /// Follows the API's settings in the store until `stop`, swapping this host's rules as they change.
+    pub async fn follow(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        use futures::StreamExt as _;
+        loop {
+            let mut watch = match self.store.watch(settings::KEY).await {
+                Ok(watch) => watch,
+                Err(err) => {
+                    tracing::warn!(tenant = %self.state.tenant, "watching the rule settings: {err}; trying again");
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                        _ = stop.changed() => return,
+                    }
+                }
+            };
+            loop {
+                tokio::select! {
+                    entry = watch.next() => match entry {
+                        Some(Ok(entry)) => match entry.operation {
+                            kv::Operation::Put => match RuleSettings::from_json(&entry.value) {
+                                Ok(settings) => self.apply(Some(settings)),
+                                Err(err) => tracing::error!(tenant = %self.state.tenant, "{err}; this host keeps the rules it runs"),
+                            },
+                            kv::Operation::Delete | kv::Operation::Purge => self.apply(None),
+                        },
+                        Some(Err(err)) => {
+                            tracing::warn!(tenant = %self.state.tenant, "the rule settings' watch failed: {err}; watching again");
+                            break;
+                        }
+                        None => break,
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+
+    /// Decides where each event goes, or None when no rule runs; an error makes the input wait.
+    pub async fn place(&self, events: &[Event]) -> Result<Option<Placement>> {
+        let active = self.current();
+        if active.rules.is_empty() {
+            return Ok(None);
+        }
+        let mut placement = Placement {
+            active: active.clone(),
+            types: Vec::with_capacity(events.len()),
+            values: Vec::with_capacity(events.len()),
+            held_back: Vec::with_capacity(events.len()),
+        };
         for event in events {
             let value: Value = serde_json::from_slice(&event.json)?;
             let seen = Seen {
@@ -199,7 +362,7 @@ impl TenantRules {
                 value: &value,
             };
             let mut held = None;
-            for rule in &self.rules {
+            for rule in &active.rules {
                 if let Some(why) = rule.hold_back(&self.state, &seen).await? {
                     held = Some(why);
                     break;
@@ -209,11 +372,11 @@ impl TenantRules {
             placement.values.push(value);
             placement.held_back.push(held);
         }
-        Ok(placement)
+        Ok(Some(placement))
     }
 
-    /// Once the input's outputs are stored: every rule settles every event (`stored[i]` is event `i`'s stream
-    /// sequence and message id). Idempotent.
+    /// Once the input's outputs are stored: every rule that placed them settles every event (`stored[i]` is
+    /// event `i`'s stream sequence and message id). Idempotent.
     pub async fn settle(
         &self,
         placement: &Placement,
@@ -235,7 +398,7 @@ impl TenantRules {
                 held_back: held.as_ref(),
                 correlation_id,
             };
-            for rule in &self.rules {
+            for rule in &placement.active.rules {
                 rule.settle(&self.state, &event).await?;
             }
         }

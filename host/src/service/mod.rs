@@ -251,6 +251,9 @@ impl Service {
         for (tenant, name, body) in service.registry.routes(None).await? {
             service.apply_route(&tenant, &name, Some(&body)).await;
         }
+        for rules in service.rules.values() {
+            tokio::spawn(rules.clone().follow(stop.clone()));
+        }
         tokio::spawn(lookups::follow(
             service.clone(),
             lookup_changes,

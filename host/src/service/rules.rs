@@ -1,10 +1,13 @@
 //! The rules' verbs: a tenant's alerts (list, show, acknowledge, resolve) and what its quarantine holds back
-//! (list, release, discard), each decided by a person with a note, on the state every host shares.
+//! (list, release, discard), each decided by a person with a note, on the state every host shares; and which
+//! rules run, tuned through the API.
 
 use super::{Service, ServiceError};
 use crate::names::Tenant;
+use crate::rules::RulesInForce;
 use crate::rules::alerts::{Alert, AlertState, Note};
 use crate::rules::quarantine::{Fate, LotState};
+use crate::rules::settings::RuleSettings;
 
 /// What a person decides about a message held back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +19,34 @@ pub enum Decision {
 }
 
 impl Service {
+    /// The rules a tenant runs, their settings, and whether those are the file's or the API's.
+    pub fn rule_settings(&self, tenant: &Tenant) -> Result<RulesInForce, ServiceError> {
+        Ok(self.rules(tenant)?.in_force())
+    }
+
+    /// Runs `settings` for the tenant on every host (kept in the store, over the file's), from the next input.
+    pub async fn put_rule_settings(
+        &self,
+        tenant: &Tenant,
+        settings: RuleSettings,
+        by: &str,
+    ) -> Result<RulesInForce, ServiceError> {
+        let in_force = self.rules(tenant)?.put_settings(settings).await?;
+        tracing::info!(%tenant, by, running = ?in_force.running, "rule settings put through the API");
+        Ok(in_force)
+    }
+
+    /// Forgets the API's settings: every host runs the file's again.
+    pub async fn reset_rule_settings(
+        &self,
+        tenant: &Tenant,
+        by: &str,
+    ) -> Result<RulesInForce, ServiceError> {
+        let in_force = self.rules(tenant)?.delete_settings().await?;
+        tracing::info!(%tenant, by, running = ?in_force.running, "rule settings back to the file's");
+        Ok(in_force)
+    }
+
     /// The tenant's alerts, newest first; only those in `state` when given.
     pub async fn alerts(
         &self,
