@@ -1,16 +1,17 @@
-//! Dead letters: list, show, replay. Each handler reads the request, calls one verb of the service, and writes
+//! Dead letters: list, show, replay, discard. Each handler reads the request, calls one verb of the service, and writes
 //! its answer.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::errors::{ApiError, ErrorBody};
+use super::{AppState, caller};
 use crate::names::RouteName;
 use crate::pipeline::dlq::{DeadLetter, ReplayOutcome};
 use crate::service::dead_letters::Replay;
@@ -20,6 +21,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_dead_letters))
         .routes(routes!(show_dead_letter))
         .routes(routes!(replay_dead_letters))
+        .routes(routes!(discard_dead_letter))
 }
 
 /// Which dead letters.
@@ -256,5 +258,78 @@ async fn replay_dead_letters(
         not_found: count("not-found"),
         failed: count("failed"),
         results,
+    }))
+}
+
+/// Why a dead letter is discarded.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DiscardRequest {
+    /// Why (required): recorded in the trace and on the dead letter's `dead-letter-aged` alert.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A dead letter discarded.
+#[derive(Debug, Serialize, ToSchema)]
+struct DiscardReport {
+    /// `<tenant>/<sequence>`.
+    id: String,
+    /// The route that gave up on it.
+    route: String,
+    /// Its flow.
+    correlation_id: Option<String>,
+    /// Who discarded it.
+    by: String,
+    /// When.
+    at: String,
+    /// Why.
+    reason: String,
+}
+
+/// Discards a dead letter for good, with a reason: it is deleted, the reason is recorded in the trace of its
+/// flow, and its `dead-letter-aged` alert (if one was raised) is resolved with the reason as the note.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/dead-letters/{sequence}/discard", tag = "dead letters",
+    params(("tenant" = String, Path), ("sequence" = u64, Path)),
+    request_body = DiscardRequest,
+    responses(
+        (status = 200, body = DiscardReport),
+        (status = 400, body = ErrorBody, description = "no reason, or a body that is not {\"reason\": \"...\"}"),
+        (status = 404, body = ErrorBody, description = "no such tenant or dead letter")
+    )
+)]
+async fn discard_dead_letter(
+    State(state): State<AppState>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<DiscardRequest>, JsonRejection>,
+) -> Result<Json<DiscardReport>, ApiError> {
+    let tenant = state.service.tenant(&tenant)?.name.clone();
+    let sequence = sequence(&id)?;
+    let Json(request) = body.map_err(|err| {
+        ApiError::bad_request(
+            "bad_request",
+            format!(
+                "the body must be {{\"reason\": \"...\"}}: {}",
+                err.body_text()
+            ),
+        )
+    })?;
+    let discarded = state
+        .service
+        .discard_dead_letter(
+            &tenant,
+            sequence,
+            &caller(&headers),
+            request.reason.as_deref().unwrap_or_default(),
+        )
+        .await?;
+    Ok(Json(DiscardReport {
+        id: discarded.id,
+        route: discarded.route,
+        correlation_id: discarded.correlation_id,
+        by: discarded.note.by,
+        at: discarded.note.at.to_string(),
+        reason: discarded.note.note.unwrap_or_default(),
     }))
 }

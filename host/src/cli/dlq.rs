@@ -1,11 +1,13 @@
-//! `millwright dlq list|replay`: the tenant's dead letters, and sending them back to their routes.
+//! `millwright dlq list|replay|discard`: the tenant's dead letters, sending them back to their routes, and
+//! discarding one for good with a reason (through a running host's admin API, which records the reason).
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 
-use super::{NatsArgs, ops, runtime};
+use super::client::{answer, client, connect_error};
+use super::{ApiArgs, NatsArgs, ops, runtime};
 use crate::pipeline::dlq::ReplayOutcome;
 
 #[derive(Debug, Subcommand)]
@@ -45,10 +47,66 @@ pub(super) enum DlqCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Discard a dead letter for good, with a reason: recorded in the trace of its flow, and as the resolution
+    /// of its `dead-letter-aged` alert. Goes through a running host's admin API. Exit status 3 when there is no
+    /// such dead letter or no reason.
+    Discard {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The dead letter: `<tenant>/<sequence>` as `dlq list` prints it, or the sequence alone.
+        #[arg(long)]
+        id: String,
+        /// Why it is discarded (required).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub(super) fn run(command: DlqCommand) -> Result<ExitCode> {
     match command {
+        DlqCommand::Discard {
+            api,
+            tenant,
+            id,
+            reason,
+        } => {
+            let tenant = crate::names::Tenant::new(&tenant)?;
+            let sequence = match id.split_once('/') {
+                Some((named, _)) if named != tenant.as_str() => {
+                    bail!("dead letter {id} is not tenant {tenant}'s")
+                }
+                Some((_, sequence)) => sequence,
+                None => id.as_str(),
+            };
+            let sequence: u64 = sequence.parse().map_err(|_| {
+                anyhow!(
+                    "{id:?} is not a dead letter id: `<tenant>/<sequence>` as `dlq list` prints it"
+                )
+            })?;
+            let target = api.target();
+            let report: serde_json::Value = runtime()?.block_on(async {
+                let response = client()?
+                    .post(target.endpoint(&format!(
+                        "/tenants/{tenant}/dead-letters/{sequence}/discard"
+                    )))
+                    .bearer_auth(&target.token)
+                    .json(&serde_json::json!({ "reason": reason }))
+                    .send()
+                    .await
+                    .map_err(|err| connect_error(&target, err))?;
+                answer(&target, response).await
+            })?;
+            println!(
+                "discarded {} by {}: {}",
+                report["id"].as_str().unwrap_or(&id),
+                report["by"].as_str().unwrap_or("?"),
+                report["reason"].as_str().unwrap_or(&reason)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         DlqCommand::List {
             nats,
             tenant,

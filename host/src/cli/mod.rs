@@ -3,7 +3,7 @@
 //! state go through its admin API ([`client`]), and the tools below are the CLI's own.
 //!
 //! - [`plugin`]: build, test, push, list, activate, roll back, sign plugins;
-//! - [`dlq`]: list and replay dead letters;
+//! - [`dlq`]: list, replay and discard dead letters;
 //! - [`lookup`]: load, list, show and roll back master-data tables, through the admin API;
 //! - [`client`]: the CLI's side of the admin API;
 //! - [`ops`]: publish and watch over NATS, for trying a host out, and the dead-letter commands' NATS side;
@@ -115,7 +115,7 @@ enum Command {
         #[arg(long)]
         timeout: Option<u64>,
     },
-    /// Dead letters: list them, replay them.
+    /// Dead letters: list them, replay them, discard one with a reason.
     Dlq {
         #[command(subcommand)]
         command: dlq::DlqCommand,

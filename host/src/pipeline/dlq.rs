@@ -1,11 +1,13 @@
-//! Dead letters: what a route writes when it gives up on a message, and how `millwright dlq` lists and replays
-//! them.
+//! Dead letters: what a route writes when it gives up on a message, and how `millwright dlq` lists, replays
+//! and discards them.
 //!
 //! A dead letter is the original message — payload and headers as they arrived — on `mw.<tenant>.dlq.<route>`,
 //! with the failure added as `Mw-*` headers (see [`crate::bus`]). Its id is `<tenant>/<sequence>` in the tenant's
 //! dead-letter stream. A replay publishes the message again on the route's input (`Mw-Replay-Subject`: the
 //! source subject of an inbound route, the route's own replay subject for an outbound one) with its correlation
-//! id, and deletes the dead letter only once JetStream has stored the replay.
+//! id, and deletes the dead letter only once JetStream has stored the replay. A person may discard one instead,
+//! with a reason. Either way, once the dead letter is gone its `dead-letter-aged` alert, if it was raised, is
+//! resolved ([`crate::rules::sla`]).
 //!
 //! Every header value is printable ASCII ([`bus::publish::header_text`]), and a dead letter always fits the
 //! server's `max_payload`: when the input and the failure's headers together do not, the input goes to the
@@ -441,7 +443,20 @@ async fn replay_one(
     let correlation_id =
         bus::header(Some(&message.headers), bus::CORRELATION_ID).map(str::to_string);
     let note = match stream.delete_message(sequence).await {
-        Ok(_) => None,
+        Ok(_) => {
+            crate::rules::sla::dead_letter_gone(
+                &bus.js,
+                tenant,
+                sequence,
+                crate::rules::alerts::Note {
+                    by: format!("rule:{}", crate::rules::sla::DEAD_LETTER_AGED),
+                    at: jiff::Timestamp::now(),
+                    note: Some(format!("replayed to {subject}")),
+                },
+            )
+            .await;
+            None
+        }
         Err(err) => Some(format!(
             "replayed, but deleting the dead letter failed ({err}); it is still listed, and replaying it again within the duplicate window is dropped as a duplicate"
         )),
@@ -464,6 +479,134 @@ async fn replay_one(
         correlation_id,
         note,
     })
+}
+
+/// A dead letter a person discarded.
+#[derive(Debug, Clone)]
+pub struct Discarded {
+    /// `<tenant>/<sequence>`.
+    pub id: String,
+    /// Its sequence in the tenant's dead-letter stream.
+    pub sequence: u64,
+    /// The route that gave up on it.
+    pub route: String,
+    /// The subject it was kept on.
+    pub subject: String,
+    /// The input's correlation id.
+    pub correlation_id: Option<String>,
+    /// The business keys its document names (read from the payload when it travelled inline).
+    pub keys: Vec<crate::trace::Key>,
+    /// Who discarded it, when, and why.
+    pub note: crate::rules::alerts::Note,
+}
+
+impl Discarded {
+    /// The trace's record of it: a discard on its flow and the keys its document names.
+    pub fn step(&self) -> crate::trace::Step {
+        let mut keys = Vec::new();
+        if let Some(cid) = &self.correlation_id {
+            keys.push(crate::trace::Key::correlation(cid));
+        }
+        for key in &self.keys {
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        let tenant = self.id.split('/').next().unwrap_or_default();
+        let mut step = crate::trace::Step::new(format!("dlq-discard:{}", self.sequence));
+        step.add(
+            &keys,
+            &crate::trace::Entry {
+                at: self.note.at,
+                kind: crate::trace::Happening::Discard,
+                subject: self.subject.clone(),
+                stream: Some(bus::stream_name(tenant, StreamKind::Dlq)),
+                sequence: Some(self.sequence),
+                route: Some(self.route.clone()),
+                event_type: None,
+                id: self.id.clone(),
+                correlation_id: self.correlation_id.clone().unwrap_or_default(),
+                note: Some(format!(
+                    "dead letter discarded by {}: {}",
+                    self.note.by,
+                    self.note.note.as_deref().unwrap_or_default()
+                )),
+            },
+        );
+        step
+    }
+}
+
+/// Discards dead letter `sequence` of `tenant`: deletes it (and its payload object, when it has one) and
+/// resolves its `dead-letter-aged` alert with `reason` as the note. None when there is no such dead letter
+/// (replayed or discarded already, by this host or another, or never there).
+pub async fn discard(
+    bus: &Connection,
+    tenant: &str,
+    sequence: u64,
+    reason: &str,
+    by: &str,
+) -> Result<Option<Discarded>> {
+    let id = format!("{tenant}/{sequence}");
+    let stream = dlq_stream(&bus.js, tenant).await?;
+    let message = match stream.direct_get(sequence).await {
+        Ok(message) => message,
+        Err(err) if matches!(err.kind(), DirectGetErrorKind::NotFound) => return Ok(None),
+        Err(err) => return Err(anyhow!("reading dead letter {id}: {err}")),
+    };
+    let headers = Some(&message.headers);
+    let reference = PayloadRef::from_headers(tenant, headers).ok().flatten();
+    let keys = match &reference {
+        Some(_) => Vec::new(),
+        None => {
+            // An inbound route's dead letter names its source; an outbound one's payload is an event.
+            let outbound = bus::header(headers, bus::SOURCE).is_none();
+            crate::trace::input_keys(&message.payload, outbound)
+        }
+    };
+    match stream.delete_message(sequence).await {
+        Ok(true) => {}
+        // Another host deleted it first: its discard or replay is the one on record.
+        Ok(false) => return Ok(None),
+        Err(err) => {
+            if stream
+                .direct_get(sequence)
+                .await
+                .is_err_and(|e| matches!(e.kind(), DirectGetErrorKind::NotFound))
+            {
+                return Ok(None);
+            }
+            return Err(anyhow!("deleting dead letter {id}: {err}"));
+        }
+    }
+    if let Some(reference) = &reference
+        && let Err(err) = payloads::delete(&bus.js, tenant, reference).await
+    {
+        tracing::warn!(
+            tenant,
+            dead_letter = %id,
+            "deleting the discarded payload {}: {err:#}; it expires with the streams",
+            reference.name
+        );
+    }
+    let note = crate::rules::alerts::Note {
+        by: by.to_string(),
+        at: jiff::Timestamp::now(),
+        note: Some(reason.to_string()),
+    };
+    crate::rules::sla::dead_letter_gone(&bus.js, tenant, sequence, note.clone()).await;
+    tracing::info!(tenant, dead_letter = %id, by, reason, "dead letter discarded");
+    Ok(Some(Discarded {
+        id,
+        sequence,
+        route: bus::header(headers, bus::DLQ_ROUTE)
+            .unwrap_or_default()
+            .to_string(),
+        subject: message.subject.to_string(),
+        correlation_id: bus::header(headers, bus::CORRELATION_ID).map(str::to_string),
+        keys,
+        note,
+    }))
 }
 
 #[cfg(test)]

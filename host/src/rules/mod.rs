@@ -12,7 +12,8 @@
 //!
 //! State lives in the tenant's KV bucket `MW_<tenant>_RULES` ([`state`]), so every host of a fleet agrees;
 //! alerts in `MW_<tenant>_ALERTS` ([`alerts`]). The rules: quarantine of held lots ([`quarantine`]), order
-//! changes in acknowledgments ([`orders`]), receipts that differ from their ship notice ([`receipts`]).
+//! changes in acknowledgments ([`orders`]), receipts that differ from their ship notice ([`receipts`]);
+//! acknowledgments and receipts that come late and dead letters left unresolved, on durable timers ([`sla`]).
 
 pub mod alerts;
 mod decimal;
@@ -20,6 +21,7 @@ pub mod orders;
 pub mod quarantine;
 pub mod receipts;
 pub mod settings;
+pub mod sla;
 pub mod state;
 
 use std::sync::{Arc, RwLock};
@@ -108,6 +110,8 @@ pub struct RuleState {
     pub lots: Lots,
     /// Alerts.
     pub alerts: Alerts,
+    /// The service levels' durable timers.
+    pub timers: sla::Timers,
 }
 
 /// A tenant's rules and their state.
@@ -141,6 +145,12 @@ impl Active {
         }
         if settings.receipt_discrepancy {
             rules.push(Box::new(receipts::ReceiptDiscrepancy));
+        }
+        if let Some(window) = settings.ack_overdue {
+            rules.push(Box::new(sla::AckOverdue(window)));
+        }
+        if let Some(grace) = settings.receipt_overdue {
+            rules.push(Box::new(sla::ReceiptOverdue(grace)));
         }
         Self {
             settings,
@@ -244,6 +254,7 @@ impl TenantRules {
                 lots: Lots::new(tenant.clone(), js.clone(), documents.clone()),
                 documents,
                 alerts: Alerts::open(js, tenant).await?,
+                timers: sla::Timers::open(js, tenant).await?,
             },
         })
     }

@@ -69,7 +69,7 @@ impl Rule for ReceiptDiscrepancy {
 }
 
 /// Every shipped item of a notice, wherever it sits (order, tare, pack), with its order.
-fn shipped_items(notice: &Value) -> Vec<(Option<String>, &Value)> {
+pub(super) fn shipped_items(notice: &Value) -> Vec<(Option<String>, &Value)> {
     fn walk<'a>(
         node: &'a Value,
         order: &Option<String>,

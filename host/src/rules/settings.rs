@@ -28,6 +28,17 @@ pub struct RuleSettings {
     pub order_change: bool,
     /// Receipt discrepancy: a receipt that differs from its ship notice raises an alert.
     pub receipt_discrepancy: bool,
+    /// Ack overdue: a purchase order not acknowledged this long after it went out raises an alert (`"4h"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_overdue: Option<Window>,
+    /// Receipt overdue: the grace after a ship notice's expected date (or its arrival, when later) after which
+    /// a notice not received raises an alert (`"1d"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_overdue: Option<Window>,
+    /// Dead letter aged: a dead letter neither replayed nor discarded this long after it was stored raises an
+    /// alert (`"1d"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_aged: Option<Window>,
 }
 
 impl RuleSettings {

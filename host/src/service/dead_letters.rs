@@ -1,4 +1,4 @@
-//! Dead letters as verbs: list them, show one, replay some or all.
+//! Dead letters as verbs: list them, show one, replay some or all, discard one with a reason.
 //!
 //! A replay names its dead letters by sequence (`ids`) or asks for `all` (of one route). The request is checked
 //! whole first — a malformed one replays nothing — and then each dead letter is replayed on its own, since
@@ -6,7 +6,7 @@
 
 use super::{Service, ServiceError};
 use crate::names::{RouteName, Tenant};
-use crate::pipeline::dlq::{self, DeadLetter, ReplayOutcome};
+use crate::pipeline::dlq::{self, DeadLetter, Discarded, ReplayOutcome};
 
 /// The most dead letters one replay names.
 pub const MAX_REPLAY_IDS: usize = 10_000;
@@ -111,6 +111,37 @@ impl Service {
             outcomes.push(dlq::replay(&self.bus, tenant, sequence).await);
         }
         Ok(outcomes)
+    }
+
+    /// Discards dead letter `sequence`: it leaves the dead letters for good, with `reason` (required) on
+    /// record — in the trace of its flow and as the resolution of its `dead-letter-aged` alert.
+    pub async fn discard_dead_letter(
+        &self,
+        tenant: &Tenant,
+        sequence: u64,
+        by: &str,
+        reason: &str,
+    ) -> Result<Discarded, ServiceError> {
+        self.tenant(tenant)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::invalid(
+                "reason_required",
+                "say why (`reason`): a dead letter is discarded with its reason on record",
+            ));
+        }
+        let Some(discarded) = dlq::discard(&self.bus, tenant, sequence, reason, by).await? else {
+            return Err(ServiceError::not_found(
+                "dead_letter_not_found",
+                format!(
+                    "no dead letter {tenant}/{sequence} (replayed or discarded already, or never there)"
+                ),
+            ));
+        };
+        if let Some(trace) = self.traces.get(tenant) {
+            trace.write(discarded.step()).await;
+        }
+        Ok(discarded)
     }
 }
 

@@ -9,7 +9,7 @@
 //! - [`slots`]: upload a version (validate, compile, shadow-run in [`shadow`], store, activate), activate,
 //!   roll back, delete a version, and what a slot holds;
 //! - [`routes`]: put and delete a route (checked by the same code as the file's routes), and what runs;
-//! - [`dead_letters`]: list and replay;
+//! - [`dead_letters`]: list, replay and discard;
 //! - [`lookups`]: the tenants' master-data tables: list, show, load, roll back; the one watch that keeps every
 //!   host's tables in step, and replays the dead letters parked for them;
 //! - [`follower`]: the one watch of the registry that keeps versions and routes in step with every other host;
@@ -253,6 +253,14 @@ impl Service {
         }
         for rules in service.rules.values() {
             tokio::spawn(rules.clone().follow(stop.clone()));
+        }
+        // Each tenant's service-level timers and aged dead letters, until `stop`.
+        for rules in service.rules.values() {
+            tokio::spawn(crate::rules::sla::run(
+                rules.clone(),
+                service.bus.js.clone(),
+                stop.clone(),
+            ));
         }
         tokio::spawn(lookups::follow(
             service.clone(),
