@@ -65,6 +65,13 @@ fn describe(timeline: &Timeline) -> String {
     let mut out = String::new();
     if timeline.entries.is_empty() {
         let _ = writeln!(out, "nothing recorded for {}", timeline.key);
+    } else if !timeline.followed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}, with {}",
+            timeline.key,
+            timeline.followed.join(", ")
+        );
     }
     for entry in &timeline.entries {
         let _ = writeln!(out, "{}", line(entry));

@@ -229,6 +229,10 @@ pub struct Entry {
 struct Record {
     key: String,
     entries: Vec<Entry>,
+    /// Keys whose story continues this one's: the lots received against an order, the work orders that
+    /// consumed a lot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    related: Vec<String>,
 }
 
 /// A key's timeline.
@@ -242,6 +246,9 @@ pub struct Timeline {
     pub recording: bool,
     /// Whether the key has more records than one answer reads (the first ones are given).
     pub truncated: bool,
+    /// The keys whose timelines are merged in, when the key is an order: the lots received against it, then
+    /// the work orders that consumed them.
+    pub followed: Vec<String>,
     /// What happened, oldest first.
     pub entries: Vec<Entry>,
 }
@@ -251,6 +258,7 @@ pub struct Timeline {
 pub struct Step {
     id: String,
     records: BTreeMap<Key, Vec<Entry>>,
+    related: BTreeMap<Key, Vec<Key>>,
 }
 
 impl Step {
@@ -259,6 +267,7 @@ impl Step {
         Self {
             id: id.into(),
             records: BTreeMap::new(),
+            related: BTreeMap::new(),
         }
     }
 
@@ -269,6 +278,21 @@ impl Step {
                 .entry(key.clone())
                 .or_default()
                 .push(entry.clone());
+        }
+    }
+
+    /// Records that the story of `from` goes on in `to`'s (an order's in the lots received against it, a lot's
+    /// in the work orders that consumed it): reading an order's timeline follows these.
+    fn relate(&mut self, keys: &[Key]) {
+        for (from, to) in [(KeyKind::Po, KeyKind::Lot), (KeyKind::Lot, KeyKind::Wo)] {
+            for source in keys.iter().filter(|k| k.kind == from) {
+                let related = self.related.entry(source.clone()).or_default();
+                for target in keys.iter().filter(|k| k.kind == to) {
+                    if !related.contains(target) {
+                        related.push(target.clone());
+                    }
+                }
+            }
         }
     }
 
@@ -491,6 +515,7 @@ pub fn settled(input: &Input<'_>, outputs: &[Output], refused: Option<Letter>) -
         match kind {
             Happening::Event | Happening::Quarantined => {
                 step.add(std::iter::once(&cid).chain(&output.keys), &entry);
+                step.relate(&output.keys);
             }
             _ => step.add(&all, &entry),
         }
@@ -603,7 +628,14 @@ impl Trace {
             return;
         }
         let mut acks = Vec::with_capacity(step.records.len());
+        let mut related = step.related;
         for (key, entries) in step.records {
+            let related = related
+                .remove(&key)
+                .unwrap_or_default()
+                .iter()
+                .map(Key::to_string)
+                .collect();
             let subject = key.subject(&self.tenant);
             let mut headers = async_nats::HeaderMap::new();
             let id = format!(
@@ -617,6 +649,7 @@ impl Trace {
             let record = Record {
                 key: key.to_string(),
                 entries,
+                related,
             };
             let payload = match serde_json::to_vec(&record) {
                 Ok(payload) => payload,
@@ -748,17 +781,65 @@ impl Trace {
         }
     }
 
-    /// A key's timeline, oldest first (ties in the order they were written), read with an ordered consumer on
-    /// the key's one subject. A key never seen has an empty timeline.
+    /// A key's timeline, oldest first (ties in the order they were written). An order's timeline goes on with
+    /// the lots received against it and the work orders that consumed them, each read on its own subject and
+    /// merged in (an entry recorded on several of them appears once). A key never seen has an empty timeline.
     pub async fn read(&self, key: &Key) -> Result<Timeline> {
+        let (mut timeline, related) = self.read_one(key).await?;
+        if key.kind != KeyKind::Po {
+            return Ok(timeline);
+        }
+        let mut entries: Vec<(jiff::Timestamp, usize, Entry)> =
+            std::mem::take(&mut timeline.entries)
+                .into_iter()
+                .enumerate()
+                .map(|(order, entry)| (entry.at, order, entry))
+                .collect();
+        let mut next: Vec<Key> = related;
+        let mut followed: Vec<Key> = Vec::new();
+        // Two hops: the order's lots, then those lots' work orders.
+        for _ in 0..2 {
+            let mut further = Vec::new();
+            for key in next {
+                if followed.contains(&key) {
+                    continue;
+                }
+                let (more, related) = self.read_one(&key).await?;
+                timeline.truncated |= more.truncated;
+                for entry in more.entries {
+                    let seen = entries.iter().any(|(_, _, e)| {
+                        e.at == entry.at
+                            && e.kind == entry.kind
+                            && e.id == entry.id
+                            && e.subject == entry.subject
+                    });
+                    if !seen {
+                        entries.push((entry.at, entries.len(), entry));
+                    }
+                }
+                followed.push(key);
+                further.extend(related);
+            }
+            next = further;
+        }
+        entries.sort_by_key(|e| (e.0, e.1));
+        timeline.entries = entries.into_iter().map(|(_, _, e)| e).collect();
+        timeline.followed = followed.iter().map(Key::to_string).collect();
+        Ok(timeline)
+    }
+
+    /// One key's own timeline, and the keys its records relate it to.
+    async fn read_one(&self, key: &Key) -> Result<(Timeline, Vec<Key>)> {
         let subject = key.subject(&self.tenant);
         let mut timeline = Timeline {
             key: key.to_string(),
             subject: subject.clone(),
             recording: self.recording,
             truncated: false,
+            followed: Vec::new(),
             entries: Vec::new(),
         };
+        let mut related: Vec<Key> = Vec::new();
         let name = stream_name(&self.tenant);
         let stream = match self.js.get_stream(&name).await {
             Ok(stream) => stream,
@@ -769,7 +850,7 @@ impl Trace {
                 ) =>
             {
                 // Never recorded: nothing to read.
-                return Ok(timeline);
+                return Ok((timeline, related));
             }
             Err(err) => return Err(err).with_context(|| format!("opening the stream {name}")),
         };
@@ -788,7 +869,7 @@ impl Trace {
             .with_context(|| format!("reading the trace of {key}"))?
             .num_pending;
         if pending == 0 {
-            return Ok(timeline);
+            return Ok((timeline, related));
         }
         let wanted = pending.min(MAX_RECORDS);
         timeline.truncated = pending > MAX_RECORDS;
@@ -814,6 +895,11 @@ impl Trace {
                 .unwrap_or((read, 1));
             match serde_json::from_slice::<Record>(&message.payload) {
                 Ok(record) => {
+                    for key in record.related.iter().filter_map(|k| Key::parse(k).ok()) {
+                        if !related.contains(&key) {
+                            related.push(key);
+                        }
+                    }
                     for (index, entry) in record.entries.into_iter().enumerate() {
                         entries.push((entry.at, sequence, index, entry));
                     }
@@ -828,7 +914,7 @@ impl Trace {
         }
         entries.sort_by_key(|e| (e.0, e.1, e.2));
         timeline.entries = entries.into_iter().map(|(_, _, _, e)| e).collect();
-        Ok(timeline)
+        Ok((timeline, related))
     }
 }
 
@@ -873,6 +959,38 @@ pub(crate) mod tests {
             .parent()
             .expect("workspace")
             .to_path_buf()
+    }
+
+    #[test]
+    fn an_order_leads_to_the_lots_received_against_it_and_a_lot_to_the_work_orders_that_consumed_it()
+     {
+        let mut step = Step::new("in:MW_acme_IN:1");
+        let receipt = [
+            Key::new(KeyKind::Shipment, "SHP-1"),
+            Key::new(KeyKind::Po, "4500020114"),
+            Key::new(KeyKind::Lot, "B2406-17"),
+            Key::new(KeyKind::Lot, "N2406-09"),
+        ];
+        step.relate(&receipt);
+        let consumption = [
+            Key::new(KeyKind::Wo, "WO-240617-01"),
+            Key::new(KeyKind::Lot, "B2406-17"),
+        ];
+        step.relate(&consumption);
+        step.relate(&consumption);
+        let related = |kind, value| {
+            step.related
+                .get(&Key::new(kind, value))
+                .map(|keys| keys.iter().map(Key::to_string).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            related(KeyKind::Po, "4500020114"),
+            ["lot:B2406-17", "lot:N2406-09"]
+        );
+        assert_eq!(related(KeyKind::Lot, "B2406-17"), ["wo:WO-240617-01"]);
+        assert!(related(KeyKind::Lot, "N2406-09").is_empty());
+        assert!(related(KeyKind::Shipment, "SHP-1").is_empty());
     }
 
     #[test]
