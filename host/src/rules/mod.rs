@@ -12,11 +12,15 @@
 //!
 //! State lives in the tenant's KV bucket `MW_<tenant>_RULES` ([`state`]), so every host of a fleet agrees;
 //! alerts in `MW_<tenant>_ALERTS` ([`alerts`]). The rules: quarantine of held lots ([`quarantine`]), order
-//! changes in acknowledgments ([`orders`]), receipts that differ from their ship notice ([`receipts`]);
-//! acknowledgments and receipts that come late and dead letters left unresolved, on durable timers ([`sla`]).
+//! changes in acknowledgments ([`orders`]), receipts that differ from their ship notice ([`receipts`]),
+//! consumption beyond a work order's plan ([`consumption`]); items and units compared through the tenant's
+//! master data ([`matching`]); acknowledgments and receipts that come late and dead letters left unresolved,
+//! on durable timers ([`sla`]).
 
 pub mod alerts;
+pub mod consumption;
 mod decimal;
+pub mod matching;
 pub mod orders;
 pub mod quarantine;
 pub mod receipts;
@@ -110,6 +114,8 @@ pub struct RuleState {
     pub lots: Lots,
     /// Alerts.
     pub alerts: Alerts,
+    /// The tenant's master data (item cross-reference, unit conversions, bill of materials), live.
+    pub master_data: matching::Tables,
     /// The service levels' durable timers.
     pub timers: sla::Timers,
 }
@@ -145,6 +151,11 @@ impl Active {
         }
         if settings.receipt_discrepancy {
             rules.push(Box::new(receipts::ReceiptDiscrepancy));
+        }
+        if settings.over_consumption {
+            rules.push(Box::new(consumption::OverConsumption {
+                tolerance: settings.over_consumption_tolerance,
+            }));
         }
         if let Some(window) = settings.ack_overdue {
             rules.push(Box::new(sla::AckOverdue(window)));
@@ -209,11 +220,13 @@ pub struct RulesInForce {
 }
 
 impl TenantRules {
-    /// Opens the tenant's rule state, with the rules `file` turns on (or the API's, when it has put some).
+    /// Opens the tenant's rule state, with the rules `file` turns on (or the API's, when it has put some), reading
+    /// the tenant's live master data.
     pub async fn open(
         js: &jetstream::Context,
         tenant: &Tenant,
         file: RuleSettings,
+        lookups: crate::host_api::lookup::LiveLookups,
     ) -> Result<Self> {
         let name = format!("MW_{tenant}_RULES");
         let store = buckets::key_value(
@@ -254,6 +267,7 @@ impl TenantRules {
                 lots: Lots::new(tenant.clone(), js.clone(), documents.clone()),
                 documents,
                 alerts: Alerts::open(js, tenant).await?,
+                master_data: matching::Tables::new(lookups),
                 timers: sla::Timers::open(js, tenant).await?,
             },
         })

@@ -4,8 +4,10 @@
 //! published on `mw.<t>.quarantine.<type>` instead of `mw.<t>.ev.<type>`; a release publishes each on `ev`
 //! once (`Nats-Msg-Id` `release:<sequence>`); a scrap leaves them quarantined for a person to discard.
 //!
-//! Items match when the hold names none, or when the hold and the event share an id (scheme and value). Lots
-//! match by the lot number the hold names, against the event's internal and supplier lot numbers.
+//! Items match when the hold names none, or when the hold and the event name the same item: a shared id
+//! (scheme and value), or the same internal item through the tenant's item cross-reference (table `items`,
+//! [`super::matching`]), so a consumption naming the supplier's part number is held back by a hold on ACME's
+//! item. Lots match by the lot number the hold names, against the event's internal and supplier lot numbers.
 
 use anyhow::{Context, Result};
 use async_nats::jetstream;
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::alerts::{Alert, AlertState, Note};
+use super::matching::MasterData;
 use super::state::Documents;
 use super::{HeldBack, Rule, RuleState, Seen, Stored};
 use crate::bus::{self, StreamKind};
@@ -84,13 +87,13 @@ pub struct LotState {
 }
 
 impl LotState {
-    /// Whether a consumption of `items` of this lot is held back.
-    pub fn holds_back(&self, items: &[String]) -> bool {
+    /// Whether a consumption of `items` of this lot is held back, the items compared through `data`.
+    pub fn holds_back(&self, items: &[String], data: &MasterData) -> bool {
         self.status != LotStatus::Released
             && self
                 .holds
                 .iter()
-                .any(|h| h.items.is_empty() || h.items.iter().any(|i| items.contains(i)))
+                .any(|h| h.items.is_empty() || data.same_item(&h.items, items))
     }
 }
 
@@ -368,7 +371,7 @@ async fn held_back(state: &RuleState, event_type: &str, value: &Value) -> Result
         let Some(lot_state) = state.lots.get(&lot).await? else {
             continue;
         };
-        if !lot_state.holds_back(&items) {
+        if !lot_state.holds_back(&items, &state.master_data.now()) {
             continue;
         }
         let (about, document) = match event_type {
@@ -481,22 +484,32 @@ mod tests {
             }],
             quarantined: Vec::new(),
         };
-        assert!(state.holds_back(&["vendor-part:V-9".into(), "buyer-part:RM-1".into()]));
+        let none = MasterData::none();
+        assert!(state.holds_back(&["vendor-part:V-9".into(), "buyer-part:RM-1".into()], &none));
         assert!(
-            !state.holds_back(&["buyer-part:RM-2".into()]),
+            !state.holds_back(&["buyer-part:RM-2".into()], &none),
             "another item's lot of the same number"
+        );
+        assert!(!state.holds_back(&["vendor-part:V-9".into()], &none));
+        let xref = crate::rules::matching::tests::master_data(&[(
+            "items",
+            "supplier_part,internal_item\nV-9,RM-1\n",
+        )]);
+        assert!(
+            state.holds_back(&["vendor-part:V-9".into()], &xref),
+            "the supplier's part number of the held item"
         );
         state.status = LotStatus::Scrapped;
         assert!(
-            state.holds_back(&["buyer-part:RM-1".into()]),
+            state.holds_back(&["buyer-part:RM-1".into()], &none),
             "scrapped stays held back"
         );
         state.status = LotStatus::Released;
-        assert!(!state.holds_back(&["buyer-part:RM-1".into()]));
+        assert!(!state.holds_back(&["buyer-part:RM-1".into()], &none));
         state.status = LotStatus::Held;
         state.holds[0].items.clear();
         assert!(
-            state.holds_back(&[]),
+            state.holds_back(&[], &none),
             "a hold naming no item holds every item of the lot"
         );
     }

@@ -1,8 +1,16 @@
 //! Receipt discrepancy: a goods receipt that differs from the ship notice it names raises a
-//! `receipt-discrepancy` alert — an item the notice did not ship, another quantity than shipped (in the same
-//! unit; quantities in different units are reported as not comparable), or a lot the notice did not name. Each
-//! ship notice is kept as shipped (`asn.<shipment>` in the rule state), its items summed per item, unit and
-//! lots, with the receipts that named it; a receipt naming a notice the rules never saw raises the alert too, saying so.
+//! `receipt-discrepancy` alert — an item the notice did not ship, another quantity than shipped, or a lot the
+//! notice did not name. Each ship notice is kept as shipped (`asn.<shipment>` in the rule state), its items
+//! summed per item, unit and lots, with the receipts that named it.
+//!
+//! Items are matched through the tenant's item cross-reference, and quantities in different units converted
+//! through its `unit-conversions` table ([`super::matching`]); two units no row links are reported as not
+//! comparable, and so is a row that is bad master data (naming the table, the key and what is wrong).
+//!
+//! A receipt can be processed before its notice (a 3PL's count often beats the supplier's ASN): it is kept
+//! pending on the notice's entry (`asn.<shipment>`, `pending`), with no alert, and compared when the notice
+//! arrives. A receipt whose notice never arrives stays pending there and raises nothing: no timer runs for a
+//! notice that was never seen.
 
 use anyhow::Result;
 use futures::future::BoxFuture;
@@ -11,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::alerts::{Alert, AlertState};
 use super::decimal::Decimal;
+use super::matching::{Amount, MasterData};
 use super::quarantine::{item_ids, lot_numbers};
 use super::state::Documents;
 use super::{Rule, RuleState, Stored};
@@ -41,8 +50,29 @@ pub struct AwaitedShipment {
     pub items: Vec<ShippedItem>,
     /// When it is expected, when the notice says.
     pub expected_at: Option<String>,
-    /// The receipts (event ids) that named it.
+    /// The receipts (event ids) that named it and were compared with it.
     pub receipts: Vec<String>,
+    /// Whether the notice itself was seen; false while only receipts naming it were.
+    #[serde(default = "seen")]
+    pub notice_seen: bool,
+    /// Receipts that came before the notice, compared when it arrives.
+    #[serde(default)]
+    pub pending: Vec<PendingReceipt>,
+}
+
+fn seen() -> bool {
+    true
+}
+
+/// A receipt waiting for its ship notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingReceipt {
+    /// The receipt event's id.
+    pub event_id: String,
+    /// The receipt, as canonical JSON (`goods-receipt`'s body).
+    pub receipt: Value,
+    /// The flow it belongs to, for its alert.
+    pub correlation_id: String,
 }
 
 /// The receipt-discrepancy rule.
@@ -96,6 +126,7 @@ async fn shipped(state: &RuleState, notice: &Value) -> Result<()> {
     let Some(shipment_id) = notice["shipment-id"].as_str() else {
         return Ok(());
     };
+    let data = state.master_data.now();
     let mut items: Vec<ShippedItem> = Vec::new();
     for (order, shipped) in shipped_items(notice) {
         let ids = item_ids(&shipped["item"]);
@@ -113,7 +144,7 @@ async fn shipped(state: &RuleState, notice: &Value) -> Result<()> {
         lots.dedup();
         let known = items
             .iter_mut()
-            .find(|i| i.unit == unit && i.lots == lots && i.ids.iter().any(|id| ids.contains(id)));
+            .find(|i| i.unit == unit && i.lots == lots && data.same_item(&i.ids, &ids));
         match known {
             Some(item) => {
                 if let (Some(sum), Some(more)) =
@@ -139,27 +170,84 @@ async fn shipped(state: &RuleState, notice: &Value) -> Result<()> {
         }
     }
     let expected_at = notice["expected-at"]["utc"].as_str().map(str::to_string);
-    state
+    let key = Documents::key("asn", shipment_id);
+    let awaited = state
         .documents
-        .change(
-            &Documents::key("asn", shipment_id),
-            |current: Option<AwaitedShipment>| {
-                Ok(Some(AwaitedShipment {
-                    shipment_id: shipment_id.to_string(),
-                    items: items.clone(),
-                    expected_at: expected_at.clone(),
-                    receipts: current.map(|c| c.receipts).unwrap_or_default(),
-                }))
-            },
+        .change(&key, |current: Option<AwaitedShipment>| {
+            let (receipts, pending) =
+                current.map_or_else(Default::default, |c| (c.receipts, c.pending));
+            Ok(Some(AwaitedShipment {
+                shipment_id: shipment_id.to_string(),
+                items: items.clone(),
+                expected_at: expected_at.clone(),
+                receipts,
+                notice_seen: true,
+                pending,
+            }))
+        })
+        .await?;
+    // The receipts that came first: compared now, then recorded as compared.
+    let Some(awaited) = awaited.filter(|a| !a.pending.is_empty()) else {
+        return Ok(());
+    };
+    for pending in &awaited.pending {
+        tracing::info!(tenant = %state.tenant, shipment = shipment_id, receipt = %pending.event_id, "ship notice arrived after its receipt: comparing them now");
+        compare(
+            state,
+            &awaited,
+            &pending.receipt,
+            &pending.event_id,
+            &pending.correlation_id,
+            &data,
         )
         .await?;
+    }
+    let compared: Vec<String> = awaited.pending.iter().map(|p| p.event_id.clone()).collect();
+    state
+        .documents
+        .change(&key, |current: Option<AwaitedShipment>| {
+            Ok(current.map(|mut c| {
+                c.pending.retain(|p| !compared.contains(&p.event_id));
+                for id in &compared {
+                    if !c.receipts.contains(id) {
+                        c.receipts.push(id.clone());
+                    }
+                }
+                c
+            }))
+        })
+        .await?;
     Ok(())
+}
+
+/// An alert's concerns: the notice, the receipt, its item, lots and location, and the quantities.
+fn concerns(receipt: &Value, shipment: &str, shipped: Option<Value>) -> Value {
+    let mut quantities =
+        vec![json!({"what": "received", "quantity": receipt["quantity-received"]})];
+    if let Some(shipped) = shipped {
+        quantities.push(json!({"what": "shipped", "quantity": shipped}));
+    }
+    json!({
+        "documents": [
+            {"kind": "ship-notice", "id": shipment},
+            {"kind": "goods-receipt", "id": receipt["receipt-id"].as_str().unwrap_or_default()},
+        ],
+        "items": [receipt["item"]],
+        "lots": receipt["lots"].as_array().into_iter().flatten().flat_map(lot_numbers).collect::<Vec<_>>(),
+        "quantities": quantities,
+        "locations": Some(&receipt["location"]).filter(|l| !l.is_null()).into_iter().collect::<Vec<_>>(),
+    })
 }
 
 /// How a receipt differs from what the notice shipped of its item: `shipped` are the notice's entries of the
 /// item (one per lot set). A receipt naming lots is compared with the entries of those lots; one naming none,
 /// with all of them.
-fn differences(receipt: &Value, shipped: &[&ShippedItem], shipment: &str) -> Vec<String> {
+fn differences(
+    receipt: &Value,
+    shipped: &[&ShippedItem],
+    shipment: &str,
+    data: &MasterData,
+) -> Vec<String> {
     let quantity = &receipt["quantity-received"];
     let (value, unit) = (
         quantity["value"].as_str().unwrap_or("?"),
@@ -203,21 +291,48 @@ fn differences(receipt: &Value, shipped: &[&ShippedItem], shipment: &str) -> Vec
             }
         )];
     }
-    if let Some(other) = matching.iter().find(|s| s.unit != unit) {
-        return vec![format!(
-            "received in {unit}, shipped in {}: the quantities cannot be compared",
-            other.unit
-        )];
-    }
-    let total = matching
+    let shipped_text = || {
+        matching
+            .iter()
+            .map(|s| format!("{} {}", s.quantity, s.unit))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let quantities = matching
         .iter()
-        .filter_map(|s| Decimal::parse(&s.quantity))
-        .try_fold(Decimal::parse("0").expect("zero"), Decimal::plus);
-    match total {
-        Some(total) if Some(total) != Decimal::parse(value) => {
-            vec![format!("{value} {unit} received, {total} {unit} shipped")]
+        .filter_map(|s| Some((Decimal::parse(&s.quantity)?, s.unit.as_str())));
+    let total = match data.sum_in(quantities, unit) {
+        Ok(Ok(total)) => total,
+        Ok(Err(other)) => {
+            return vec![format!(
+                "received in {unit}, shipped in {other}: the quantities cannot be compared (no unit-conversions \
+                 row {unit}/{other} or {other}/{unit})"
+            )];
         }
-        _ => Vec::new(),
+        Err(err) => {
+            return vec![format!(
+                "received {value} {unit}, shipped {}: the quantities cannot be compared: {err}",
+                shipped_text()
+            )];
+        }
+    };
+    let same = Decimal::parse(value)
+        .and_then(|received| total.compare(Amount::of(received)))
+        .is_some_and(|o| o == std::cmp::Ordering::Equal);
+    if same {
+        return Vec::new();
+    }
+    if matching.iter().all(|s| s.unit == unit) {
+        vec![format!(
+            "{value} {unit} received, {} {unit} shipped",
+            total.shown()
+        )]
+    } else {
+        vec![format!(
+            "{value} {unit} received, {} shipped ({} {unit})",
+            shipped_text(),
+            total.shown()
+        )]
     }
 }
 
@@ -228,53 +343,80 @@ async fn received(state: &RuleState, receipt: &Value, event: &Stored<'_>) -> Res
     else {
         return Ok(());
     };
-    let receipt_id = receipt["receipt-id"].as_str().unwrap_or_default();
     let event_id = receipt["header"]["id"]
         .as_str()
-        .unwrap_or_default()
+        .filter(|id| !id.is_empty())
+        .unwrap_or(event.output_id)
         .to_string();
+    let pending = PendingReceipt {
+        event_id: event_id.clone(),
+        receipt: receipt.clone(),
+        correlation_id: event.correlation_id.to_string(),
+    };
     let awaited: Option<AwaitedShipment> = state
         .documents
         .change(
             &Documents::key("asn", shipment),
             |current: Option<AwaitedShipment>| {
-                Ok(current.map(|mut c| {
-                    if !c.receipts.contains(&event_id) {
-                        c.receipts.push(event_id.clone());
+                let mut c = current.unwrap_or_else(|| AwaitedShipment {
+                    shipment_id: shipment.to_string(),
+                    items: Vec::new(),
+                    expected_at: None,
+                    receipts: Vec::new(),
+                    notice_seen: false,
+                    pending: Vec::new(),
+                });
+                if !c.notice_seen {
+                    // Before its notice: kept, and compared when the notice arrives.
+                    if !c.pending.iter().any(|p| p.event_id == event_id) {
+                        c.pending.push(pending.clone());
                     }
-                    c
-                }))
+                } else if !c.receipts.contains(&event_id) {
+                    c.receipts.push(event_id.clone());
+                }
+                Ok(Some(c))
             },
         )
         .await?;
-    let ids = item_ids(&receipt["item"]);
-    let found = match &awaited {
-        None => vec![format!(
-            "ship notice {shipment} was not seen: the receipt cannot be checked against it"
-        )],
-        Some(awaited) => {
-            let shipped: Vec<&ShippedItem> = awaited
-                .items
-                .iter()
-                .filter(|i| i.ids.iter().any(|id| ids.contains(id)))
-                .collect();
-            differences(receipt, &shipped, shipment)
-        }
+    let Some(awaited) = awaited.filter(|a| a.notice_seen) else {
+        tracing::info!(tenant = %state.tenant, shipment, receipt = %event_id, "receipt before its ship notice: compared when the notice arrives");
+        return Ok(());
     };
+    compare(
+        state,
+        &awaited,
+        receipt,
+        &event_id,
+        event.correlation_id,
+        &state.master_data.now(),
+    )
+    .await
+}
+
+/// Compares a receipt with the notice it names, and raises the alert when they differ.
+async fn compare(
+    state: &RuleState,
+    awaited: &AwaitedShipment,
+    receipt: &Value,
+    event_id: &str,
+    correlation_id: &str,
+    data: &MasterData,
+) -> Result<()> {
+    let shipment = awaited.shipment_id.as_str();
+    let receipt_id = receipt["receipt-id"].as_str().unwrap_or_default();
+    let ids = item_ids(&receipt["item"]);
+    let shipped: Vec<&ShippedItem> = awaited
+        .items
+        .iter()
+        .filter(|i| data.same_item(&i.ids, &ids))
+        .collect();
+    let found = differences(receipt, &shipped, shipment, data);
     if found.is_empty() {
         return Ok(());
     }
-    let shipped_quantity = awaited.as_ref().and_then(|a| {
-        a.items
-            .iter()
-            .find(|i| i.ids.iter().any(|id| ids.contains(id)))
-            .map(|i| json!({"value": i.quantity, "unit": i.unit}))
-    });
-    let mut quantities =
-        vec![json!({"what": "received", "quantity": receipt["quantity-received"]})];
-    if let Some(shipped) = shipped_quantity {
-        quantities.push(json!({"what": "shipped", "quantity": shipped}));
-    }
+    let shipped_quantity = shipped
+        .first()
+        .map(|i| json!({"value": i.quantity, "unit": i.unit}));
     state
         .alerts
         .raise(Alert {
@@ -286,17 +428,8 @@ async fn received(state: &RuleState, receipt: &Value, event: &Stored<'_>) -> Res
                 "receipt {receipt_id} differs from ship notice {shipment}: {}",
                 found.join("; ")
             ),
-            concerns: json!({
-                "documents": [
-                    {"kind": "ship-notice", "id": shipment},
-                    {"kind": "goods-receipt", "id": receipt_id},
-                ],
-                "items": [receipt["item"]],
-                "lots": receipt["lots"].as_array().into_iter().flatten().flat_map(lot_numbers).collect::<Vec<_>>(),
-                "quantities": quantities,
-                "locations": [receipt["location"]],
-            }),
-            correlation_id: event.correlation_id.to_string(),
+            concerns: concerns(receipt, shipment, shipped_quantity),
+            correlation_id: correlation_id.to_string(),
             raised_at: jiff::Timestamp::now(),
             state: AlertState::Open,
             acknowledged: None,
@@ -328,29 +461,34 @@ mod tests {
 
     #[test]
     fn a_receipt_is_compared_with_what_its_notice_shipped() {
+        let none = MasterData::none();
         let item = shipped();
         let one = [&item];
-        assert!(differences(&receipt("5000.0", "H87", "B2406-17"), &one, "S").is_empty());
+        assert!(differences(&receipt("5000.0", "H87", "B2406-17"), &one, "S", &none).is_empty());
         assert_eq!(
-            differences(&receipt("4850", "H87", "B2406-17"), &one, "S"),
+            differences(&receipt("4850", "H87", "B2406-17"), &one, "S", &none),
             ["4850 H87 received, 5000 H87 shipped"]
         );
         assert_eq!(
-            differences(&receipt("5000", "H87", "B2406-99"), &one, "S"),
+            differences(&receipt("5000", "H87", "B2406-99"), &one, "S", &none),
             ["lot B2406-99 received, the notice shipped B2406-17"]
         );
         assert_eq!(
-            differences(&receipt("11", "LBR", "B2406-17"), &one, "S"),
-            ["received in LBR, shipped in H87: the quantities cannot be compared"]
+            differences(&receipt("11", "LBR", "B2406-17"), &one, "S", &none),
+            [
+                "received in LBR, shipped in H87: the quantities cannot be compared (no unit-conversions \
+              row LBR/H87 or H87/LBR)"
+            ]
         );
         assert_eq!(
-            differences(&receipt("5", "H87", "X"), &[], "S"),
+            differences(&receipt("5", "H87", "X"), &[], "S", &none),
             ["5 H87 received of an item ship notice S did not ship"]
         );
     }
 
     #[test]
     fn a_receipt_of_one_lot_is_compared_with_what_was_shipped_of_that_lot() {
+        let none = MasterData::none();
         let coil = |lot: &str, kg: &str| ShippedItem {
             ids: vec!["buyer-part:COIL".into()],
             item: json!({}),
@@ -361,16 +499,51 @@ mod tests {
         };
         let (a, b) = (coil("H1", "12150"), coil("H2", "11890"));
         let both = [&a, &b];
-        assert!(differences(&receipt("12150", "KGM", "H1"), &both, "S").is_empty());
-        assert!(differences(&receipt("11890", "KGM", "H2"), &both, "S").is_empty());
+        assert!(differences(&receipt("12150", "KGM", "H1"), &both, "S", &none).is_empty());
+        assert!(differences(&receipt("11890", "KGM", "H2"), &both, "S", &none).is_empty());
         assert_eq!(
-            differences(&receipt("11000", "KGM", "H2"), &both, "S"),
+            differences(&receipt("11000", "KGM", "H2"), &both, "S", &none),
             ["11000 KGM received, 11890 KGM shipped"]
         );
         let unnamed = json!({"quantity-received": {"value": "24040", "unit": "KGM"}, "lots": []});
         assert!(
-            differences(&unnamed, &both, "S").is_empty(),
+            differences(&unnamed, &both, "S", &none).is_empty(),
             "no lot named: the item's total"
+        );
+    }
+
+    #[test]
+    fn a_receipt_in_another_unit_is_converted_through_the_tenants_table() {
+        let washers = ShippedItem {
+            ids: vec!["buyer-part:FST-WSH-M10".into()],
+            item: json!({}),
+            quantity: "181.436948".into(),
+            unit: "KGM".into(),
+            lots: vec!["W2406-04".into()],
+            orders: Vec::new(),
+        };
+        let one = [&washers];
+        let data = crate::rules::matching::tests::master_data(&[(
+            "unit-conversions",
+            "from_to,factor\nLBR/KGM,0.45359237\n",
+        )]);
+        assert!(
+            differences(&receipt("400", "LBR", "W2406-04"), &one, "S", &data).is_empty(),
+            "400 LBR is 181.436948 KGM"
+        );
+        assert_eq!(
+            differences(&receipt("390", "LBR", "W2406-04"), &one, "S", &data),
+            ["390 LBR received, 181.436948 KGM shipped (400 LBR)"]
+        );
+        let bad = crate::rules::matching::tests::master_data(&[(
+            "unit-conversions",
+            "from_to,factor\nLBR/KGM,pound\n",
+        )]);
+        let found = differences(&receipt("400", "LBR", "W2406-04"), &one, "S", &bad);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].contains("cannot be compared: master data table unit-conversions, key \"LBR/KGM\": factor \"pound\""),
+            "{found:?}"
         );
     }
 

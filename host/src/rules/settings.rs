@@ -28,6 +28,11 @@ pub struct RuleSettings {
     pub order_change: bool,
     /// Receipt discrepancy: a receipt that differs from its ship notice raises an alert.
     pub receipt_discrepancy: bool,
+    /// Over-consumption: a work order consuming more of a component than the tenant's `bom` plans for it, beyond
+    /// the tolerance, raises an alert.
+    pub over_consumption: bool,
+    /// How far beyond the plan a work order may consume before it is over: `"5%"`; 0 when left out.
+    pub over_consumption_tolerance: super::consumption::Percent,
     /// Ack overdue: a purchase order not acknowledged this long after it went out raises an alert (`"4h"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ack_overdue: Option<Window>,

@@ -215,10 +215,17 @@ impl Service {
         ));
         let mut rules = HashMap::new();
         for tenant in &config.tenants {
-            let opened =
-                crate::rules::TenantRules::open(&bus.js, &tenant.name, tenant.rules.clone())
-                    .await
-                    .with_context(|| format!("opening tenant {}'s rule state", tenant.name))?;
+            let opened = crate::rules::TenantRules::open(
+                &bus.js,
+                &tenant.name,
+                tenant.rules.clone(),
+                lookups
+                    .get(&tenant.name)
+                    .map(|t| t.live.clone())
+                    .unwrap_or_default(),
+            )
+            .await
+            .with_context(|| format!("opening tenant {}'s rule state", tenant.name))?;
             rules.insert(tenant.name.clone(), Arc::new(opened));
         }
         let mut traces = HashMap::new();
