@@ -775,6 +775,7 @@ pub async fn run(rules: Arc<TenantRules>, js: jetstream::Context, mut stop: watc
                 _ = stop.changed() => return,
             }
         }
+        // The watch ended (NATS away, the watcher fell behind): wait a little and watch again. Nothing is in flight.
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
