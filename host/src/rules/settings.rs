@@ -107,27 +107,27 @@ mod tests {
             ("1d", 86_400),
             ("1h 30m", 5400),
         ] {
-            let window = Window::parse(text).unwrap();
+            let window = Window::parse(text).expect("read");
             assert_eq!(window.0, Duration::from_secs(seconds), "{text}");
-            assert_eq!(Window::parse(&window.to_string()).unwrap(), window);
+            assert_eq!(Window::parse(&window.to_string()).expect("read"), window);
         }
         assert_eq!(Window(Duration::from_secs(4 * 3600)).to_string(), "4h");
-        let err = Window::parse("soon").unwrap_err();
+        let err = Window::parse("soon").expect_err("refused");
         assert!(err.contains("\"soon\" is not a duration"), "{err}");
         assert!(Window::parse("-5m").is_err());
     }
 
     #[test]
     fn settings_name_the_field_that_is_wrong() {
-        let settings =
-            RuleSettings::from_json(br#"{"quarantine": true, "order-change": true}"#).unwrap();
+        let settings = RuleSettings::from_json(br#"{"quarantine": true, "order-change": true}"#)
+            .expect("read");
         assert!(settings.quarantine && settings.order_change && !settings.receipt_discrepancy);
-        let err = RuleSettings::from_json(br#"{"quarantine": "yes"}"#).unwrap_err();
+        let err = RuleSettings::from_json(br#"{"quarantine": "yes"}"#).expect_err("refused");
         assert!(
             err.contains("at quarantine") && err.contains("expected a boolean"),
             "{err}"
         );
-        let err = RuleSettings::from_json(br#"{"order_change": true}"#).unwrap_err();
+        let err = RuleSettings::from_json(br#"{"order_change": true}"#).expect_err("refused");
         assert!(
             err.contains("unknown field `order_change`") && err.contains("order-change"),
             "{err}"
