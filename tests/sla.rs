@@ -363,3 +363,81 @@ fn a_notice_not_received_and_a_dead_letter_left_alone_raise_alerts_that_their_en
     });
     assert!(host.terminate());
 }
+
+#[test]
+fn a_receipt_whose_notice_never_comes_is_reported_once_and_one_whose_notice_comes_in_time_is_not() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config(
+        dir.path(),
+        r#"receipt-discrepancy = true, receipt-overdue = "3s""#,
+    );
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    let api = Api::new(&host);
+    rt.block_on(async {
+        // Riverside reports its receipt before Brightwire's notice: the notice has the grace to come, and comes.
+        nats::publish(
+            &js,
+            "mw.acme.in.wms-944",
+            &[("Mw-Correlation-Id", "early-944")],
+            document("riverside-944-RV-240618-002.x12", "4500020114"),
+        )
+        .await;
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.goods-receipt", 3, WAIT).await;
+        pending_timer(&js, "SHP-BW-240617-01").await;
+        nats::publish(
+            &js,
+            "mw.acme.in.supplier-856",
+            &[],
+            document("brightwire-856-SHP-BW-240617-01.x12", "4500020114"),
+        )
+        .await;
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.ship-notice", 1, WAIT).await;
+
+        // Another receipt names a notice that never comes.
+        let stray = String::from_utf8(document("riverside-944-RV-240618-002.x12", "4500020114"))
+            .expect("UTF-8")
+            .replace("SHP-BW-240617-01", "SHP-BW-999999-99")
+            .replace("RV-240618-002", "RV-240618-003");
+        nats::publish(
+            &js,
+            "mw.acme.in.wms-944",
+            &[("Mw-Correlation-Id", "stray-944")],
+            stray.into_bytes(),
+        )
+        .await;
+        let alerts = nats::wait_for(
+            &js,
+            "MW_acme_ALERT",
+            "mw.acme.alert.receipt-discrepancy",
+            1,
+            WAIT,
+        )
+        .await;
+        let alert = &alerts[0].json()["exception"];
+        assert_eq!(alert["subject"], "ship-notice:SHP-BW-999999-99");
+        assert_eq!(alert["header"]["correlation-id"], "stray-944");
+        let message = alert["message"].as_str().expect("message");
+        assert!(
+            message.contains("names ship notice SHP-BW-999999-99, which has not arrived 3s after"),
+            "{message}"
+        );
+        // Once, and nothing about the notice that came in time (nor a receipt-overdue for it: it was received).
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let (status, all) = api.get("/v1/tenants/acme/alerts").await;
+        assert_eq!(status, 200, "{all}");
+        let ids: Vec<&str> = all
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .filter_map(|a| a["id"].as_str())
+            .collect();
+        assert_eq!(ids, ["receipt-discrepancy:notice-missing:SHP-BW-999999-99"]);
+        assert_eq!(
+            nats::count_on(&js, "MW_acme_ALERT", "mw.acme.alert.>").await,
+            1
+        );
+    });
+}

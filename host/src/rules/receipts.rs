@@ -9,8 +9,8 @@
 //!
 //! A receipt can be processed before its notice (a 3PL's count often beats the supplier's ASN): it is kept
 //! pending on the notice's entry (`asn.<shipment>`, `pending`), with no alert, and compared when the notice
-//! arrives. A receipt whose notice never arrives stays pending there and raises nothing: no timer runs for a
-//! notice that was never seen.
+//! arrives. A receipt whose notice does not come within the receipt-overdue grace is reported by that rule's
+//! timer ([`super::sla`]) as a `receipt-discrepancy` naming a notice never seen.
 
 use anyhow::Result;
 use futures::future::BoxFuture;

@@ -26,6 +26,10 @@
 //! raising the moment it is read. The window in force when the timer starts is the one it keeps; a rule turned
 //! off drops its pending timers as they come due, raising nothing.
 //!
+//! A goods receipt naming a notice no host has seen starts a timer of its own (`notice-missing`, under the
+//! receipt-overdue grace): if the notice has not come by then, a `receipt-discrepancy` alert says the receipt
+//! names a notice never seen; the notice arriving clears it (and the receipt is compared with it then).
+//!
 //! **Dead letters** need no timer: the tenant's dead-letter stream is in time order, so the task reads it from
 //! its first message only while the messages are older than the window, raises an alert for each
 //! (`dead-letter-aged:<sequence>`), and remembers where it stopped; the first younger message's age says when to
@@ -58,6 +62,9 @@ pub const ACK_OVERDUE: &str = "ack-overdue";
 pub const RECEIPT_OVERDUE: &str = "receipt-overdue";
 /// A dead letter unresolved past the window.
 pub const DEAD_LETTER_AGED: &str = "dead-letter-aged";
+/// The timer of a receipt naming a ship notice not seen yet: the notice must come within the receipt-overdue
+/// grace, or the receipt is reported as a `receipt-discrepancy` naming a notice never seen.
+const NOTICE_MISSING: &str = "notice-missing";
 
 /// The longest a timer task sleeps before reading the clock again (and looking whether a rule was turned on).
 const LONGEST_SLEEP: Duration = Duration::from_secs(60);
@@ -221,7 +228,7 @@ impl Timers {
         }
         let on = match timer.rule.as_str() {
             ACK_OVERDUE => settings.ack_overdue.is_some(),
-            RECEIPT_OVERDUE => settings.receipt_overdue.is_some(),
+            RECEIPT_OVERDUE | NOTICE_MISSING => settings.receipt_overdue.is_some(),
             _ => false,
         };
         if !on || timer.alert.is_none() {
@@ -438,6 +445,12 @@ impl Rule for ReceiptOverdue {
                             .clear(&state.alerts, RECEIPT_OVERDUE, shipment, note)
                             .await;
                     }
+                    let note =
+                        rule_note(RECEIPT_OVERDUE, format!("ship notice {shipment} arrived"));
+                    state
+                        .timers
+                        .clear(&state.alerts, NOTICE_MISSING, shipment, note)
+                        .await?;
                     let timer =
                         receipt_timer(notice, shipment, jiff::Timestamp::now(), self.0, event);
                     state.timers.start(timer).await
@@ -451,6 +464,18 @@ impl Rule for ReceiptOverdue {
                         return Ok(());
                     };
                     let receipt_id = receipt["receipt-id"].as_str().unwrap_or("?");
+                    // A receipt before its notice: the notice has the grace to come.
+                    if state.timers.get(RECEIPT_OVERDUE, shipment).await?.is_none() {
+                        let timer = notice_missing_timer(
+                            receipt,
+                            receipt_id,
+                            shipment,
+                            jiff::Timestamp::now(),
+                            self.0,
+                            event,
+                        );
+                        state.timers.start(timer).await?;
+                    }
                     let note = rule_note(
                         RECEIPT_OVERDUE,
                         format!("ship notice {shipment} received ({receipt_id})"),
@@ -463,6 +488,61 @@ impl Rule for ReceiptOverdue {
                 _ => Ok(()),
             }
         })
+    }
+}
+
+/// The timer of a receipt that names ship notice `shipment` before the notice is seen: a
+/// `receipt-discrepancy` when the notice has not come within the grace (cleared when it comes).
+fn notice_missing_timer(
+    receipt: &Value,
+    receipt_id: &str,
+    shipment: &str,
+    seen: jiff::Timestamp,
+    grace: Window,
+    event: &Stored<'_>,
+) -> Timer {
+    let due = ack_deadline(seen, grace);
+    let mut documents = vec![
+        json!({"kind": "goods-receipt", "id": receipt_id}),
+        json!({"kind": "ship-notice", "id": shipment}),
+    ];
+    if let Some(order) = receipt["order-ref"]["order-id"].as_str() {
+        documents.push(json!({"kind": "purchase-order", "id": order}));
+    }
+    let lots: Vec<String> = receipt["lots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(lot_numbers)
+        .collect();
+    Timer {
+        rule: NOTICE_MISSING.into(),
+        about: shipment.into(),
+        started_at: seen,
+        due,
+        state: TimerState::Pending,
+        cleared: None,
+        alert: Some(Alert {
+            id: format!("receipt-discrepancy:{NOTICE_MISSING}:{shipment}"),
+            kind: "receipt-discrepancy".into(),
+            severity: "warning".into(),
+            subject: format!("ship-notice:{shipment}"),
+            message: format!(
+                "receipt {receipt_id} names ship notice {shipment}, which has not arrived {grace} after the receipt: nothing to compare it with"
+            ),
+            concerns: json!({
+                "documents": documents,
+                "items": [receipt["item"].clone()],
+                "lots": lots,
+                "quantities": [{"what": "received", "quantity": receipt["quantity-received"].clone()}],
+                "locations": [receipt["location"].clone()],
+            }),
+            correlation_id: event.correlation_id.to_string(),
+            raised_at: due,
+            state: AlertState::Open,
+            acknowledged: None,
+            resolved: None,
+        }),
     }
 }
 
