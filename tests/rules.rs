@@ -576,3 +576,54 @@ fn rules_turned_on_through_the_api_run_at_once_survive_a_restart_and_reset_to_th
     assert_eq!(support::api::error_code(&body), "invalid_settings");
     assert!(body.to_string().contains("at order-change"), "{body}");
 }
+
+#[test]
+fn a_release_of_a_lot_never_held_goes_on_with_one_info_alert() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config(dir.path());
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let rt = runtime();
+    let (_client, js) = rt.block_on(server.client());
+    rt.block_on(async {
+        for _ in 0..2 {
+            nats::publish(
+                &js,
+                "mw.acme.in.qms",
+                &[("Mw-Correlation-Id", "qms-1")],
+                hold("QH-240618-009", "release"),
+            )
+            .await;
+        }
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.quality-hold", 2, WAIT).await;
+        let alerts =
+            nats::wait_for(&js, "MW_acme_ALERT", "mw.acme.alert.quarantine", 1, WAIT).await;
+        let alert = &alerts[0].json()["exception"];
+        assert_eq!(alert["severity"], "info");
+        assert_eq!(alert["subject"], "lot:B2406-17");
+        assert_eq!(alert["header"]["correlation-id"], "qms-1");
+        assert!(
+            alert["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("which no hold on record names"),
+            "{alert}"
+        );
+        // A consumption of the lot afterwards is not held back.
+        nats::publish(&js, "mw.acme.in.mes", &[], mes_report(31)).await;
+        let ev = nats::wait_for(
+            &js,
+            "MW_acme_EV",
+            "mw.acme.ev.material-consumption",
+            3,
+            WAIT,
+        )
+        .await;
+        assert_eq!(consumptions_of(&ev, "B2406-17"), 1);
+        assert_eq!(
+            nats::count_on(&js, "MW_acme_ALERT", "mw.acme.alert.>").await,
+            1
+        );
+    });
+    drop(host);
+}

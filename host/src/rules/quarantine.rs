@@ -240,8 +240,13 @@ impl Rule for Quarantine {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             if event.event_type == "quality-hold" {
-                if let Some(lot) = decide(state, &event.value["quality-hold"]).await? {
-                    release_lot(state, &lot).await?;
+                let hold = &event.value["quality-hold"];
+                match decide(state, hold).await? {
+                    Decided::Released(lot) => release_lot(state, &lot).await?,
+                    Decided::ReleasedUnheld(lot) => {
+                        unheld_release(state, hold, &lot, event.correlation_id).await?;
+                    }
+                    Decided::Other => {}
                 }
                 return Ok(());
             }
@@ -296,14 +301,24 @@ impl Rule for Quarantine {
     }
 }
 
-/// Records a quality decision about a lot; the lot, when it released one that was held.
-async fn decide(state: &RuleState, hold: &Value) -> Result<Option<String>> {
+/// What a quality decision did to a lot.
+enum Decided {
+    /// It released a lot that was held.
+    Released(String),
+    /// It released a lot no hold on record names.
+    ReleasedUnheld(String),
+    /// Anything else: a hold, a scrap, a decision about no lot.
+    Other,
+}
+
+/// Records a quality decision about a lot.
+async fn decide(state: &RuleState, hold: &Value) -> Result<Decided> {
     let Some(key) = hold["scope"].get("lot") else {
         // A hold of an item, a location or a handling unit: not a lot the rule tracks.
-        return Ok(None);
+        return Ok(Decided::Other);
     };
     let Some(lot) = key["lot"].as_str().filter(|l| !l.trim().is_empty()) else {
-        return Ok(None);
+        return Ok(Decided::Other);
     };
     let hold_id = hold["hold-id"].as_str().unwrap_or_default().to_string();
     let items = item_ids(&key["item"]);
@@ -344,10 +359,49 @@ async fn decide(state: &RuleState, hold: &Value) -> Result<Option<String>> {
         LotStatus::Released => "released",
         LotStatus::Scrapped => "scrapped: what it held back stays quarantined",
     });
-    Ok(
-        (status == LotStatus::Released && after.is_some_and(|a| !a.holds.is_empty()))
-            .then(|| lot.to_string()),
-    )
+    Ok(match (status, after) {
+        (LotStatus::Released, Some(after)) if !after.holds.is_empty() => {
+            Decided::Released(lot.to_string())
+        }
+        (LotStatus::Released, _) => Decided::ReleasedUnheld(lot.to_string()),
+        _ => Decided::Other,
+    })
+}
+
+/// A release of a lot no hold on record names: the event goes on, and an `info` alert says so — the hold may
+/// never have reached the host, so what it should have held back may have been used.
+async fn unheld_release(
+    state: &RuleState,
+    hold: &Value,
+    lot: &str,
+    correlation_id: &str,
+) -> Result<()> {
+    let hold_id = hold["hold-id"].as_str().unwrap_or("?");
+    state
+        .alerts
+        .raise(Alert {
+            id: format!("quarantine:{hold_id}:{lot}:released-unheld"),
+            kind: "quarantine".into(),
+            severity: "info".into(),
+            subject: format!("lot:{lot}"),
+            message: format!(
+                "quality released lot {lot} ({hold_id}), which no hold on record names: nothing was held back; if a hold was placed, it never reached the rules"
+            ),
+            concerns: json!({
+                "documents": [{"kind": "quality-hold", "id": hold_id}],
+                "items": hold["scope"]["lot"].get("item").filter(|i| !i.is_null()).into_iter().collect::<Vec<_>>(),
+                "lots": [lot],
+                "quantities": [],
+                "locations": [],
+            }),
+            correlation_id: correlation_id.to_string(),
+            raised_at: jiff::Timestamp::now(),
+            state: AlertState::Open,
+            acknowledged: None,
+            resolved: None,
+        })
+        .await?;
+    Ok(())
 }
 
 /// Whether a consumption (or an issue movement) uses a lot on hold.
