@@ -269,7 +269,14 @@ fn a_purchase_order_a_lot_and_a_flow_each_show_their_timeline() {
     // The CLI prints the same timeline, a line per entry, in the same order.
     let (code, out, err) = cli(&host, &["trace", "--tenant", "acme", &format!("po:{PO}")]);
     assert_eq!(code, Some(0), "{err}");
-    let lines: Vec<&str> = out.lines().collect();
+    // First the keys its story goes on in (the lots received against it), then a line per entry.
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("po:{PO}, with lot:B2406-17, lot:N2406-09, lot:W2406-04").as_str()),
+        "{out}"
+    );
+    let lines: Vec<&str> = lines.collect();
     assert_eq!(lines.len(), po_entries.len(), "{out}");
     for (line, entry) in lines.iter().zip(&po_entries) {
         assert!(

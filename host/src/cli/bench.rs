@@ -35,7 +35,11 @@ pub mod swap;
 
 pub use documents::{packs_for, ship_notice};
 
+/// The rules `--rules` turns on: every rule, tuned as examples/plant/millwright.toml tunes them.
+const PLANT_RULES: &str = r#"rules = { quarantine = true, order-change = true, receipt-discrepancy = true, over-consumption = true, over-consumption-tolerance = "5%", ack-overdue = "4h", receipt-overdue = "1d", dead-letter-aged = "1d" }"#;
+
 /// What to run.
+
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
     /// Documents per run.
@@ -52,7 +56,7 @@ pub struct BenchOptions {
     pub reuse: bool,
     /// Messages per fetch, for both consumers.
     pub batch: usize,
-    /// The business rules on.
+    /// The business rules on, as the plant example runs them ([`PLANT_RULES`]).
     pub rules: bool,
     /// The trace index on.
     pub trace: bool,
@@ -347,7 +351,7 @@ max_age = "1h"
 
 [tenants.{tenant}]
 trace = {trace}
-rules = {{ quarantine = {rules}, order-change = {rules}, receipt-discrepancy = {rules} }}
+{rules}
 
 [[tenants.{tenant}.inbound]]
 source = "{SOURCE}"
@@ -360,7 +364,7 @@ instances = "{instances}"
         workers = options.workers,
         batch = options.batch,
         instances = if options.reuse { "reuse" } else { "fresh" },
-        rules = options.rules,
+        rules = if options.rules { PLANT_RULES } else { "" },
         trace = options.trace,
     );
     let config = Config::parse(&config_text, &data.join("bench.toml"), &|name| {

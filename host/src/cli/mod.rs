@@ -175,8 +175,8 @@ enum Command {
         /// Messages per fetch, for both consumers.
         #[arg(long, default_value_t = 128)]
         batch: usize,
-        /// Run the tenant with its business rules on (quarantine, order-change, receipt-discrepancy), as a plant
-        /// runs it; without, none is.
+        /// Run the tenant with every business rule on, tuned as examples/plant runs them (quarantine,
+        /// order-change, receipt-discrepancy, over-consumption and the service levels); without, none is.
         #[arg(long)]
         rules: bool,
         /// Run the tenant with its trace index on, as `serve` does by default; without, it is off.

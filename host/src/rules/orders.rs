@@ -83,7 +83,7 @@ async fn ordered(state: &RuleState, order: &Value) -> Result<()> {
         .collect();
     state
         .documents
-        .change(
+        .change_new(
             &Documents::key("po", order_id),
             |current: Option<OpenOrder>| {
                 // A change order replaces the lines; the acknowledgment already received stays on record.

@@ -173,7 +173,7 @@ async fn shipped(state: &RuleState, notice: &Value) -> Result<()> {
     let key = Documents::key("asn", shipment_id);
     let awaited = state
         .documents
-        .change(&key, |current: Option<AwaitedShipment>| {
+        .change_new(&key, |current: Option<AwaitedShipment>| {
             let (receipts, pending) =
                 current.map_or_else(Default::default, |c| (c.receipts, c.pending));
             Ok(Some(AwaitedShipment {

@@ -131,6 +131,13 @@ pub struct Timer {
     pub alert: Option<Alert>,
 }
 
+/// What the timer task reads of each timer it watches.
+#[derive(Deserialize)]
+struct TimerHead {
+    due: jiff::Timestamp,
+    state: TimerState,
+}
+
 /// A tenant's timers, in `MW_<tenant>_TIMERS`.
 #[derive(Clone)]
 pub struct Timers {
@@ -174,11 +181,28 @@ impl Timers {
     pub async fn start(&self, timer: Timer) -> Result<()> {
         let key = Documents::key(&timer.rule, &timer.about);
         self.documents
-            .change(&key, |current: Option<Timer>| {
+            .change_new(&key, |current: Option<Timer>| {
                 Ok(current.is_none().then(|| timer.clone()))
             })
             .await?;
         Ok(())
+    }
+
+    /// Clears the timer of `rule` for `about` if one was started (and resolves its alert if it was raised); one
+    /// read when there is none.
+    pub async fn clear_started(
+        &self,
+        alerts: &Alerts,
+        rule: &str,
+        about: &str,
+        note: Note,
+    ) -> Result<()> {
+        match self.get(rule, about).await? {
+            Some(timer) if timer.state != TimerState::Cleared => {
+                self.clear(alerts, rule, about, note).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Clears the timer of `rule` for `about` (recording a cleared one when none was started yet, so that a
@@ -445,15 +469,17 @@ impl Rule for ReceiptOverdue {
                             .clear(&state.alerts, RECEIPT_OVERDUE, shipment, note)
                             .await;
                     }
+                    let timer =
+                        receipt_timer(notice, shipment, jiff::Timestamp::now(), self.0, event);
+                    state.timers.start(timer).await?;
+                    // Then a receipt that came first stops waiting for it. Each side writes its own timer before
+                    // it reads the other's, so a receipt and its notice settled at once on two hosts still meet.
                     let note =
                         rule_note(RECEIPT_OVERDUE, format!("ship notice {shipment} arrived"));
                     state
                         .timers
-                        .clear(&state.alerts, NOTICE_MISSING, shipment, note)
-                        .await?;
-                    let timer =
-                        receipt_timer(notice, shipment, jiff::Timestamp::now(), self.0, event);
-                    state.timers.start(timer).await
+                        .clear_started(&state.alerts, NOTICE_MISSING, shipment, note)
+                        .await
                 }
                 "goods-receipt" => {
                     let receipt = &event.value["goods-receipt"];
@@ -475,6 +501,16 @@ impl Rule for ReceiptOverdue {
                             event,
                         );
                         state.timers.start(timer).await?;
+                        if state.timers.get(RECEIPT_OVERDUE, shipment).await?.is_some() {
+                            let note = rule_note(
+                                RECEIPT_OVERDUE,
+                                format!("ship notice {shipment} arrived"),
+                            );
+                            state
+                                .timers
+                                .clear_started(&state.alerts, NOTICE_MISSING, shipment, note)
+                                .await?;
+                        }
                     }
                     let note = rule_note(
                         RECEIPT_OVERDUE,
@@ -813,7 +849,8 @@ pub async fn run(rules: Arc<TenantRules>, js: jetstream::Context, mut stop: watc
                 entry = watch.next() => match entry {
                     Some(Ok(entry)) => {
                         let due = match entry.operation {
-                            kv::Operation::Put => serde_json::from_slice::<Timer>(&entry.value)
+                            // Only its state and deadline: the alert it carries is read when it fires.
+                            kv::Operation::Put => serde_json::from_slice::<TimerHead>(&entry.value)
                                 .ok()
                                 .filter(|t| t.state == TimerState::Pending)
                                 .map(|t| t.due),

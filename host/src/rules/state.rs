@@ -57,6 +57,25 @@ impl Documents {
         Ok(out)
     }
 
+    /// As [`Documents::change`], for a document that is most often new (a notice, an order, a timer seen the
+    /// first time): `apply(None)` is written with one `create`, and only when the key exists already is it read
+    /// and changed. One request instead of two in the common case; the same result in every case.
+    pub async fn change_new<T: Serialize + DeserializeOwned + Clone + PartialEq>(
+        &self,
+        key: &str,
+        apply: impl Fn(Option<T>) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        if let Some(first) = apply(None)? {
+            let value = serde_json::to_vec(&first)?.into();
+            match self.store.create(key, value).await {
+                Ok(_) => return Ok(Some(first)),
+                Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => {}
+                Err(err) => bail!("writing rule state {key}: {err}"),
+            }
+        }
+        self.change(key, apply).await
+    }
+
     /// Changes a document with compare-and-set: `apply` gets the current one (None when there is none) and
     /// returns the new one, or None to leave it. The document after.
     pub async fn change<T: Serialize + DeserializeOwned + Clone + PartialEq>(
