@@ -13,13 +13,6 @@ use support::nats::{self, Host, NatsServer, Stored};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn config(dir: &Path) -> PathBuf {
     nats::write_config(
         dir,
@@ -138,7 +131,7 @@ fn good_broken_partly_refused_and_duplicate_interchanges_get_the_acknowledgments
     let dir = tempfile::tempdir().expect("tmp");
     let host = Host::start(&config(dir.path()), &server.url, &dir.path().join("data"));
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (_client, js) = server.client().await;
         let subject = "mw.acme.in.supplier-856";
 

@@ -16,13 +16,6 @@ use support::nats::{self, ADMIN_TOKEN, Host, NatsServer};
 const EV: &str = "MW_acme_EV";
 const DLQ: &str = "MW_acme_DLQ";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn asn(shipment: &str) -> Vec<u8> {
     std::fs::read_to_string(
         support::root().join("examples/quickstart/documents/allegheny-coil-asn.x12"),
@@ -77,7 +70,7 @@ fn swapping_versions_under_a_steady_stream_loses_and_duplicates_nothing() {
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
     let pid = host.pid();
     let api = Api::new(&host);
-    let rt = runtime();
+    let rt = support::runtime();
     rt.block_on(async {
         let (_, js) = server.client().await;
         let seeded = api.get("/v1/tenants/acme/plugins/supplier-856").await.1;
@@ -203,7 +196,7 @@ fn an_activation_through_one_host_is_serving_on_both_within_a_second() {
     let a = Host::start(&config, &server.url, &dir.path().join("a"));
     let b = Host::start(&config, &server.url, &dir.path().join("b"));
     let (api_a, api_b) = (Api::new(&a), Api::new(&b));
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         for i in 1..=2 {
             let bytes = variant(10 + i);
             let sha = sha256(&bytes);
@@ -281,7 +274,7 @@ fn routes_made_through_the_api_start_and_stop_without_a_restart_and_lose_nothing
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
     let pid = host.pid();
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (_, js) = server.client().await;
         // A route for a slot nobody uploaded to is refused, and nothing is stored.
         let route = json!({ "direction": "inbound", "name": "asn", "source": "supplier-856", "slot": "edi-856", "workers": 1, "batch": 16 });
@@ -357,7 +350,7 @@ fn bad_uploads_and_requests_get_a_clear_4xx_and_change_nothing() {
     let config = config(dir.path(), true, "");
     let host = Host::start_with_env(&config, Some(&server.url), &dir.path().join("data"), &[]);
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let before = api.registry_state().await;
         let good = component("x12-856-ship-notice");
         let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
@@ -438,7 +431,7 @@ fn an_upload_over_the_size_cap_is_refused_with_413() {
         &["--max-upload-mb", "1"],
     );
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let before = api.registry_state().await;
         let (status, body) = api
             .upload("acme", "supplier-856", vec![0u8; 3 << 20], "")
@@ -575,7 +568,7 @@ fn the_served_openapi_document_is_the_checked_in_one_and_every_path_answers() {
     let config = config(dir.path(), true, "");
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (status, served) = api.get("/v1/openapi.json").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(served, checked_in);
@@ -648,7 +641,7 @@ fn a_route_waits_for_its_slot_and_a_tenant_that_requires_signatures_gets_only_si
     );
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (status, body) = api.get("/readyz").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(body["waiting"][0]["route"], "supplier-856", "{body}");
@@ -754,7 +747,7 @@ fn after_nats_restarts_an_activation_still_reaches_the_host() {
     let config = config(dir.path(), true, "");
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
     let api = Api::new(&host);
-    let rt = runtime();
+    let rt = support::runtime();
     let bytes = variant(21);
     let sha = sha256(&bytes);
     rt.block_on(async {

@@ -17,13 +17,6 @@ const IN: &str = "MW_acme_IN";
 const EV: &str = "MW_acme_EV";
 const ALERT: &str = "MW_acme_ALERT";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn config(dir: &Path) -> PathBuf {
     let data = support::root().join("examples/plant/master-data");
     let table = |name: &str| data.join(name).display().to_string();
@@ -129,7 +122,7 @@ fn over_consumption_is_raised_once_per_work_order_and_component_and_an_unknown_w
     let server = NatsServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let host = Host::start(&config(dir.path()), &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let api = Api::new(&host);
     rt.block_on(async {
@@ -294,7 +287,7 @@ fn a_receipt_before_its_notice_is_compared_when_the_notice_arrives_with_units_co
     let server = NatsServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let host = Host::start(&config(dir.path()), &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         // Riverside counts 4000 bolts (5000 shipped), 12000 nuts and 400 lb of washers, before Brightwire's
@@ -361,7 +354,7 @@ fn a_consumption_naming_the_suppliers_part_of_a_held_item_is_quarantined() {
     let server = NatsServer::start();
     let dir = tempfile::tempdir().expect("tmp");
     let host = Host::start(&config(dir.path()), &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         // Quality holds lot B2406-17 of ACME's FST-M10-40; the MES names the bolts by Brightwire's part number,

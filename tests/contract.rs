@@ -12,13 +12,6 @@ use millwright::bus::sequences::JetStreamSequences;
 use millwright::host_api::Sequences;
 use support::nats::{self, Host, NatsServer};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn millwright(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
         .args(args)
@@ -96,7 +89,7 @@ target = {{ subject = "legacy-out" }}
         ),
     );
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     rt.block_on(async {
         let (_client, js) = server.client().await;
         // A 0.1.0 inbound plugin's event, published as a 0.2.0 event.
@@ -161,7 +154,7 @@ target = {{ subject = "legacy-out" }}
 #[test]
 fn sequences_are_unique_across_hosts_and_the_same_for_an_input_delivered_again() {
     let server = NatsServer::start();
-    let rt = runtime();
+    let rt = support::runtime();
     let (first, second) = rt.block_on(async {
         let (_client, js) = server.client().await;
         let first = JetStreamSequences::open(&js, Duration::from_secs(3600))

@@ -18,13 +18,6 @@ const IN: &str = "MW_acme_IN";
 const EV: &str = "MW_acme_EV";
 const DLQ: &str = "MW_acme_DLQ";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 /// Tenant acme: `supplier-856` through the 856 plugin, `misbehaving` through the test plugin, and `extra` (more
 /// route tables) appended. Retries are quick so a test sees them.
 fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
@@ -130,7 +123,7 @@ fn an_output_larger_than_the_server_takes_is_dead_lettered_at_once_not_retried()
         "{}",
         document.len()
     );
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (_, js) = server.client().await;
         nats::publish(&js, "mw.acme.in.supplier-856", &[], document).await;
         let letters = nats::wait_for(
@@ -179,7 +172,7 @@ fn a_dead_letter_too_large_to_store_keeps_its_document_whole_for_replay() {
     let api = Api::new(&host);
     let document = invalid_asn_of_size(1_048_360);
     let digest = millwright::names::Sha256::of(&document).to_string();
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (_, js) = server.client().await;
         nats::publish(&js, "mw.acme.in.supplier-856", &[], document.clone()).await;
         let first = nats::wait_for(
@@ -276,7 +269,7 @@ fn a_replay_answers_for_each_id_and_a_malformed_one_changes_nothing() {
         &dir.path().join("data"),
     );
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (_, js) = server.client().await;
         for _ in 0..2 {
             nats::publish(&js, "mw.acme.in.misbehaving", &[], b"invalid".to_vec()).await;
@@ -356,7 +349,7 @@ fn control_characters_never_reach_a_canonical_event_whatever_the_plugin_language
         &server.url,
         &dir.path().join("data"),
     );
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (_, js) = server.client().await;
         // NULs before the shipment id: the host's parser refuses the document, saying where.
         let asn = quickstart_asn().replace("SHP-240611-07", "\u{0}\u{0}\u{0}SHP-240611-07");
@@ -442,7 +435,7 @@ fn every_admin_error_is_json_with_a_code_and_a_refused_upload_leaves_nothing_com
             .expect("cache")
             .count()
     };
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let url = &api.url;
         let raw = |request: reqwest::RequestBuilder| async move {
             let response = request.send().await.expect("send");
@@ -619,7 +612,7 @@ fn what_a_plugin_writes_cannot_forge_a_log_line_or_a_header() {
     );
     let api = Api::new(&host);
     let forged = "2026-12-03T09:00:00.000000Z  INFO millwright::serve: ready: forged";
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let (_, js) = server.client().await;
         nats::publish(
             &js,

@@ -16,13 +16,6 @@ use support::nats::{self, ADMIN_TOKEN, Host, NatsServer};
 const EV: &str = "MW_acme_EV";
 const DLQ: &str = "MW_acme_DLQ";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 /// The quickstart units table, with `extra` rows after it.
 fn units(extra: &str) -> String {
     let text =
@@ -140,7 +133,7 @@ fn a_table_loaded_through_one_host_is_in_use_on_both_within_a_second_without_a_r
     let a = Host::start(&config, &server.url, &dir.path().join("a"));
     let b = Host::start(&config, &server.url, &dir.path().join("b"));
     let (api_a, api_b) = (Api::new(&a), Api::new(&b));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         // One host seeded the table from the file; both use that version.
@@ -398,7 +391,7 @@ fn the_files_seed_only_an_empty_store_and_a_table_loaded_through_the_api_survive
         host.log()
     );
     let api = Api::new(&host);
-    let rt = runtime();
+    let rt = support::runtime();
     rt.block_on(async {
         let (status, body) =
             put_table(&api, "units", "text/csv; charset=utf-8", units("ZZ,KGM\n")).await;
@@ -511,7 +504,7 @@ fn bad_tables_get_a_4xx_naming_what_and_the_line_and_change_nothing() {
     let config = config(dir.path(), &[("units", &units(""))]);
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
     let api = Api::new(&host);
-    runtime().block_on(async {
+    support::runtime().block_on(async {
         let before = api.get("/v1/tenants/acme/lookups/units").await.1;
         let cases: Vec<BadTable> = vec![
             (
@@ -685,7 +678,7 @@ fn a_notice_parked_for_an_unknown_unit_is_mapped_on_its_own_once_the_unit_is_loa
     let config = config(dir.path(), &[("units", &units(""))]);
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
     let api = Api::new(&host);
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         nats::publish(

@@ -9,16 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use support::api::Api;
-use support::nats::{self, ADMIN_TOKEN, Host, NatsServer, Stored};
+use support::nats::{self, Host, NatsServer, Stored};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn config(dir: &Path) -> PathBuf {
     config_with(dir, "rules = { quarantine = true }")
@@ -78,20 +71,6 @@ fn consumptions_of(stored: &[Stored], lot: &str) -> usize {
         .count()
 }
 
-fn cli(host: &Host, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
-        .args(args)
-        .env("MILLWRIGHT_ADMIN_URL", host.admin_url())
-        .env("MILLWRIGHT_ADMIN_TOKEN", ADMIN_TOKEN)
-        .output()
-        .expect("millwright");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_held_lot_quarantines_its_consumption_across_a_restart_until_released_once() {
     let server = NatsServer::start();
@@ -99,7 +78,7 @@ fn a_held_lot_quarantines_its_consumption_across_a_restart_until_released_once()
     let config = config(dir.path());
     let data = dir.path().join("data");
     let host = Host::start(&config, &server.url, &data);
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         nats::publish(&js, "mw.acme.in.qms", &[], hold("QH-240618-003", "hold")).await;
@@ -152,10 +131,7 @@ fn a_held_lot_quarantines_its_consumption_across_a_restart_until_released_once()
         );
         assert_eq!(alert["exception"]["header"]["correlation-id"], "shift-1");
     });
-    let (code, out, err) = cli(
-        &host,
-        &["alerts", "list", "--tenant", "acme", "--state", "open"],
-    );
+    let (code, out, err) = host.cli(&["alerts", "list", "--tenant", "acme", "--state", "open"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("quarantine:QH-240618-003:B2406-17") && out.contains("open"),
@@ -236,7 +212,7 @@ fn a_held_lot_quarantines_its_consumption_across_a_restart_until_released_once()
         nats::publish(&js, "mw.acme.in.qms", &[], hold("QH-240620-011", "scrap")).await;
         nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.quality-hold", 5, WAIT).await;
     });
-    let (code, out, err) = cli(&host, &["quarantine", "list", "--tenant", "acme", "--json"]);
+    let (code, out, err) = host.cli(&["quarantine", "list", "--tenant", "acme", "--json"]);
     assert_eq!(code, Some(0), "{err}");
     let lots: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     let lot = &lots[0];
@@ -251,52 +227,43 @@ fn a_held_lot_quarantines_its_consumption_across_a_restart_until_released_once()
         .collect();
     assert_eq!(waiting.len(), 1, "{lot}");
     let sequence = waiting[0].to_string();
-    let (code, _, err) = cli(
-        &host,
-        &[
-            "quarantine",
-            "discard",
-            "--tenant",
-            "acme",
-            "B2406-17",
-            &sequence,
-            "--reason",
-            "",
-        ],
-    );
+    let (code, _, err) = host.cli(&[
+        "quarantine",
+        "discard",
+        "--tenant",
+        "acme",
+        "B2406-17",
+        &sequence,
+        "--reason",
+        "",
+    ]);
     assert_eq!(code, Some(3), "a decision needs its reason: {err}");
     assert!(err.contains("reason"), "{err}");
-    let (code, out, err) = cli(
-        &host,
-        &[
-            "quarantine",
-            "discard",
-            "--tenant",
-            "acme",
-            "B2406-17",
-            &sequence,
-            "--reason",
-            "lot scrapped, bolts pulled from line 3",
-        ],
-    );
+    let (code, out, err) = host.cli(&[
+        "quarantine",
+        "discard",
+        "--tenant",
+        "acme",
+        "B2406-17",
+        &sequence,
+        "--reason",
+        "lot scrapped, bolts pulled from line 3",
+    ]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("discarded by platform-admin: lot scrapped"),
         "{out}"
     );
-    let (code, _, err) = cli(
-        &host,
-        &[
-            "quarantine",
-            "release",
-            "--tenant",
-            "acme",
-            "B2406-17",
-            &sequence,
-            "--reason",
-            "oops",
-        ],
-    );
+    let (code, _, err) = host.cli(&[
+        "quarantine",
+        "release",
+        "--tenant",
+        "acme",
+        "B2406-17",
+        &sequence,
+        "--reason",
+        "oops",
+    ]);
     assert_eq!(code, Some(3), "decided already: {err}");
     rt.block_on(async {
         let ev = nats::stored(&js, "MW_acme_EV", "mw.acme.ev.material-consumption").await;
@@ -359,7 +326,7 @@ fn a_changed_acknowledgment_and_a_short_receipt_each_raise_one_alert_naming_what
         &server.url,
         &dir.path().join("data"),
     );
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let api = Api::new(&host);
     rt.block_on(async {
@@ -488,7 +455,7 @@ fn rules_turned_on_through_the_api_run_at_once_survive_a_restart_and_reset_to_th
     let data = dir.path().join("data");
     let host = Host::start(&config, &server.url, &data);
     let show = |host: &Host| {
-        let (code, out, err) = cli(host, &["rules", "show", "--tenant", "acme", "--json"]);
+        let (code, out, err) = host.cli(&["rules", "show", "--tenant", "acme", "--json"]);
         assert_eq!(code, Some(0), "{err}");
         serde_json::from_str::<serde_json::Value>(&out).expect("json")
     };
@@ -496,33 +463,27 @@ fn rules_turned_on_through_the_api_run_at_once_survive_a_restart_and_reset_to_th
     assert_eq!(shown["source"], "file");
     assert_eq!(shown["running"], serde_json::json!([]));
 
-    let (code, out, err) = cli(
-        &host,
-        &["rules", "set", "--tenant", "acme", "quarantine=true"],
-    );
+    let (code, out, err) = host.cli(&["rules", "set", "--tenant", "acme", "quarantine=true"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("runs: quarantine (settings from the api)"),
         "{out}"
     );
     // A setting the rules do not have is refused, naming it; nothing changes.
-    let (code, _, err) = cli(
-        &host,
-        &[
-            "rules",
-            "set",
-            "--tenant",
-            "acme",
-            "quarantine=false",
-            "quarantin=true",
-        ],
-    );
+    let (code, _, err) = host.cli(&[
+        "rules",
+        "set",
+        "--tenant",
+        "acme",
+        "quarantine=false",
+        "quarantin=true",
+    ]);
     assert_ne!(code, Some(0));
     assert!(err.contains("unknown field `quarantin`"), "{err}");
     assert_eq!(show(&host)["settings"]["quarantine"], true);
 
     // The running routes hold back a consumption of a held lot from the next input on, with no restart.
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         nats::publish(&js, "mw.acme.in.qms", &[], hold("QH-240618-003", "hold")).await;
@@ -545,7 +506,7 @@ fn rules_turned_on_through_the_api_run_at_once_survive_a_restart_and_reset_to_th
     let shown = show(&host);
     assert_eq!(shown["source"], "api");
     assert_eq!(shown["running"], serde_json::json!(["quarantine"]));
-    let (code, out, err) = cli(&host, &["rules", "reset", "--tenant", "acme"]);
+    let (code, out, err) = host.cli(&["rules", "reset", "--tenant", "acme"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("runs: none (settings from the file)"), "{out}");
     rt.block_on(async {
@@ -583,7 +544,7 @@ fn a_release_of_a_lot_never_held_goes_on_with_one_info_alert() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = config(dir.path());
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         for _ in 0..2 {
@@ -626,4 +587,55 @@ fn a_release_of_a_lot_never_held_goes_on_with_one_info_alert() {
         );
     });
     drop(host);
+}
+
+#[test]
+fn rule_state_that_cannot_be_written_makes_the_input_wait_and_loses_nothing() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config(dir.path());
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let rt = support::runtime();
+    let (_client, js) = rt.block_on(server.client());
+    rt.block_on(async {
+        nats::publish(&js, "mw.acme.in.qms", &[], hold("QH-240618-003", "hold")).await;
+        nats::wait_for(&js, "MW_acme_EV", "mw.acme.ev.quality-hold", 1, WAIT).await;
+        // The rule state's bucket takes no more writes: full, as a server out of its storage would be.
+        let mut bucket = js.get_stream("KV_MW_acme_RULES").await.expect("bucket");
+        let info = bucket.info().await.expect("info");
+        let mut full = info.config.clone();
+        full.max_bytes = i64::try_from(info.state.bytes).expect("size").max(1);
+        js.update_stream(&full).await.expect("fill the bucket");
+
+        nats::publish(&js, "mw.acme.in.mes", &[], mes_report(31)).await;
+    });
+    host.wait_for_log("the rules' state cannot be", WAIT);
+    rt.block_on(async {
+        // Nothing of the held lot went on while the state could not be written.
+        let ev = nats::stored(&js, "MW_acme_EV", "mw.acme.ev.material-consumption").await;
+        assert_eq!(consumptions_of(&ev, "B2406-17"), 0);
+        assert_eq!(nats::count_on(&js, "MW_acme_DLQ", "mw.acme.dlq.>").await, 0);
+
+        // The bucket takes writes again: the input comes back, and the consumption is quarantined once.
+        let mut bucket = js.get_stream("KV_MW_acme_RULES").await.expect("bucket");
+        let mut config = bucket.info().await.expect("info").config.clone();
+        config.max_bytes = -1;
+        js.update_stream(&config).await.expect("free the bucket");
+        let alerts =
+            nats::wait_for(&js, "MW_acme_ALERT", "mw.acme.alert.quarantine", 1, WAIT).await;
+        assert_eq!(alerts[0].json()["exception"]["subject"], "lot:B2406-17");
+        let held = nats::stored(
+            &js,
+            "MW_acme_QUARANTINE",
+            "mw.acme.quarantine.material-consumption",
+        )
+        .await;
+        assert_eq!(consumptions_of(&held, "B2406-17"), 1);
+        let ev = nats::stored(&js, "MW_acme_EV", "mw.acme.ev.material-consumption").await;
+        assert_eq!(consumptions_of(&ev, "B2406-17"), 0);
+        assert_eq!(nats::count_on(&js, "MW_acme_DLQ", "mw.acme.dlq.>").await, 0);
+    });
+    let (code, out, err) = host.cli(&["quarantine", "list", "--tenant", "acme"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("waiting"), "{out}");
 }

@@ -60,13 +60,6 @@ batch = 32
     )
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn shipment_id(event: &serde_json::Value) -> String {
     event["ship-notice"]["shipment-id"]
         .as_str()
@@ -81,7 +74,7 @@ fn a_thousand_ship_notices_in_a_thousand_canonical_ship_notices_out() {
     let units = units_csv(dir.path(), "");
     let config = config_856(dir.path(), &units, "");
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     rt.block_on(async {
         let (_client, js) = server.client().await;
         publish_notices(&js, "corr", "SHP").await;
@@ -172,7 +165,7 @@ fn killed_mid_stream_and_restarted_every_output_exactly_once() {
     // A short ack wait, so what the killed host held is redelivered quickly after the restart.
     let config = config_856(dir.path(), &units, "ack_wait = \"3s\"");
     let data = dir.path().join("data");
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let host = start_mid_stream(&config, &server.url, &data, &rt, &js, "kill");
     let first_pid = host.pid();
@@ -298,7 +291,7 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_a_parked_one_comes_
     let config = config_856(dir.path(), &units, "max_payload_bytes = 4096");
     let data = dir.path().join("data");
     let host = Host::start(&config, &server.url, &data);
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let broken_count = quickstart_asn().replace("SE*38*0001", "SE*37*0001");
     let unknown_unit = quickstart_asn()
@@ -520,7 +513,7 @@ backoff = "2s"
         ),
     );
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     rt.block_on(async {
         let (_client, js) = server.client().await;
         nats::publish(
@@ -663,7 +656,7 @@ backoff = "300ms"
         &dir.path().join("data"),
         &[("TEST_ERP_TOKEN", "t0ken")],
     );
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     rt.block_on(async {
         nats::publish(
@@ -768,7 +761,7 @@ fn sigterm_finishes_what_is_in_flight_and_leaves_nothing_unacknowledged() {
     // The default ack wait (30 s): anything the host left unacknowledged would still show as pending.
     let config = config_856(dir.path(), &units, "");
     let data = dir.path().join("data");
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let host = start_mid_stream(&config, &server.url, &data, &rt, &js, "term");
     assert!(host.terminate(), "a graceful exit");
@@ -828,7 +821,7 @@ plugin = "{plugin}"
     let data = dir.path().join("data");
     let host = Host::start_with_env(&config, None, &data, &[]);
     let url = format!("nats://127.0.0.1:{port}");
-    let rt = runtime();
+    let rt = support::runtime();
     rt.block_on(async {
         let client = async_nats::connect(&url)
             .await
@@ -979,7 +972,7 @@ target = {{ subject = "erp-inbox" }}
         ),
     );
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     rt.block_on(async {
         let (_client, js) = server.client().await;
         nats::publish(

@@ -12,16 +12,9 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use support::api::Api;
-use support::nats::{self, ADMIN_TOKEN, Host, NatsServer};
+use support::nats::{self, Host, NatsServer};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn config(dir: &Path, rules: &str) -> PathBuf {
     let data = support::root().join("examples/plant/master-data");
@@ -72,20 +65,6 @@ fn document(name: &str, order: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn cli(host: &Host, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
-        .args(args)
-        .env("MILLWRIGHT_ADMIN_URL", host.admin_url())
-        .env("MILLWRIGHT_ADMIN_TOKEN", ADMIN_TOKEN)
-        .output()
-        .expect("millwright");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// The alert `id` once it is resolved; panics with it as it stands after [`WAIT`].
 async fn resolved(api: &Api, id: &str) -> serde_json::Value {
     let started = std::time::Instant::now();
@@ -128,7 +107,7 @@ fn an_order_nobody_acknowledges_raises_ack_overdue_once_even_across_a_restart() 
     let config = config(dir.path(), r#"ack-overdue = "4s""#);
     let data = dir.path().join("data");
     let host = Host::start(&config, &server.url, &data);
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let api = Api::new(&host);
     let order = |n: &str| document("erp-po-4500020114-brightwire.json", n);
@@ -197,10 +176,7 @@ fn an_order_nobody_acknowledges_raises_ack_overdue_once_even_across_a_restart() 
             "once per order; A's cleared timer and B's resolved one raise nothing after the restart"
         );
     });
-    let (code, out, err) = cli(
-        &host,
-        &["alerts", "list", "--tenant", "acme", "--state", "open"],
-    );
+    let (code, out, err) = host.cli(&["alerts", "list", "--tenant", "acme", "--state", "open"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("ack-overdue:4500020202"), "{out}");
     assert!(!out.contains("ack-overdue:4500020201"), "resolved: {out}");
@@ -216,7 +192,7 @@ fn a_notice_not_received_and_a_dead_letter_left_alone_raise_alerts_that_their_en
         r#"receipt-overdue = "2s", dead-letter-aged = "2s""#,
     );
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let api = Api::new(&host);
     rt.block_on(async {
@@ -302,15 +278,12 @@ fn a_notice_not_received_and_a_dead_letter_left_alone_raise_alerts_that_their_en
     );
 
     // No reason, no discard.
-    let (code, _, err) = cli(
-        &host,
-        &[
-            "dlq", "discard", "--tenant", "acme", "--id", &id, "--reason", " ",
-        ],
-    );
+    let (code, _, err) = host.cli(&[
+        "dlq", "discard", "--tenant", "acme", "--id", &id, "--reason", " ",
+    ]);
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("reason"), "{err}");
-    let (code, _, err) = cli(&host, &["dlq", "discard", "--tenant", "acme", "--id", &id]);
+    let (code, _, err) = host.cli(&["dlq", "discard", "--tenant", "acme", "--id", &id]);
     assert_ne!(code, Some(0));
     assert!(err.contains("--reason"), "{err}");
     rt.block_on(async {
@@ -326,12 +299,9 @@ fn a_notice_not_received_and_a_dead_letter_left_alone_raise_alerts_that_their_en
     });
 
     let reason = "junk sent by mistake; Brightwire resent the notice";
-    let (code, out, err) = cli(
-        &host,
-        &[
-            "dlq", "discard", "--tenant", "acme", "--id", &id, "--reason", reason,
-        ],
-    );
+    let (code, out, err) = host.cli(&[
+        "dlq", "discard", "--tenant", "acme", "--id", &id, "--reason", reason,
+    ]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains(&format!("discarded {id} by platform-admin: {reason}")),
@@ -373,7 +343,7 @@ fn a_receipt_whose_notice_never_comes_is_reported_once_and_one_whose_notice_come
         r#"receipt-discrepancy = true, receipt-overdue = "3s""#,
     );
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let api = Api::new(&host);
     rt.block_on(async {

@@ -11,17 +11,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::api::Api;
-use support::nats::{self, ADMIN_TOKEN, Host, NatsServer};
+use support::nats::{self, Host, NatsServer};
 
 const WAIT: Duration = Duration::from_secs(60);
 const PO: &str = "4500020114";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn config(dir: &Path) -> PathBuf {
     let data = support::root().join("examples/plant/master-data");
@@ -94,20 +87,6 @@ fn broken_856() -> Vec<u8> {
         .into_bytes()
 }
 
-fn cli(host: &Host, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
-        .args(args)
-        .env("MILLWRIGHT_ADMIN_URL", host.admin_url())
-        .env("MILLWRIGHT_ADMIN_TOKEN", ADMIN_TOKEN)
-        .output()
-        .expect("millwright");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn entries(timeline: &Value) -> Vec<Value> {
     timeline["entries"].as_array().expect("entries").clone()
 }
@@ -161,7 +140,7 @@ fn a_purchase_order_a_lot_and_a_flow_each_show_their_timeline() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = config(dir.path());
     let host = Host::start(&config, &server.url, &dir.path().join("data"));
-    let rt = runtime();
+    let rt = support::runtime();
     let (_client, js) = rt.block_on(server.client());
     let api = Api::new(&host);
 
@@ -267,7 +246,7 @@ fn a_purchase_order_a_lot_and_a_flow_each_show_their_timeline() {
     assert_eq!(letter["id"], format!("acme/{}", letter["sequence"]));
 
     // The CLI prints the same timeline, a line per entry, in the same order.
-    let (code, out, err) = cli(&host, &["trace", "--tenant", "acme", &format!("po:{PO}")]);
+    let (code, out, err) = host.cli(&["trace", "--tenant", "acme", &format!("po:{PO}")]);
     assert_eq!(code, Some(0), "{err}");
     // First the keys its story goes on in (the lots received against it), then a line per entry.
     let mut lines = out.lines();
@@ -289,10 +268,7 @@ fn a_purchase_order_a_lot_and_a_flow_each_show_their_timeline() {
         out.contains("dead-letter") && out.contains("mw.acme.dlq.supplier-856"),
         "{out}"
     );
-    let (code, out, err) = cli(
-        &host,
-        &["trace", "--tenant", "acme", "--json", &format!("po:{PO}")],
-    );
+    let (code, out, err) = host.cli(&["trace", "--tenant", "acme", "--json", &format!("po:{PO}")]);
     assert_eq!(code, Some(0), "{err}");
     let json: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(entries(&json).len(), po_entries.len());
@@ -390,7 +366,7 @@ fn a_purchase_order_a_lot_and_a_flow_each_show_their_timeline() {
         count(&flow, "event", "mw.acme.ev.production-completion") >= 1,
         "{flow:#?}"
     );
-    let (code, out, err) = cli(&host, &["trace", "--tenant", "acme", "shift-1"]);
+    let (code, out, err) = host.cli(&["trace", "--tenant", "acme", "shift-1"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out.lines().count(), flow.len(), "{out}");
 
@@ -410,10 +386,10 @@ fn a_purchase_order_a_lot_and_a_flow_each_show_their_timeline() {
         let (status, _) = api.get("/v1/tenants/nobody/trace/po:1").await;
         assert_eq!(status.as_u16(), 404);
     });
-    let (code, out, err) = cli(&host, &["trace", "--tenant", "acme", "po:999"]);
+    let (code, out, err) = host.cli(&["trace", "--tenant", "acme", "po:999"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("nothing recorded for po:999"), "{out}");
-    let (code, _, err) = cli(&host, &["trace", "--tenant", "acme", "po:"]);
+    let (code, _, err) = host.cli(&["trace", "--tenant", "acme", "po:"]);
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("no value"), "{err}");
     assert!(host.terminate());

@@ -208,6 +208,22 @@ impl Host {
         }
     }
 
+    /// Runs `millwright ARGS` against this host's admin API with the test token: its exit code, stdout and
+    /// stderr.
+    pub fn cli(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
+            .args(args)
+            .env("MILLWRIGHT_ADMIN_URL", self.admin_url())
+            .env("MILLWRIGHT_ADMIN_TOKEN", ADMIN_TOKEN)
+            .output()
+            .expect("millwright");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// The admin API's base URL, e.g. `http://127.0.0.1:40123`, from the host's log.
     pub fn admin_url(&self) -> String {
         self.wait_for_log("admin API on http://", Duration::from_secs(60));
