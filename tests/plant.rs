@@ -1075,13 +1075,6 @@ async fn nothing_is_lost(plant: &Plant) {
     );
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 impl Plant {
     /// A nats-server, the example's ERP, and a host on examples/plant/millwright.toml posting to it.
     fn start(rt: &tokio::runtime::Runtime) -> Self {
@@ -1111,7 +1104,7 @@ type Check<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 #[test]
 fn the_plant_example_runs_end_to_end() {
-    let rt = runtime();
+    let rt = support::runtime();
     let plant = Plant::start(&rt);
 
     // Everything arrives at once, as in a plant; each check then looks for what its document gave.
@@ -1190,7 +1183,7 @@ fn the_plant_example_runs_end_to_end() {
 /// delivered or dead-lettered with its reason.
 #[test]
 fn the_plants_week_in_order_raises_each_alert_once_and_accounts_for_every_input() {
-    let rt = runtime();
+    let rt = support::runtime();
     let plant = Plant::start(&rt);
     let api = support::api::Api::new(&plant.host);
     let text = |name: &str| String::from_utf8(document(name)).expect("UTF-8");
@@ -1463,5 +1456,16 @@ fn the_plants_week_in_order_raises_each_alert_once_and_accounts_for_every_input(
                 "{expected:?} missing from the order's timeline: {happened:#?}"
             );
         }
+        // The quarantine alert, raised and then resolved by the lot's release, both on the timeline.
+        let notes: Vec<&str> = array(&timeline["entries"])
+            .iter()
+            .filter(|e| e["kind"] == "alert" && e["id"] == "quarantine:QH-240618-003:B2406-17")
+            .filter_map(|e| e["note"].as_str())
+            .collect();
+        assert_eq!(notes.len(), 2, "{notes:#?}");
+        assert!(
+            notes[1].starts_with("resolved by rule:quarantine"),
+            "{notes:#?}"
+        );
     });
 }

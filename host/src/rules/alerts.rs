@@ -214,30 +214,46 @@ impl Alerts {
 
     /// Acknowledges an open alert; None when there is no such alert.
     pub async fn acknowledge(&self, id: &str, note: Note) -> Result<Option<Alert>> {
-        self.change(id, |alert| match alert.state {
-            AlertState::Open => {
-                alert.state = AlertState::Acknowledged;
-                alert.acknowledged = Some(note.clone());
-                Ok(true)
-            }
-            AlertState::Acknowledged => Ok(false),
-            AlertState::Resolved => bail!("alert {id} is resolved already"),
-        })
-        .await
+        let after = self
+            .change(id, |alert| match alert.state {
+                AlertState::Open => {
+                    alert.state = AlertState::Acknowledged;
+                    alert.acknowledged = Some(note.clone());
+                    Ok(true)
+                }
+                AlertState::Acknowledged => Ok(false),
+                AlertState::Resolved => bail!("alert {id} is resolved already"),
+            })
+            .await?;
+        if let Some(alert) = after
+            .as_ref()
+            .filter(|a| a.acknowledged.as_ref() == Some(&note))
+        {
+            crate::trace::alert_moved(&self.tenant, alert, "acknowledged", &note).await;
+        }
+        Ok(after)
     }
 
     /// Resolves an alert (open or acknowledged); None when there is no such alert. Resolving a resolved one
     /// changes nothing.
     pub async fn resolve(&self, id: &str, note: Note) -> Result<Option<Alert>> {
-        self.change(id, |alert| {
-            if alert.state == AlertState::Resolved {
-                return Ok(false);
-            }
-            alert.state = AlertState::Resolved;
-            alert.resolved = Some(note.clone());
-            Ok(true)
-        })
-        .await
+        let after = self
+            .change(id, |alert| {
+                if alert.state == AlertState::Resolved {
+                    return Ok(false);
+                }
+                alert.state = AlertState::Resolved;
+                alert.resolved = Some(note.clone());
+                Ok(true)
+            })
+            .await?;
+        if let Some(alert) = after
+            .as_ref()
+            .filter(|a| a.resolved.as_ref() == Some(&note))
+        {
+            crate::trace::alert_moved(&self.tenant, alert, "resolved", &note).await;
+        }
+        Ok(after)
     }
 
     async fn change(

@@ -17,7 +17,7 @@
 //! Where entries are written: the pipeline once an input's outputs are stored (`pipeline::settle`: the input,
 //! its events or documents, its acknowledgments, what the rules held back and what its releases freed) and when
 //! it stores a dead letter; the service when a person releases or discards a quarantined message; the rules'
-//! alerts when one is raised ([`alert_raised`]).
+//! alerts when one is raised, acknowledged or resolved ([`alert_raised`], [`alert_moved`]).
 
 pub mod keys;
 
@@ -175,7 +175,7 @@ pub enum Happening {
     DeadLetter,
     /// A quarantined event was released onto `ev`.
     Release,
-    /// A quarantined event was discarded by a person.
+    /// A quarantined event or a dead letter was discarded by a person, with a reason.
     Discard,
     /// The rules raised an alert.
     Alert,
@@ -921,6 +921,31 @@ impl Trace {
 /// Records a raised alert on its lot, the documents it concerns and its flow, when the tenant records its
 /// trace. Called by the rules' alerts once the alert is on record.
 pub async fn alert_raised(tenant: &str, alert: &crate::rules::alerts::Alert) {
+    let note = format!("{}: {}", alert.severity, alert.message);
+    alert_entry(tenant, alert, alert.raised_at, "raised", note).await;
+}
+
+/// Records that a person or a rule acknowledged or resolved an alert (`what`), on the same keys as its raise.
+pub async fn alert_moved(
+    tenant: &str,
+    alert: &crate::rules::alerts::Alert,
+    what: &str,
+    by: &crate::rules::alerts::Note,
+) {
+    let note = match &by.note {
+        Some(note) => format!("{what} by {}: {note}", by.by),
+        None => format!("{what} by {}", by.by),
+    };
+    alert_entry(tenant, alert, by.at, what, note).await;
+}
+
+async fn alert_entry(
+    tenant: &str,
+    alert: &crate::rules::alerts::Alert,
+    at: jiff::Timestamp,
+    what: &str,
+    note: String,
+) {
     let trace = RECORDING
         .read()
         .unwrap_or_else(|e| e.into_inner())
@@ -931,11 +956,11 @@ pub async fn alert_raised(tenant: &str, alert: &crate::rules::alerts::Alert) {
     if !alert.correlation_id.is_empty() {
         keys.push(Key::correlation(&alert.correlation_id));
     }
-    let mut step = Step::new(format!("alert:{}", alert.id));
+    let mut step = Step::new(format!("alert:{}:{what}", alert.id));
     step.add(
         &keys,
         &Entry {
-            at: alert.raised_at,
+            at,
             kind: Happening::Alert,
             subject: bus::alert_subject(tenant, &alert.kind),
             stream: Some(bus::stream_name(tenant, StreamKind::Alert)),
@@ -944,7 +969,7 @@ pub async fn alert_raised(tenant: &str, alert: &crate::rules::alerts::Alert) {
             event_type: Some("exception".into()),
             id: alert.id.clone(),
             correlation_id: alert.correlation_id.clone(),
-            note: Some(format!("{}: {}", alert.severity, alert.message)),
+            note: Some(note),
         },
     );
     trace.write(step).await;
