@@ -359,12 +359,21 @@ pub(crate) fn api_draft(name: &RouteName, body: &serde_json::Value) -> Result<Dr
         }
     }
     let body = serde_json::Value::Object(fields);
-    let unreadable = |err: serde_json::Error| anyhow!("the route cannot be read: {err}");
+    // An API route has no lines, so a value of the wrong type is named by its path (`workers`,
+    // `target.headers.x`); without it the message would not say which of the route's keys is wrong.
+    let unreadable = |err: serde_path_to_error::Error<serde_json::Error>| {
+        let path = err.path().to_string();
+        if path == "." {
+            anyhow!("the route cannot be read: {}", err.inner())
+        } else {
+            anyhow!("the route cannot be read, at {path}: {}", err.inner())
+        }
+    };
     Ok(match direction {
-        Direction::Inbound => serde_json::from_value::<InboundBody>(body)
+        Direction::Inbound => serde_path_to_error::deserialize::<_, InboundBody>(body)
             .map_err(unreadable)?
             .draft(None),
-        Direction::Outbound => serde_json::from_value::<OutboundBody>(body)
+        Direction::Outbound => serde_path_to_error::deserialize::<_, OutboundBody>(body)
             .map_err(unreadable)?
             .draft(None),
     })

@@ -120,6 +120,10 @@ impl Table {
             }
             let (key, value) = (&record[0], &record[1]);
             if columns.is_none() {
+                // A byte order mark is not part of a column's name, wherever it is: one more than the one
+                // stripped above, or inside quotes, would otherwise be written back at the start of the file,
+                // where it is read as the file's mark and the name changes.
+                let key = key.trim_start_matches(|c: char| c == '\u{feff}' || c.is_whitespace());
                 columns = Some([key.to_string(), value.to_string()]);
                 continue;
             }

@@ -45,18 +45,44 @@ pub fn from_value<'de, T: de::Deserialize<'de>>(
     let tracked = serde_path_to_error::Deserializer::new(value, &mut track);
     match T::deserialize(Kebab(tracked)) {
         Ok(value) => Ok(value),
-        Err(err) => {
-            let path = track.path().to_string();
-            Err(PathError {
-                path: if path == "." {
-                    "$".to_string()
-                } else {
-                    format!("$.{path}")
-                },
-                message: err.to_string(),
-            })
+        Err(err) => Err(PathError {
+            path: located(value, &track.path()),
+            message: err.to_string(),
+        }),
+    }
+}
+
+/// The error's path, as far as it is in the document. A case written as a string where the contract wants one
+/// with a payload (`"ship-notice"` for `{"ship-notice": {...}}`) is a step of the path to serde but no member
+/// of the document: the path stops at the string, so a diagnostic never names a place the sender cannot find.
+fn located(value: &serde_json::Value, path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::from("$");
+    let mut here = Some(value);
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => {
+                out.push_str(&format!("[{index}]"));
+                here = here.and_then(|v| v.get(*index));
+            }
+            Segment::Map { key } => {
+                out.push('.');
+                out.push_str(key);
+                here = here.and_then(|v| v.get(key.as_str()));
+            }
+            Segment::Enum { variant } => {
+                let payload = here.and_then(|v| v.get(variant.as_str()));
+                if here.is_some() && payload.is_none() {
+                    break;
+                }
+                out.push('.');
+                out.push_str(variant);
+                here = payload;
+            }
+            Segment::Unknown => break,
         }
     }
+    out
 }
 
 struct Kebab<D>(D);
