@@ -281,3 +281,19 @@ fn the_damage_changes_what_it_says() {
 fn pick(i: usize, n: usize) -> usize {
     i % n
 }
+
+// --- Inputs the fuzzers turned up ---
+
+/// BIN data read as Windows-1252 (the document is not UTF-8) is rendered as UTF-8, so its byte count grows:
+/// `render_x12` writes BIN01 from the data it writes, and the tree it parses back differs in that count only.
+#[test]
+fn binary_data_read_as_windows_1252_renders_with_its_utf8_byte_count() {
+    let document = b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *240101*1200*U*00401*000000001*0*P*>~GS*SH*S*R*20240101*1200*1*X*004010~ST*856*0001~BIN*2*A\x85~SE*3*0001~GE*1*1~IEA*1*000000001~";
+    checks::document(document);
+    let parsed = millwright_edi::parse(document).expect("parses");
+    let bin = &parsed[0].groups[0].transactions[0].segments[0];
+    assert_eq!((bin.value(1), bin.value(2)), ("2", "A\u{2026}"));
+    let rendered = millwright_edi::render_x12(&parsed[0]).expect("renders");
+    let text = String::from_utf8(rendered).expect("rendered as UTF-8");
+    assert!(text.contains("BIN*4*A\u{2026}~"), "{text}");
+}

@@ -149,8 +149,10 @@ fn acknowledgment_reader(data: &[u8], parsed: Result<&[Interchange], &millwright
     }
 }
 
-/// What rendering may change: byte offsets, and ISA13, which is written zero-padded to its nine digits
-/// (`parse` reads an ISA by its separators and keeps a short ISA13 as sent). Everything else must survive.
+/// What rendering may change: byte offsets; ISA13, which is written zero-padded to its nine digits (`parse`
+/// reads an ISA by its separators and keeps a short ISA13 as sent); and the byte count of BIN01 and BDS02,
+/// which is written from the data as the rendered UTF-8 holds it (data read as Windows-1252 grows). Everything
+/// else must survive.
 fn comparable(mut interchanges: Vec<Interchange>) -> Vec<Interchange> {
     for i in &mut interchanges {
         i.byte_offset = 0;
@@ -165,6 +167,15 @@ fn comparable(mut interchanges: Vec<Interchange>) -> Vec<Interchange> {
             .flat_map(|t| &mut t.segments)
         {
             s.byte_offset = 0;
+            let count = match s.id.as_str() {
+                "BIN" => 0,
+                "BDS" => 1,
+                _ => continue,
+            };
+            let data = s.value(count + 2).len().to_string();
+            if let Some(element) = s.elements.get_mut(count) {
+                *element = millwright_edi::Element::simple(data);
+            }
         }
     }
     interchanges

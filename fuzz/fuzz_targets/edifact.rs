@@ -1,0 +1,10 @@
+//! The EDIFACT parser (`millwright_edi::parse`) on arbitrary bytes, after `UNB` unless they start with `UNA` or
+//! `UNB`: the properties of `edi/tests/checks`, which `edi/tests/properties.rs` runs briefly on stable.
+
+#![no_main]
+
+#[allow(dead_code, reason = "each target calls one of the shared checks")]
+#[path = "../../edi/tests/checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::edifact(data));
