@@ -520,5 +520,13 @@ target = { url = "http://erp.local:8080/api/receipts", headers = { Authorization
             "[tenants.acme]\n[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"p.wasm\"\nworkers = 0\n",
         );
         assert!(err.contains("workers must be at least 1"), "{err}");
+        let err = error(&format!(
+            "[tenants.acme]\n[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"p.wasm\"\nmemory_mb = {}\n",
+            usize::MAX >> 10
+        ));
+        assert!(
+            err.contains("is more than a plugin's memory can hold (at most 4096, 4 GiB)"),
+            "{err}"
+        );
     }
 }

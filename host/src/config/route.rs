@@ -22,6 +22,9 @@ use crate::canonical::EVENT_TYPES;
 use crate::invoke::InstancePolicy;
 use crate::names::{RouteName, Slot, Source, TargetName};
 
+/// The most memory a plugin instance may be given, in MiB: all a 32-bit WebAssembly memory can address.
+const MAX_MEMORY_MB: usize = 4096;
+
 /// What maps a route's messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapping {
@@ -536,7 +539,17 @@ impl Checker<'_> {
         let batch = at_least_one(settings.batch, "batch", 128)?;
         let max_attempts =
             at_least_one(settings.max_attempts.map(|n| n as usize), "max_attempts", 5)? as u32;
-        let memory_bytes = at_least_one(settings.memory_mb, "memory_mb", 128)? << 20;
+        // A 32-bit WebAssembly memory holds 4 GiB at most; more could not be used, and would not fit the shift.
+        let memory_mb = at_least_one(settings.memory_mb, "memory_mb", 128)?;
+        if memory_mb > MAX_MEMORY_MB {
+            return Err(self.at_span(
+                span,
+                format!(
+                    "route {name}: memory_mb = {memory_mb} is more than a plugin's memory can hold (at most {MAX_MEMORY_MB}, 4 GiB)"
+                ),
+            ));
+        }
+        let memory_bytes = memory_mb << 20;
         let max_payload_bytes =
             at_least_one(settings.max_payload_bytes, "max_payload_bytes", 1 << 20)?;
         Ok(RouteCommon {
