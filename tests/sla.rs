@@ -17,44 +17,7 @@ use support::nats::{self, Host, NatsServer};
 const WAIT: Duration = Duration::from_secs(60);
 
 fn config(dir: &Path, rules: &str) -> PathBuf {
-    let data = support::root().join("examples/plant/master-data");
-    let component = |name: &str| support::component(name).display().to_string();
-    nats::write_config(
-        dir,
-        &format!(
-            r#"
-[tenants.acme]
-rules = {{ {rules} }}
-lookups = {{ units = "{units}", items = "{items}" }}
-
-[[tenants.acme.inbound]]
-source = "erp"
-plugin = "{erp}"
-config = {{ timezone = "America/Chicago", buyer-name = "ACME Brake Systems" }}
-
-[[tenants.acme.inbound]]
-source = "supplier-855"
-plugin = "{ack}"
-config = {{ timezone = "Europe/Berlin" }}
-
-[[tenants.acme.inbound]]
-source = "supplier-856"
-plugin = "{asn}"
-config = {{ timezone = "Europe/Berlin" }}
-
-[[tenants.acme.inbound]]
-source = "wms-944"
-plugin = "{receipt}"
-config = {{ timezone = "America/Chicago", dock-location = "P2-D4" }}
-"#,
-            units = data.join("units.csv").display(),
-            items = data.join("items.csv").display(),
-            erp = component("erp-orders-json"),
-            ack = component("x12-855-order-ack"),
-            asn = component("x12-856-ship-notice"),
-            receipt = component("x12-944-warehouse-receipt"),
-        ),
-    )
+    nats::order_flow_config(dir, rules)
 }
 
 /// A plant document, with Brightwire's order 4500020114 renumbered `order`.

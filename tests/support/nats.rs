@@ -278,6 +278,49 @@ impl Drop for Host {
     }
 }
 
+/// A tenant `acme` with `rules` (the inside of `rules = { ... }`) and the plant's order flow: the ERP's orders,
+/// Brightwire's 855s and 856s, Riverside's 944s, with the plant's units and items tables.
+pub fn order_flow_config(dir: &Path, rules: &str) -> PathBuf {
+    let data = super::root().join("examples/plant/master-data");
+    let component = |name: &str| super::component(name).display().to_string();
+    write_config(
+        dir,
+        &format!(
+            r#"
+[tenants.acme]
+rules = {{ {rules} }}
+lookups = {{ units = "{units}", items = "{items}" }}
+
+[[tenants.acme.inbound]]
+source = "erp"
+plugin = "{erp}"
+config = {{ timezone = "America/Chicago", buyer-name = "ACME Brake Systems" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-855"
+plugin = "{ack}"
+config = {{ timezone = "Europe/Berlin" }}
+
+[[tenants.acme.inbound]]
+source = "supplier-856"
+plugin = "{asn}"
+config = {{ timezone = "Europe/Berlin" }}
+
+[[tenants.acme.inbound]]
+source = "wms-944"
+plugin = "{receipt}"
+config = {{ timezone = "America/Chicago", dock-location = "P2-D4" }}
+"#,
+            units = data.join("units.csv").display(),
+            items = data.join("items.csv").display(),
+            erp = component("erp-orders-json"),
+            ack = component("x12-855-order-ack"),
+            asn = component("x12-856-ship-notice"),
+            receipt = component("x12-944-warehouse-receipt"),
+        ),
+    )
+}
+
 /// Writes `text` to `dir/millwright.toml` and returns the path.
 pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("millwright.toml");
