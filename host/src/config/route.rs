@@ -21,6 +21,7 @@ pub(crate) use super::tables::{At, Draft, FileSettings, InboundFile, OutboundFil
 use crate::canonical::EVENT_TYPES;
 use crate::invoke::InstancePolicy;
 use crate::names::{RouteName, Slot, Source, TargetName};
+use crate::pipeline::breaker::{self, BreakerSettings};
 
 /// The most memory a plugin instance may be given, in MiB: all a 32-bit WebAssembly memory can address.
 const MAX_MEMORY_MB: usize = 4096;
@@ -77,6 +78,8 @@ pub struct RouteCommon {
     pub max_payload_bytes: usize,
     /// Messages fetched per pull request.
     pub batch: usize,
+    /// When the slot's circuit breaker suspends it, and how it is probed.
+    pub breaker: BreakerSettings,
 }
 
 impl RouteCommon {
@@ -575,6 +578,17 @@ impl Checker<'_> {
             memory_bytes,
             max_payload_bytes,
             batch,
+            breaker: BreakerSettings {
+                suspend_after: settings
+                    .suspend_after
+                    .unwrap_or(breaker::DEFAULT_SUSPEND_AFTER),
+                probe_backoff: self
+                    .duration(settings.probe_backoff.as_ref())?
+                    .unwrap_or(breaker::DEFAULT_PROBE_BACKOFF),
+                max_probe_backoff: self
+                    .duration(settings.max_probe_backoff.as_ref())?
+                    .unwrap_or(breaker::DEFAULT_MAX_PROBE_BACKOFF),
+            },
         })
     }
 
@@ -831,5 +845,33 @@ mod tests {
         );
         assert_eq!(claim(&c, [&a]), Err(Clash::Name { other: Origin::Api }));
         assert_eq!(claim(&b, [&c]), Ok(()));
+    }
+
+    #[test]
+    fn the_breaker_settings_are_read_with_their_defaults() {
+        let inbound = |extra: serde_json::Value| {
+            let mut body = json!({"direction": "inbound", "source": "s"});
+            if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+                body.extend(extra.clone());
+            }
+            route("s", body)
+        };
+        let defaults = inbound(json!({})).expect("valid").common.breaker;
+        assert_eq!(defaults, BreakerSettings::default());
+        assert_eq!(defaults.suspend_after, 5);
+        let set =
+            inbound(json!({"suspend_after": 0, "probe_backoff": "5s", "max_probe_backoff": "1m"}))
+                .expect("valid")
+                .common
+                .breaker;
+        assert_eq!(
+            (set.suspend_after, set.probe_backoff, set.max_probe_backoff),
+            (0, Duration::from_secs(5), Duration::from_secs(60))
+        );
+        let err = format!(
+            "{:#}",
+            inbound(json!({"probe_backoff": "soon"})).expect_err("refused")
+        );
+        assert!(err.contains("\"soon\" is not a duration"), "{err}");
     }
 }

@@ -56,6 +56,9 @@ pub(crate) struct Settings {
     pub(crate) memory_mb: Option<usize>,
     pub(crate) max_payload_bytes: Option<usize>,
     pub(crate) batch: Option<usize>,
+    pub(crate) suspend_after: Option<u32>,
+    pub(crate) probe_backoff: Option<At<String>>,
+    pub(crate) max_probe_backoff: Option<At<String>>,
 }
 
 impl Settings {
@@ -73,6 +76,9 @@ impl Settings {
             memory_mb: self.memory_mb.or(d.memory_mb),
             max_payload_bytes: self.max_payload_bytes.or(d.max_payload_bytes),
             batch: self.batch.or(d.batch),
+            suspend_after: self.suspend_after.or(d.suspend_after),
+            probe_backoff: self.probe_backoff.or(d.probe_backoff),
+            max_probe_backoff: self.max_probe_backoff.or(d.max_probe_backoff),
         }
     }
 }
@@ -136,6 +142,9 @@ macro_rules! route_tables {
             memory_mb: Option<usize>,
             max_payload_bytes: Option<usize>,
             batch: Option<usize>,
+            suspend_after: Option<u32>,
+            probe_backoff: Option<$wrap<String>>,
+            max_probe_backoff: Option<$wrap<String>>,
         }
 
         impl From<$settings> for Settings {
@@ -152,6 +161,9 @@ macro_rules! route_tables {
                     memory_mb: s.memory_mb,
                     max_payload_bytes: s.max_payload_bytes,
                     batch: s.batch,
+                    suspend_after: s.suspend_after,
+                    probe_backoff: s.probe_backoff.map(At::from),
+                    max_probe_backoff: s.max_probe_backoff.map(At::from),
                 }
             }
         }
@@ -180,6 +192,9 @@ macro_rules! route_tables {
             memory_mb: Option<usize>,
             max_payload_bytes: Option<usize>,
             batch: Option<usize>,
+            suspend_after: Option<u32>,
+            probe_backoff: Option<$wrap<String>>,
+            max_probe_backoff: Option<$wrap<String>>,
         }
 
         /// An outbound route table as written.
@@ -204,6 +219,9 @@ macro_rules! route_tables {
             memory_mb: Option<usize>,
             max_payload_bytes: Option<usize>,
             batch: Option<usize>,
+            suspend_after: Option<u32>,
+            probe_backoff: Option<$wrap<String>>,
+            max_probe_backoff: Option<$wrap<String>>,
         }
 
         /// An outbound route's `target` as written.
@@ -281,6 +299,9 @@ macro_rules! route_tables {
                         memory_mb: self.memory_mb,
                         max_payload_bytes: self.max_payload_bytes,
                         batch: self.batch,
+                        suspend_after: self.suspend_after,
+                        probe_backoff: self.probe_backoff.map(At::from),
+                        max_probe_backoff: self.max_probe_backoff.map(At::from),
                     },
                     span,
                 }
@@ -317,6 +338,9 @@ macro_rules! route_tables {
                         memory_mb: self.memory_mb,
                         max_payload_bytes: self.max_payload_bytes,
                         batch: self.batch,
+                        suspend_after: self.suspend_after,
+                        probe_backoff: self.probe_backoff.map(At::from),
+                        max_probe_backoff: self.max_probe_backoff.map(At::from),
                     },
                     span,
                 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
@@ -179,7 +179,7 @@ pub struct HostState {
     /// The tables this call looked up and missed.
     missed: Vec<Miss>,
     log_lines: u32,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: CallLimits,
     wasi: Option<WasiCtx>,
     table: ResourceTable,
     stderr: Option<MemoryOutputPipe>,
@@ -196,13 +196,17 @@ impl HostState {
             input_key: String::new(),
             sequence_calls: std::collections::HashMap::new(),
             log_lines: 0,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory_bytes)
-                .instances(64)
-                .tables(64)
-                .memories(8)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: CallLimits {
+                store: StoreLimitsBuilder::new()
+                    .memory_size(memory_bytes)
+                    .instances(64)
+                    .tables(64)
+                    .memories(8)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                memory_cap: memory_bytes,
+                refused: None,
+            },
             wasi: None,
             table: ResourceTable::new(),
             stderr: None,
@@ -277,6 +281,71 @@ fn escape_controls(line: &str) -> String {
             }
         })
         .collect()
+}
+
+/// What one store may grow to: wasmtime's limits, and a note of a memory growth refused for the cap, so the trap
+/// that follows is reported as the memory cap reached rather than as a bare trap.
+#[derive(Debug)]
+pub(crate) struct CallLimits {
+    store: StoreLimits,
+    memory_cap: usize,
+    /// The size a refused growth asked for.
+    refused: Option<usize>,
+}
+
+impl CallLimits {
+    /// The memory cap, in bytes.
+    pub(crate) fn memory_cap(&self) -> usize {
+        self.memory_cap
+    }
+
+    /// The size the plugin asked to grow its memory to when the cap refused it, once.
+    pub(crate) fn take_refused(&mut self) -> Option<usize> {
+        self.refused.take()
+    }
+}
+
+impl ResourceLimiter for CallLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.refused = Some(desired);
+        }
+        self.store.memory_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.store.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.store.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.store.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.store.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.store.memories()
+    }
 }
 
 /// Adds every import a plugin may use to `linker`: the contract's `host` and `edi`, and deny-by-default WASI.

@@ -24,6 +24,8 @@ pub enum Action {
     Park,
     /// Retry with backoff; dead-letter after the route's `max_attempts`.
     Retry,
+    /// Keep it waiting, unacknowledged, without counting an attempt: its slot is suspended.
+    Hold,
 }
 
 macro_rules! failure_classes {
@@ -65,8 +67,10 @@ failure_classes! {
     Transient => "transient", Retry;
     /// The plugin ran past its deadline (it may be the input, or a slow moment).
     Deadline => "deadline", Retry;
-    /// The plugin trapped: a panic, an out-of-bounds access, memory exhausted.
+    /// The plugin trapped: a panic, an out-of-bounds access, a stack overflow.
     Trap => "trap", Retry;
+    /// The plugin tried to grow its memory past the route's cap.
+    MemoryLimit => "memory-limit", Retry;
     /// The plugin returned more events or bytes than its limits allow.
     OutputLimit => "output-limit", DeadLetter;
     /// The plugin returned something the host cannot use (a control character in a canonical string ...).
@@ -98,6 +102,8 @@ failure_classes! {
     DeliveryRejected => "delivery-rejected", DeadLetter;
     /// A document for a source no route takes.
     NoRoute => "no-route", DeadLetter;
+    /// The slot's version failed too often in a row and is suspended: the message waits in the stream.
+    Suspended => "suspended", Hold;
 }
 
 impl std::fmt::Display for FailureClass {
@@ -120,7 +126,15 @@ pub enum InvokeError {
     /// The plugin ran past its deadline.
     #[error("the plugin ran past its deadline of {0:?}")]
     Deadline(Duration),
-    /// The plugin trapped (a panic, an out-of-bounds access, memory exhausted).
+    /// The plugin tried to grow its memory past its cap.
+    #[error("the plugin reached its memory cap of {} (it asked for {} bytes)", mebibytes(*cap), asked)]
+    MemoryLimit {
+        /// The cap, in bytes.
+        cap: usize,
+        /// The memory size the plugin asked to grow to.
+        asked: usize,
+    },
+    /// The plugin trapped (a panic, an out-of-bounds access, a stack overflow).
     #[error("the plugin trapped: {trap}{}", stderr.as_ref().map(|s| format!("; it wrote: {s}")).unwrap_or_default())]
     Trap {
         /// wasmtime's description of the trap.
@@ -140,6 +154,18 @@ pub enum InvokeError {
     /// The host could not set up the call; not the plugin's fault.
     #[error("the host could not run the plugin: {0}")]
     Host(String),
+    /// The slot is suspended: the plugin was not called (see [`crate::pipeline::breaker`]).
+    #[error("{0}")]
+    Suspended(String),
+}
+
+/// A size in bytes as people say it: `128 MiB`, or the bytes when it is not whole mebibytes.
+pub fn mebibytes(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 impl InvokeError {
@@ -148,11 +174,13 @@ impl InvokeError {
         match self {
             InvokeError::Mapping { class, .. } => *class,
             InvokeError::Deadline(_) => FailureClass::Deadline,
+            InvokeError::MemoryLimit { .. } => FailureClass::MemoryLimit,
             InvokeError::Trap { .. } => FailureClass::Trap,
             InvokeError::OutputLimit(_) => FailureClass::OutputLimit,
             InvokeError::BadOutput(_) => FailureClass::BadOutput,
             InvokeError::BadInput(_) => FailureClass::BadInput,
             InvokeError::Host(_) => FailureClass::Host,
+            InvokeError::Suspended(_) => FailureClass::Suspended,
         }
     }
 
@@ -215,8 +243,9 @@ pub fn diagnostic_text(diagnostic: &Value) -> String {
     }
 }
 
-/// A failed call, from wasmtime's error: a deadline when the epoch interrupted it, else a trap with what the
-/// plugin wrote to stderr.
+/// A failed call, from wasmtime's error: a deadline when the epoch interrupted it, the memory cap when the
+/// store's limiter refused a growth, else a trap (a stack overflow named as one) with what the plugin wrote to
+/// stderr.
 pub(super) fn classify_trap(
     err: wasmtime::Error,
     store: &mut Store<HostState>,
@@ -227,7 +256,19 @@ pub(super) fn classify_trap(
     {
         return InvokeError::Deadline(deadline);
     }
-    let trap = err.downcast_ref::<Trap>().map(ToString::to_string);
+    if let Some(asked) = store.data_mut().limits.take_refused() {
+        let _ = store.data_mut().take_stderr();
+        return InvokeError::MemoryLimit {
+            cap: store.data().limits.memory_cap(),
+            asked,
+        };
+    }
+    let trap = err.downcast_ref::<Trap>().map(|trap| match trap {
+        Trap::StackOverflow => {
+            "stack overflow: the call stack is exhausted (recursion too deep)".to_string()
+        }
+        other => other.to_string(),
+    });
     let stderr = store.data_mut().take_stderr();
     InvokeError::Trap {
         trap: trap.unwrap_or_else(|| format!("{err:#}")),

@@ -93,7 +93,8 @@ impl Session<'_> {
             bytes += json.len();
             if bytes > limit {
                 return Err(InvokeError::OutputLimit(format!(
-                    "more than {limit} bytes of canonical JSON"
+                    "output of {bytes} bytes of canonical JSON (and more) over the {} limit",
+                    super::error::mebibytes(limit)
                 )));
             }
             out.push(Event {
@@ -152,7 +153,7 @@ impl Session<'_> {
         let limit = self.mapper.limits.max_outputs;
         if events.len() > limit {
             return Err(InvokeError::OutputLimit(format!(
-                "{} events, the limit is {limit}",
+                "{} events, over the limit of {limit}",
                 events.len()
             )));
         }

@@ -106,8 +106,8 @@ impl Session<'_> {
         let bytes: usize = documents.iter().map(|d| d.payload.len()).sum();
         if bytes > limits.max_output_bytes {
             return Err(InvokeError::OutputLimit(format!(
-                "{bytes} bytes of documents, the limit is {}",
-                limits.max_output_bytes
+                "output of {bytes} bytes of documents over the {} limit",
+                super::error::mebibytes(limits.max_output_bytes)
             )));
         }
         Ok(documents.into_iter().map(OutboundDocument::from).collect())

@@ -12,8 +12,14 @@
 //! `mw.<tenant>.dlq.<route>` keeps the original payload and headers and adds the error class, the located
 //! diagnostic, the attempt count and the plugin; `dlq` replays it. A parked one names the master-data tables its
 //! call missed, and comes back on its own when one of them changes ([`parked`]).
+//!
+//! A slot whose version fails input after input is suspended by its [`breaker`]: the route then fetches nothing
+//! and holds what it had fetched, unacknowledged, with "in progress" acknowledgments that keep JetStream from
+//! redelivering them (a redelivery would count as an attempt); one at a time goes through as a probe, and all go
+//! once the suspension is lifted.
 
 mod acks;
+pub mod breaker;
 pub mod dlq;
 pub mod http;
 mod message;
@@ -22,7 +28,9 @@ pub mod pool;
 pub mod routes;
 mod settle;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -35,9 +43,11 @@ use tokio::task::JoinSet;
 use crate::bus::{self, StreamKind};
 pub use crate::config::Kind;
 use crate::config::RouteCommon;
+use crate::invoke::Action;
 use crate::names::Tenant;
+use breaker::{Breaker, Gate};
 pub(crate) use message::derived_correlation_id;
-use message::{identity, invoke};
+use message::{Identity, Outcome, identity, invoke};
 use pool::Pool;
 pub use settle::backoff;
 use settle::settle;
@@ -68,6 +78,44 @@ pub struct Route {
     pub rules: Option<Arc<crate::rules::TenantRules>>,
     /// The tenant's trace, when it records one: every input, output, dead letter and release, by business key.
     pub trace: Option<Arc<crate::trace::Trace>>,
+    /// The slot's circuit breaker; `None` for a built-in mapper.
+    pub breaker: Option<Arc<Breaker>>,
+}
+
+impl Route {
+    /// The input as the slot's breaker counts it: what the plugin job names ([`pool::Job::input`]).
+    fn input_key<'a>(&self, id: &'a Identity) -> &'a str {
+        match self.kind {
+            Kind::Inbound { .. } => &id.message_id,
+            Kind::Outbound { .. } => &id.key,
+        }
+    }
+
+    /// Whether `message` may go through the plugin now.
+    fn gate(&self, message: &Message) -> Gate {
+        match &self.breaker {
+            Some(breaker) => breaker.gate(self.input_key(&identity(message))),
+            None => Gate::Open,
+        }
+    }
+}
+
+/// How often held messages are told to JetStream to be in progress: well within the route's `ack_wait`.
+fn progress_every(ack_wait: Duration) -> Duration {
+    (ack_wait / 3).max(Duration::from_millis(50))
+}
+
+/// Waits until the breaker may let a held message through: its state changed, or the next probe is due.
+/// Cancelling it drops nothing.
+async fn breaker_wakes(breaker: Option<&Arc<Breaker>>, changes: &mut Option<watch::Receiver<u64>>) {
+    let (Some(breaker), Some(changes)) = (breaker, changes.as_mut()) else {
+        return;
+    };
+    let Some(wait) = breaker.wait() else { return };
+    tokio::select! {
+        _ = changes.changed() => {}
+        _ = tokio::time::sleep(wait) => {}
+    }
 }
 
 impl std::fmt::Debug for Route {
@@ -172,6 +220,8 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
     tracing::info!(tenant = %route.tenant, route = %route.common.name, mapping = %route.common.mapping, "route started");
     let batch = route.common.batch;
     let (tx, mut rx) = mpsc::channel::<(Message, Arc<Pool>)>(batch);
+    // Messages held while the slot is suspended: the fetchers ask for a probe only when none is held.
+    let held_count = Arc::new(AtomicUsize::new(0));
     let mut fetchers = JoinSet::new();
     for consumer in consumers {
         fetchers.spawn(fetch(
@@ -180,6 +230,7 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
             tx.clone(),
             shutdown.clone(),
             route.clone(),
+            held_count.clone(),
         ));
     }
     drop(tx);
@@ -188,36 +239,90 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
     let in_flight = Arc::new(Semaphore::new(batch * 2));
     let mut mapped = FuturesOrdered::new();
     let mut settling = JoinSet::new();
+    // Taken while the slot is suspended, oldest first: neither in flight nor settled, kept alive in JetStream.
+    let mut held: VecDeque<Message> = VecDeque::new();
+    let mut progress = tokio::time::interval(progress_every(route.common.ack_wait));
+    let mut changes = route.breaker.as_ref().map(|b| b.subscribe());
+    // Maps a message on `pool`, in the route's order; worked out once per delivery: the checks, the plugin call
+    // and the outputs share its identity.
+    let launch = |message: Message, pool: Arc<Pool>, permit: tokio::sync::OwnedSemaphorePermit| {
+        let route = route.clone();
+        async move {
+            let id = identity(&message);
+            let result = invoke(&route, &message, &id, &pool).await;
+            (message, id, pool, permit, result)
+        }
+    };
     let mut open = true;
     loop {
         tokio::select! {
             biased;
             Some((message, id, pool, permit, (result, plan))) = mapped.next() => {
-                settle(&route, message, id, &pool, result, plan, permit, &mut settling).await;
+                if let Some(breaker) = &route.breaker {
+                    breaker.done(route.input_key(&id));
+                }
+                match result {
+                    // Its slot was suspended before its call: it waits with the others, its attempt not spent.
+                    Outcome::Failed(failure) if failure.action() == Action::Hold => {
+                        held.push_back(message);
+                        drop(permit);
+                    }
+                    result => settle(&route, message, id, &pool, result, plan, permit, &mut settling).await,
+                }
             }
             // Only this loop takes permits, so one is free whenever the count says so; the settling tasks give
             // them back, and their ends wake the loop.
             message = rx.recv(), if open && in_flight.available_permits() > 0 => {
-                match (message, in_flight.clone().try_acquire_owned()) {
-                    (Some((message, pool)), Ok(permit)) => {
-                        let route = route.clone();
-                        // Worked out once per delivery: the checks, the plugin call and the outputs share it.
-                        let id = identity(&message);
-                        mapped.push_back(async move {
-                            let result = invoke(&route, &message, &id, &pool).await;
-                            (message, id, pool, permit, result)
-                        });
+                match message {
+                    Some((message, pool)) => {
+                        if held.is_empty() && route.gate(&message) != Gate::Closed {
+                            match in_flight.clone().try_acquire_owned() {
+                                Ok(permit) => mapped.push_back(launch(message, pool, permit)),
+                                // Unreachable in practice; hand the message back rather than hold it.
+                                Err(_) => {
+                                    let _ = message.ack_with(AckKind::Nak(None)).await;
+                                }
+                            }
+                        } else {
+                            held.push_back(message);
+                        }
                     }
-                    (Some((message, _)), Err(_)) => {
-                        // Unreachable in practice; hand the message back rather than hold it.
-                        let _ = message.ack_with(AckKind::Nak(None)).await;
-                    }
-                    (None, _) => open = false,
+                    None => open = false,
                 }
             }
             Some(_) = settling.join_next(), if !settling.is_empty() => {}
+            // Nothing is lost if this is cancelled: the held messages stay where they are.
+            _ = progress.tick(), if !held.is_empty() => {
+                for message in &held {
+                    let _ = message.ack_with(AckKind::Progress).await;
+                }
+            }
+            _ = breaker_wakes(route.breaker.as_ref(), &mut changes), if !held.is_empty() && in_flight.available_permits() > 0 => {}
             else => break,
         }
+        // Held messages go, oldest first, once the slot is lifted; one goes as the probe when it is due.
+        while open && in_flight.available_permits() > 0 {
+            let Some(front) = held.front() else { break };
+            if route.gate(front) == Gate::Closed {
+                break;
+            }
+            // On the version active now: activating another one is a way out of a suspension.
+            let pool = route.active.borrow().clone();
+            let (Some(pool), Ok(permit)) = (pool, in_flight.clone().try_acquire_owned()) else {
+                break;
+            };
+            let Some(message) = held.pop_front() else {
+                break;
+            };
+            mapped.push_back(launch(message, pool, permit));
+        }
+        if !open {
+            // Stopping: what is held goes back to JetStream for this host's successor or another host.
+            for message in held.drain(..) {
+                let _ = message.ack_with(AckKind::Nak(None)).await;
+            }
+        }
+        held_count.store(held.len(), Ordering::Relaxed);
         if !open && mapped.is_empty() && settling.is_empty() {
             break;
         }
@@ -229,16 +334,19 @@ pub async fn run(route: Arc<Route>, mut shutdown: watch::Receiver<bool>) {
 /// Pulls batches from one consumer into the route's channel until shutdown. A batch that has started is
 /// finished, so every message pulled is handed to the route, each with the version active when it arrived: a
 /// swap takes effect from the next message on, and a message already fetched finishes on its version. While the
-/// slot has no active version nothing is fetched.
+/// slot has no active version nothing is fetched; while it is suspended, only one message when a probe is due and
+/// the route holds none to probe with.
 async fn fetch(
     consumer: consumer::PullConsumer,
     batch: usize,
     tx: mpsc::Sender<(Message, Arc<Pool>)>,
     mut shutdown: watch::Receiver<bool>,
     route: Arc<Route>,
+    held: Arc<AtomicUsize>,
 ) {
     let mut delay = Duration::from_millis(200);
     let mut active = route.active.clone();
+    let mut changes = route.breaker.as_ref().map(|b| b.subscribe());
     while !*shutdown.borrow() {
         if active.borrow().is_none() {
             tokio::select! {
@@ -247,9 +355,25 @@ async fn fetch(
             }
             continue;
         }
+        let mut wanted = batch;
+        if let (Some(breaker), Some(changes)) = (&route.breaker, changes.as_mut())
+            && let Some(wait) = breaker.wait()
+        {
+            if wait.is_zero() && held.load(Ordering::Relaxed) == 0 {
+                wanted = 1;
+            } else {
+                // Cancelling the wait drops nothing: the loop looks again.
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    _ = tokio::time::sleep(wait.max(Duration::from_millis(100))) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+        }
         let messages = consumer
             .batch()
-            .max_messages(batch)
+            .max_messages(wanted)
             .expires(Duration::from_secs(1))
             .messages()
             .await;

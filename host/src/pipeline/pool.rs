@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::breaker::{Breaker, Verdict};
 use crate::host_api::Miss;
 use crate::invoke::{Envelope, Event, InvokeError, Limits, Mapper, OutboundDocument};
 
@@ -26,6 +27,17 @@ pub enum Job {
         /// takes from `sequences.next`.
         input_key: String,
     },
+}
+
+impl Job {
+    /// The input the job is for, as the slot's breaker counts it: the document's message id, or the event's
+    /// place in its stream.
+    pub fn input(&self) -> &str {
+        match self {
+            Job::Map(envelope) => &envelope.message_id,
+            Job::Render { input_key, .. } => input_key,
+        }
+    }
 }
 
 /// What the plugin answered.
@@ -62,10 +74,23 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    /// Starts `workers` threads for `mapper`; they end when the pool is dropped.
-    pub fn new(mapper: Mapper, workers: usize, name: &str) -> std::io::Result<Self> {
+    /// Starts `workers` threads for `mapper`; they end when the pool is dropped. With a `breaker`, every call's
+    /// verdict is recorded with it, and a call is not made while it holds the slot suspended (unless it is the
+    /// probe).
+    pub fn new(
+        mapper: Mapper,
+        workers: usize,
+        name: &str,
+        breaker: Option<Arc<Breaker>>,
+    ) -> std::io::Result<Self> {
         let label = Arc::from(mapper.label());
-        Self::start(Runs::Plugin(Arc::new(mapper)), label, workers, name)
+        Self::start(
+            Runs::Plugin(Arc::new(mapper)),
+            label,
+            workers,
+            name,
+            breaker,
+        )
     }
 
     /// Starts `workers` threads for the built-in canonical mapper of `tenant`.
@@ -79,16 +104,24 @@ impl Pool {
             Arc::from(crate::canonical::mapper::LABEL),
             workers,
             name,
+            None,
         )
     }
 
-    fn start(runs: Runs, label: Arc<str>, workers: usize, name: &str) -> std::io::Result<Self> {
+    fn start(
+        runs: Runs,
+        label: Arc<str>,
+        workers: usize,
+        name: &str,
+        breaker: Option<Arc<Breaker>>,
+    ) -> std::io::Result<Self> {
         let runs = Arc::new(runs);
         let (jobs, queue) = mpsc::channel::<(Job, Reply)>();
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..workers.max(1) {
             let runs = runs.clone();
             let queue = queue.clone();
+            let breaker = breaker.clone();
             std::thread::Builder::new()
                 .name(format!("{name}#{index}"))
                 .spawn(move || {
@@ -106,6 +139,18 @@ impl Pool {
                             Err(_) => return,
                         };
                         let Ok((job, reply)) = next else { return };
+                        let input = job.input().to_string();
+                        let sha = &mapper.plugin().sha256;
+                        if let Some(breaker) = &breaker
+                            && !breaker.may_run(&input)
+                        {
+                            // Queued before the slot was suspended: it waits with the others, untried.
+                            let held = InvokeError::Suspended(
+                                "the slot is suspended: the message waits in the stream".into(),
+                            );
+                            let _ = reply.send((Err(held), Vec::new()));
+                            continue;
+                        }
                         let answer = match job {
                             Job::Map(envelope) => session.map(&envelope).map(Answer::Events),
                             Job::Render {
@@ -117,6 +162,11 @@ impl Pool {
                                 .render(&event, &target, &correlation_id, &input_key)
                                 .map(Answer::Documents),
                         };
+                        if let Some(breaker) = &breaker {
+                            let failure = answer.as_ref().err().map(|e| (e.class(), e.to_string()));
+                            let verdict = Verdict::of(failure.as_ref().map(|(class, _)| *class));
+                            breaker.record(sha, &input, verdict, failure);
+                        }
                         let _ = reply.send((answer, session.take_misses()));
                     }
                 })?;

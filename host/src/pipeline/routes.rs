@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
+use super::breaker::{Breaker, Breakers};
 use super::{Kind, Route, http::Delivery, pool::Pool};
 use crate::bus::Connection;
 use crate::bus::lookups::TenantLookups;
@@ -116,6 +117,8 @@ pub struct Routes {
     /// Where the plugins' `sequences.next` numbers are kept.
     sequences: Arc<dyn Sequences>,
     running: Mutex<BTreeMap<(Tenant, RouteName), Running>>,
+    /// The circuit breaker of every slot the routes run.
+    breakers: Arc<Breakers>,
     /// Bumped whenever a route starts, stops or switches versions, so a caller can wait for a state instead
     /// of polling for it.
     changed: watch::Sender<u64>,
@@ -135,8 +138,14 @@ impl Routes {
             versions,
             sequences,
             running: Mutex::default(),
+            breakers: Arc::default(),
             changed: watch::channel(0).0,
         }
+    }
+
+    /// The slots' circuit breakers on this host.
+    pub fn breakers(&self) -> &Arc<Breakers> {
+        &self.breakers
     }
 
     fn bump(&self) {
@@ -166,12 +175,17 @@ impl Routes {
             _ => None,
         };
         let (pool_tx, pool) = watch::channel(None);
+        let breaker = spec
+            .common
+            .slot()
+            .map(|slot| self.breakers.slot(&spec.tenant, slot));
         let builder = tokio::spawn(follow_slot(
             spec.clone(),
             self.versions.clone(),
             self.sequences.clone(),
             pool_tx,
             self.changed.clone(),
+            breaker.clone(),
         ));
         let (stop, stopping) = watch::channel(false);
         let route = Arc::new(Route {
@@ -190,6 +204,7 @@ impl Routes {
                 Kind::Outbound { .. } => None,
             },
             trace: spec.trace.clone().filter(|t| t.recording()),
+            breaker,
         });
         let worker = tokio::spawn(super::run(route, stopping));
         self.running.lock().await.insert(
@@ -389,6 +404,7 @@ async fn follow_slot(
     sequences: Arc<dyn Sequences>,
     pool: watch::Sender<Option<Arc<Pool>>>,
     changed: watch::Sender<u64>,
+    breaker: Option<Arc<Breaker>>,
 ) {
     let slot_name = match &spec.common.mapping {
         Mapping::Slot(slot) => slot.clone(),
@@ -420,13 +436,17 @@ async fn follow_slot(
             if !same {
                 let engine = versions.engine().clone();
                 let (for_build, sequences) = (spec.clone(), sequences.clone());
+                let for_pool = breaker.clone();
                 let built = tokio::task::spawn_blocking(move || {
-                    build_pool(&engine, &for_build, &loaded, sequences)
+                    build_pool(&engine, &for_build, &loaded, sequences, for_pool)
                 })
                 .await;
                 match built {
                     Ok(Ok(new)) => {
                         tracing::info!(tenant = %spec.tenant, route = %spec.common.name, plugin = %new.label(), "route serves a new version");
+                        if let (Some(breaker), Some(sha)) = (&breaker, new.sha256()) {
+                            breaker.serve(sha, new.label(), spec.common.breaker);
+                        }
                         pool.send_replace(Some(Arc::new(new)));
                         changed.send_modify(|generation| *generation += 1);
                     }
@@ -445,12 +465,13 @@ async fn follow_slot(
     }
 }
 
-/// The route's plugin threads for `loaded`: its profile, master data and limits.
+/// The route's plugin threads for `loaded`: its profile, master data and limits, and the slot's breaker.
 pub fn build_pool(
     engine: &crate::engine::Engine,
     spec: &RouteSpec,
     loaded: &Loaded,
     sequences: Arc<dyn Sequences>,
+    breaker: Option<Arc<Breaker>>,
 ) -> Result<Pool> {
     let Some(slot_name) = spec.common.slot() else {
         anyhow::bail!(
@@ -491,5 +512,6 @@ pub fn build_pool(
         mapper,
         spec.common.workers,
         &format!("{}/{}", spec.tenant, spec.common.name),
+        breaker,
     )?)
 }

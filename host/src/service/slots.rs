@@ -13,6 +13,7 @@ use bytes::Bytes;
 use super::shadow::{self, ShadowReport};
 use super::{ErrorKind, Service, ServiceError, version_meta};
 use crate::names::{RouteName, Sha256, Slot, Tenant};
+use crate::pipeline::breaker::Suspension;
 use crate::pipeline::routes::RouteStatus;
 use crate::plugin::World;
 use crate::registry::{SlotState, VersionMeta, signature};
@@ -34,6 +35,8 @@ pub struct SlotReport {
     pub versions: Vec<VersionMeta>,
     /// The routes on this host that run the slot.
     pub serving: Vec<RouteStatus>,
+    /// The slot's suspension on this host, while its circuit breaker holds it suspended.
+    pub suspension: Option<Suspension>,
 }
 
 /// An upload.
@@ -123,12 +126,44 @@ impl Service {
                 ),
             ));
         }
+        let suspension = self
+            .routes
+            .breakers()
+            .get(tenant, slot)
+            .and_then(|breaker| breaker.suspension());
         Ok(SlotReport {
             tenant: tenant.clone(),
             slot: slot.clone(),
             state,
             versions,
             serving,
+            suspension,
+        })
+    }
+
+    /// Lifts the slot's suspension on this host, by an admin's word: its routes take their messages again at
+    /// once. A slot that is not suspended here is a conflict, and nothing changes.
+    pub async fn resume(
+        &self,
+        tenant: &Tenant,
+        slot: &Slot,
+        by: &str,
+    ) -> Result<SlotReport, ServiceError> {
+        let report = self.slot(tenant, slot).await?;
+        let resumed = self
+            .routes
+            .breakers()
+            .get(tenant, slot)
+            .is_some_and(|breaker| breaker.resume(by));
+        if !resumed {
+            return Err(ServiceError::conflict(
+                "not_suspended",
+                format!("slot {slot} of tenant {tenant} is not suspended on this host"),
+            ));
+        }
+        Ok(SlotReport {
+            suspension: None,
+            ..report
         })
     }
 
