@@ -15,6 +15,8 @@ pub mod host_api;
 pub mod invoke;
 /// The names that have rules (tenant, slot, route, source, target, sha256), checked once where they enter.
 pub mod names;
+/// The one HTTP client (reqwest over rustls): the CLI's and outbound deliveries', with the trust they share.
+pub mod http_client;
 /// Route workers: fetch, invoke, publish, ack; retries, dead letters, replay; the running route set.
 pub mod pipeline;
 /// A validated, compiled plugin and what it says about itself.

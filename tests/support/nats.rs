@@ -224,11 +224,11 @@ impl Host {
         )
     }
 
-    /// The admin API's base URL, e.g. `http://127.0.0.1:40123`, from the host's log.
+    /// The admin API's base URL, e.g. `http://127.0.0.1:40123` (or `https://...`), from the host's log.
     pub fn admin_url(&self) -> String {
-        self.wait_for_log("admin API on http://", Duration::from_secs(60));
+        self.wait_for_log("admin API on http", Duration::from_secs(60));
         let log = self.log();
-        let start = log.find("admin API on http://").expect("logged") + "admin API on ".len();
+        let start = log.find("admin API on http").expect("logged") + "admin API on ".len();
         let rest = &log[start..];
         let end = rest.find("/v1").expect("the address ends with /v1");
         rest[..end].to_string()

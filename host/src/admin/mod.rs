@@ -14,6 +14,7 @@ pub mod lookups;
 pub mod plugins;
 mod routes;
 pub mod rules;
+mod tls;
 mod trace;
 
 use std::net::SocketAddr;
@@ -36,6 +37,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use errors::ApiError;
+pub use tls::AdminTls;
 
 use crate::service::Service;
 
@@ -55,6 +57,8 @@ pub struct AdminOptions {
     pub token: Option<String>,
     /// The largest plugin upload, in bytes.
     pub max_upload: usize,
+    /// A certificate and key to serve HTTPS with; plain HTTP without.
+    pub tls: Option<AdminTls>,
 }
 
 impl Default for AdminOptions {
@@ -63,6 +67,7 @@ impl Default for AdminOptions {
             addr: DEFAULT_ADDR.into(),
             token: None,
             max_upload: DEFAULT_MAX_UPLOAD,
+            tls: None,
         }
     }
 }
@@ -73,6 +78,7 @@ pub struct Admin {
     listener: TcpListener,
     token_sha256: [u8; 32],
     max_upload: usize,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// What the handlers share.
@@ -86,6 +92,11 @@ pub(crate) struct AppState {
 impl Admin {
     /// Binds the listener and settles the token: the given one, or a new one printed once on stderr.
     pub async fn bind(options: &AdminOptions) -> Result<Self> {
+        let tls = options
+            .tls
+            .as_ref()
+            .map(AdminTls::server_config)
+            .transpose()?;
         let listener = TcpListener::bind(&options.addr).await.with_context(|| {
             format!(
                 "the admin API cannot listen on {}: is another host running there? Pick another with --admin-addr",
@@ -107,6 +118,7 @@ impl Admin {
             listener,
             token_sha256: Sha256::digest(token.as_bytes()).into(),
             max_upload: options.max_upload,
+            tls,
         })
     }
 
@@ -128,13 +140,38 @@ impl Admin {
             max_upload: self.max_upload,
         };
         let app = router(state);
-        tracing::info!("admin API on http://{addr}/v1 (OpenAPI at /v1/openapi.json)");
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!("admin API on {scheme}://{addr}/v1 (OpenAPI at /v1/openapi.json)");
         tokio::spawn(async move {
-            let served = axum::serve(self.listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
+            let served = match self.tls {
+                None => {
+                    axum::serve(self.listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await
+                }
+                Some(tls) => {
+                    // axum-server finishes the TLS handshakes off the accept loop, so a slow client holds up
+                    // only itself; on stop it takes no new connections and waits for those it has (serve's
+                    // caller bounds the wait).
+                    let handle = axum_server::Handle::new();
+                    let stopper = handle.clone();
+                    tokio::spawn(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                        stopper.graceful_shutdown(None);
+                    });
+                    match self.listener.into_std().and_then(|listener| {
+                        axum_server::from_tcp_rustls(
+                            listener,
+                            axum_server::tls_rustls::RustlsConfig::from_config(tls),
+                        )
+                    }) {
+                        Ok(server) => server.handle(handle).serve(app.into_make_service()).await,
+                        Err(err) => Err(err),
+                    }
+                }
+            };
             if let Err(err) = served {
                 tracing::error!("the admin API stopped: {err}");
             }

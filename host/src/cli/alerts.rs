@@ -220,7 +220,7 @@ async fn call_with<T: serde::de::DeserializeOwned>(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<T> {
-    let mut request = client()?.request(method, target.endpoint(path));
+    let mut request = client(target)?.request(method, target.endpoint(path));
     if let Some(body) = body {
         request = request.json(&body);
     }

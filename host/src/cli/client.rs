@@ -23,6 +23,8 @@ pub struct ApiTarget {
     pub url: String,
     /// The bearer token.
     pub token: String,
+    /// A CA certificate (PEM) trusted for an `https://` URL besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ApiTarget {
@@ -31,8 +33,16 @@ impl ApiTarget {
     }
 }
 
-pub(super) fn client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+/// The host's one HTTP client ([`crate::http_client`]), trusting `target`'s CA file besides the system's roots.
+pub(super) fn client(target: &ApiTarget) -> Result<reqwest::Client> {
+    let ca = match &target.ca_file {
+        Some(path) => Some(
+            crate::http_client::Ca::from_file(path)
+                .context("reading the admin API's CA (--ca-file, MILLWRIGHT_ADMIN_CA)")?,
+        ),
+        None => None,
+    };
+    crate::http_client::builder(ca.as_ref())?
         .connect_timeout(Duration::from_secs(10))
         .build()
         .context("setting up the HTTP client")
@@ -77,8 +87,15 @@ pub(super) async fn answer<T: DeserializeOwned>(
 }
 
 pub(super) fn connect_error(target: &ApiTarget, err: reqwest::Error) -> anyhow::Error {
+    let described = crate::http_client::describe(&err);
+    if described.contains("certificate is not trusted") {
+        return anyhow::anyhow!(
+            "cannot reach the admin API at {}: {described}; give the CA that signed it with --ca-file (MILLWRIGHT_ADMIN_CA)",
+            target.url
+        );
+    }
     anyhow::anyhow!(
-        "cannot reach the admin API at {}: {err}; is `millwright serve` running there? (--admin-url, MILLWRIGHT_ADMIN_URL)",
+        "cannot reach the admin API at {}: {described}; is `millwright serve` running there? (--admin-url, MILLWRIGHT_ADMIN_URL)",
         target.url
     )
 }
@@ -162,7 +179,7 @@ pub async fn push(target: &ApiTarget, push: &Push, progress: bool) -> Result<Upl
             .with_context(|| format!("reading the signature {}", path.display()))?;
         form = form.text("signature", signature.trim().to_string());
     }
-    let response = client()?
+    let response = client(target)?
         .post(target.endpoint(&format!(
             "/tenants/{}/plugins/{}/versions",
             push.tenant, push.slot
@@ -196,8 +213,10 @@ fn fixture_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// The tenant's slots, or one.
 pub async fn list(target: &ApiTarget, tenant: &str, slot: Option<&str>) -> Result<Vec<SlotView>> {
     let request = match slot {
-        Some(slot) => client()?.get(target.endpoint(&format!("/tenants/{tenant}/plugins/{slot}"))),
-        None => client()?.get(target.endpoint(&format!("/tenants/{tenant}/plugins"))),
+        Some(slot) => {
+            client(target)?.get(target.endpoint(&format!("/tenants/{tenant}/plugins/{slot}")))
+        }
+        None => client(target)?.get(target.endpoint(&format!("/tenants/{tenant}/plugins"))),
     };
     let response = request
         .bearer_auth(&target.token)
@@ -230,7 +249,7 @@ pub async fn activate(
         Which::Version(v) => serde_json::json!({ "version": v }),
         Which::Sha(s) => serde_json::json!({ "sha256": s }),
     };
-    let response = client()?
+    let response = client(target)?
         .post(target.endpoint(&format!("/tenants/{tenant}/plugins/{slot}/activate")))
         .bearer_auth(&target.token)
         .json(&body)
@@ -242,7 +261,7 @@ pub async fn activate(
 
 /// Rolls a slot back.
 pub async fn rollback(target: &ApiTarget, tenant: &str, slot: &str) -> Result<ActivationResult> {
-    let response = client()?
+    let response = client(target)?
         .post(target.endpoint(&format!("/tenants/{tenant}/plugins/{slot}/rollback")))
         .bearer_auth(&target.token)
         .send()

@@ -88,7 +88,7 @@ pub(super) fn run(command: DlqCommand) -> Result<ExitCode> {
             })?;
             let target = api.target();
             let report: serde_json::Value = runtime()?.block_on(async {
-                let response = client()?
+                let response = client(&target)?
                     .post(target.endpoint(&format!(
                         "/tenants/{tenant}/dead-letters/{sequence}/discard"
                     )))

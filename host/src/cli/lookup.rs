@@ -95,7 +95,7 @@ pub(super) fn run(command: LookupCommand) -> Result<ExitCode> {
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let target = api.target();
             let result: LoadResult = runtime()?.block_on(async {
-                let response = client()?
+                let response = client(&target)?
                     .put(target.endpoint(&path))
                     .bearer_auth(&target.token)
                     .header(reqwest::header::CONTENT_TYPE, "text/csv")
@@ -124,7 +124,7 @@ pub(super) fn run(command: LookupCommand) -> Result<ExitCode> {
             let path = table_path(&tenant, &table)?;
             let target = api.target();
             let contents: TableContents = runtime()?.block_on(async {
-                let mut request = client()?.get(target.endpoint(&path));
+                let mut request = client(&target)?.get(target.endpoint(&path));
                 if let Some(key) = &key {
                     request = request.query(&[("key", key)]);
                 }
@@ -154,7 +154,7 @@ pub(super) fn run(command: LookupCommand) -> Result<ExitCode> {
             let path = format!("{}/rollback", table_path(&tenant, &table)?);
             let target = api.target();
             let view: TableView = runtime()?.block_on(async {
-                let response = client()?
+                let response = client(&target)?
                     .post(target.endpoint(&path))
                     .bearer_auth(&target.token)
                     .send()
@@ -175,7 +175,7 @@ fn table_path(tenant: &str, table: &str) -> Result<String> {
 }
 
 async fn get<T: serde::de::DeserializeOwned>(target: &ApiTarget, path: &str) -> Result<T> {
-    let response = client()?
+    let response = client(target)?
         .get(target.endpoint(path))
         .bearer_auth(&target.token)
         .send()

@@ -73,6 +73,13 @@ enum Command {
         /// The largest plugin upload the API takes, in MiB.
         #[arg(long, default_value_t = 64)]
         max_upload_mb: usize,
+        /// Serve the admin API over HTTPS with this certificate chain (PEM); with --admin-tls-key. Wins over the
+        /// file's [admin] tls_cert.
+        #[arg(long, env = "MILLWRIGHT_ADMIN_TLS_CERT", requires = "admin_tls_key")]
+        admin_tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --admin-tls-cert.
+        #[arg(long, env = "MILLWRIGHT_ADMIN_TLS_KEY", requires = "admin_tls_cert")]
+        admin_tls_key: Option<PathBuf>,
         /// At shutdown, how long routes may take to finish the messages they hold ("30s", "2m"); what is still
         /// in flight then is left for JetStream to redeliver.
         #[arg(long, env = "MILLWRIGHT_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
@@ -227,6 +234,9 @@ struct ApiArgs {
     /// The admin token (serve prints one at start unless MILLWRIGHT_ADMIN_TOKEN set it).
     #[arg(long, env = "MILLWRIGHT_ADMIN_TOKEN", hide_env_values = true)]
     token: String,
+    /// A CA certificate (PEM) to trust for an https:// admin URL, besides the system's roots.
+    #[arg(long, env = "MILLWRIGHT_ADMIN_CA")]
+    ca_file: Option<PathBuf>,
 }
 
 impl ApiArgs {
@@ -234,6 +244,7 @@ impl ApiArgs {
         client::ApiTarget {
             url: self.admin_url,
             token: self.token,
+            ca_file: self.ca_file,
         }
     }
 }
@@ -320,13 +331,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             admin_addr,
             admin_token,
             max_upload_mb,
+            admin_tls_cert,
+            admin_tls_key,
             shutdown_grace,
         } => {
             let config = crate::config::Config::load(&config)?;
+            let tls = match (admin_tls_cert, admin_tls_key) {
+                (Some(cert), Some(key)) => Some(crate::admin::AdminTls { cert, key }),
+                _ => config.admin_tls.clone(),
+            };
             let admin = crate::admin::AdminOptions {
                 addr: admin_addr,
                 token: admin_token,
                 max_upload: max_upload_mb.saturating_mul(1 << 20),
+                tls,
             };
             let runtime = runtime()?;
             let served = runtime.block_on(crate::serve::serve(

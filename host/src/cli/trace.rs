@@ -36,7 +36,7 @@ pub(super) fn run(args: TraceArgs) -> Result<ExitCode> {
         encode(&key.to_string())
     ));
     let timeline: Timeline = runtime()?.block_on(async {
-        let response = client()?
+        let response = client(&target)?
             .get(url)
             .bearer_auth(&target.token)
             .send()

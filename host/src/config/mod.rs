@@ -55,6 +55,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// How to reach NATS.
     pub nats: Nats,
+    /// The admin API's certificate and key (`[admin]`), resolved against the file's directory.
+    pub admin_tls: Option<crate::admin::AdminTls>,
     /// The tenants, in file order.
     pub tenants: Vec<TenantConfig>,
 }
@@ -171,6 +173,8 @@ struct File {
     #[serde(default)]
     nats: NatsFile,
     #[serde(default)]
+    admin: AdminFile,
+    #[serde(default)]
     defaults: FileSettings,
     #[serde(default)]
     tenants: BTreeMap<Spanned<String>, TenantFile>,
@@ -184,6 +188,14 @@ struct NatsFile {
     embedded_port: Option<u16>,
     duplicate_window: Option<Spanned<String>>,
     max_age: Option<Spanned<String>>,
+}
+
+/// `[admin]`: the admin API's HTTPS certificate and key, PEM files relative to the configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminFile {
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,6 +230,20 @@ fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
             .unwrap_or(defaults.duplicate_window),
         max_age: duration(file.nats.max_age)?.unwrap_or(defaults.max_age),
     };
+    // Both or neither; the files themselves are read when the API binds, where the flags' are read too.
+    let admin_tls = match (file.admin.tls_cert, file.admin.tls_key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => Some(crate::admin::AdminTls {
+            cert: base.join(cert.get_ref()),
+            key: base.join(key.get_ref()),
+        }),
+        (Some(one), None) | (None, Some(one)) => {
+            return Err(checker.at(
+                &At::from(one),
+                "[admin] needs both tls_cert and tls_key to serve HTTPS",
+            ));
+        }
+    };
     let route_defaults = Settings::from(file.defaults);
     let mut tenants = Vec::new();
     for (name, tenant) in file.tenants {
@@ -229,6 +255,7 @@ fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
         path: path.to_path_buf(),
         data_dir,
         nats,
+        admin_tls,
         tenants,
     })
 }

@@ -16,9 +16,10 @@ use std::time::Duration;
 use anyhow::{Result, anyhow};
 use serde::{Deserialize, Serialize};
 
-use super::tables::{AcksDraft, TargetDraft, api_draft};
+use super::tables::{AcksDraft, OAuthDraft, TargetDraft, api_draft};
 pub(crate) use super::tables::{At, Draft, FileSettings, InboundFile, OutboundFile, Settings};
 use crate::canonical::EVENT_TYPES;
+use crate::http_client::Ca;
 use crate::invoke::InstancePolicy;
 use crate::names::{RouteName, Slot, Source, TargetName};
 use crate::pipeline::breaker::{self, BreakerSettings};
@@ -158,7 +159,35 @@ pub enum Target {
         headers: Vec<(String, String)>,
         /// One request's timeout.
         timeout: Duration,
+        /// A CA trusted besides the system's roots, for an `https://` URL (and the OAuth token URL).
+        ca: Option<Ca>,
+        /// OAuth 2.0 client credentials: a bearer token fetched from the token URL is sent with each document.
+        oauth: Option<Box<OAuth>>,
     },
+}
+
+/// An HTTP target's OAuth 2.0 client-credentials grant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuth {
+    /// The authorization server's token endpoint.
+    pub token_url: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret (from the host's environment in the file).
+    pub client_secret: String,
+    /// The scope asked for, if any.
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for OAuth {
+    // The secret is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Target {
@@ -397,8 +426,13 @@ impl Checker<'_> {
         let draft = &target.value;
         match (&draft.subject, &draft.url) {
             (Some(subject), None) => {
-                if draft.method.is_some() || !draft.headers.is_empty() || draft.timeout.is_some() {
-                    return Err(self.at(target, "method, headers and timeout are for HTTP targets; a subject target takes only `subject`"));
+                if draft.method.is_some()
+                    || !draft.headers.is_empty()
+                    || draft.timeout.is_some()
+                    || draft.ca.is_some()
+                    || draft.oauth.is_some()
+                {
+                    return Err(self.at(target, "method, headers, timeout, ca and oauth are for HTTP targets; a subject target takes only `subject`"));
                 }
                 Ok(Target::Subject {
                     name: self.name(subject, TargetName::new)?,
@@ -409,9 +443,16 @@ impl Checker<'_> {
                 let uri: hyper::Uri = url_text
                     .parse()
                     .map_err(|err| self.at(url, format!("{url_text} is not a URL: {err}")))?;
-                if uri.scheme_str() != Some("http") {
-                    return Err(self.at(url, format!("{url_text}: only http:// targets are supported")));
-                }
+                let https = match uri.scheme_str() {
+                    Some("https") => true,
+                    Some("http") => false,
+                    _ => {
+                        return Err(self.at(
+                            url,
+                            format!("{url_text}: a target's URL is http:// or https://"),
+                        ));
+                    }
+                };
                 let method = draft
                     .method
                     .as_ref()
@@ -427,6 +468,20 @@ impl Checker<'_> {
                 for (name, value) in &draft.headers {
                     headers.push((name.clone(), self.expand(value)?));
                 }
+                let oauth = match &draft.oauth {
+                    Some(oauth) => Some(Box::new(self.oauth(oauth)?)),
+                    None => None,
+                };
+                let ca = match &draft.ca {
+                    Some(ca) if !https && oauth.as_ref().is_none_or(|o| o.token_url.starts_with("http://")) => {
+                        return Err(self.at(
+                            ca,
+                            format!("target.ca: {url_text} is not https://, so there is no certificate to check"),
+                        ));
+                    }
+                    Some(ca) => Some(self.ca(ca)?),
+                    None => None,
+                };
                 let name = uri.host().unwrap_or("http").to_string();
                 Ok(Target::Http {
                     name,
@@ -436,13 +491,81 @@ impl Checker<'_> {
                     timeout: self
                         .duration(draft.timeout.as_ref())?
                         .unwrap_or(Duration::from_secs(10)),
+                    ca,
+                    oauth,
                 })
             }
             _ => Err(self.at(
                 target,
-                "a target is either { subject = \"name\" } (published on mw.<tenant>.out.<name>) or { url = \"http://...\" }",
+                "a target is either { subject = \"name\" } (published on mw.<tenant>.out.<name>) or { url = \"https://...\" }",
             )),
         }
+    }
+
+    /// An HTTP target's `ca`: PEM text, or (in the file) a PEM file relative to the file's directory, read and
+    /// checked now so a wrong one stops the start, not the first delivery.
+    fn ca(&self, ca: &At<String>) -> Result<Ca> {
+        let value = ca.value.trim_start();
+        if value.starts_with("-----BEGIN") {
+            return Ca::from_pem(value.as_bytes(), "the PEM text given")
+                .map_err(|err| self.at(ca, format!("target.ca: {err:#}")));
+        }
+        let Some(file) = &self.file else {
+            return Err(self.at(
+                ca,
+                "target.ca: routes made through the API give the CA certificate as PEM text (-----BEGIN CERTIFICATE-----...), not a path on the host",
+            ));
+        };
+        let path = file.base.join(&ca.value);
+        Ca::from_file(&path).map_err(|err| self.at(ca, format!("target.ca: {err:#}")))
+    }
+
+    /// An HTTP target's `oauth` table: `token_url` (http or https), `client_id`, `client_secret` (in the file,
+    /// from the environment with `${NAME}`), and an optional `scope`.
+    fn oauth(&self, oauth: &At<OAuthDraft>) -> Result<OAuth> {
+        let draft = &oauth.value;
+        let missing = |key: &str| {
+            self.at(
+                oauth,
+                format!("target.oauth needs `{key}` (token_url, client_id, client_secret; scope if the server wants one)"),
+            )
+        };
+        let token_url_value = draft
+            .token_url
+            .as_ref()
+            .ok_or_else(|| missing("token_url"))?;
+        let token_url = self.expand(token_url_value)?;
+        let uri: hyper::Uri = token_url.parse().map_err(|err| {
+            self.at(
+                token_url_value,
+                format!("target.oauth.token_url: {token_url} is not a URL: {err}"),
+            )
+        })?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err(self.at(
+                token_url_value,
+                format!("target.oauth.token_url: {token_url} is not http:// or https://"),
+            ));
+        }
+        let client_id = self.expand(
+            draft
+                .client_id
+                .as_ref()
+                .ok_or_else(|| missing("client_id"))?,
+        )?;
+        let client_secret = self.expand(
+            draft
+                .client_secret
+                .as_ref()
+                .ok_or_else(|| missing("client_secret"))?,
+        )?;
+        let scope = draft.scope.as_ref().map(|s| self.expand(s)).transpose()?;
+        Ok(OAuth {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        })
     }
 
     fn common(&self, name: RouteName, draft: Draft, defaults: &Settings) -> Result<RouteCommon> {
@@ -845,6 +968,128 @@ mod tests {
         );
         assert_eq!(claim(&c, [&a]), Err(Clash::Name { other: Origin::Api }));
         assert_eq!(claim(&b, [&c]), Ok(()));
+    }
+
+    #[test]
+    fn an_https_target_takes_a_ca_and_oauth_through_the_api_as_text() {
+        let pem = ca_pem();
+        let https = route(
+            "erp",
+            json!({"direction": "outbound", "events": ["ship-notice"], "target": {
+                "url": "https://erp.example/receipts", "ca": pem,
+                "oauth": {"token_url": "https://login.example/token", "client_id": "mw", "client_secret": "s3cret", "scope": "receipts"}
+            }}),
+        )
+        .expect("valid");
+        let Kind::Outbound {
+            target: Target::Http { ca, oauth, .. },
+            ..
+        } = &https.kind
+        else {
+            panic!("an HTTP target: {https:?}");
+        };
+        assert_eq!(ca.as_ref().map(|ca| ca.certs.len()), Some(1));
+        let oauth = oauth.as_ref().expect("oauth");
+        assert_eq!(oauth.token_url, "https://login.example/token");
+        assert_eq!(oauth.scope.as_deref(), Some("receipts"));
+        assert!(
+            !format!("{oauth:?}").contains("s3cret"),
+            "the secret is not printed"
+        );
+        let outbound = |target: serde_json::Value| {
+            route(
+                "erp",
+                json!({"direction": "outbound", "events": ["ship-notice"], "target": target}),
+            )
+        };
+        for (target, needle) in [
+            (
+                json!({"url": "https://erp.example/", "ca": "certs/erp-ca.pem"}),
+                "target.ca: routes made through the API give the CA certificate as PEM text",
+            ),
+            (
+                json!({"url": "https://erp.example/", "ca": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}),
+                "target.ca",
+            ),
+            (
+                json!({"url": "http://erp.example/", "ca": pem}),
+                "is not https://",
+            ),
+            (
+                json!({"subject": "erp", "ca": pem}),
+                "a subject target takes only `subject`",
+            ),
+            (
+                json!({"url": "ftp://erp.example/"}),
+                "is http:// or https://",
+            ),
+            (
+                json!({"url": "https://erp.example/", "oauth": {"token_url": "https://login.example/token", "client_id": "mw"}}),
+                "target.oauth needs `client_secret`",
+            ),
+            (
+                json!({"url": "https://erp.example/", "oauth": {"token_url": "https://login.example/token", "client_id": "mw", "client_secret": "${ERP_SECRET}"}}),
+                "ERP_SECRET: `${...}` secrets come from the host's environment",
+            ),
+            (
+                json!({"url": "https://erp.example/", "oauth": {"token_url": "login", "client_id": "mw", "client_secret": "x"}}),
+                "target.oauth.token_url",
+            ),
+            (
+                json!({"url": "https://erp.example/", "oauth": {"token_uri": "x"}}),
+                "unknown field `token_uri`",
+            ),
+        ] {
+            let err = format!("{:#}", outbound(target.clone()).expect_err("refused"));
+            assert!(err.contains(needle), "{target}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_file_routes_ca_is_read_relative_to_the_file_and_a_missing_one_names_the_key_and_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(dir.path().join("certs")).expect("mkdir");
+        std::fs::write(dir.path().join("certs/erp-ca.pem"), ca_pem()).expect("write");
+        let config = |ca: &str| {
+            format!(
+                "[tenants.acme]\n[[tenants.acme.outbound]]\nname = \"erp\"\nevents = [\"ship-notice\"]\nslot = \"erp\"\ntarget = {{ url = \"https://erp.example/\", ca = \"{ca}\", oauth = {{ token_url = \"https://login.example/token\", client_id = \"mw\", client_secret = \"${{ERP_SECRET}}\" }} }}\n"
+            )
+        };
+        let path = dir.path().join("millwright.toml");
+        let env = |name: &str| (name == "ERP_SECRET").then(|| "from-env".to_string());
+        let parsed =
+            crate::config::Config::parse(&config("certs/erp-ca.pem"), &path, &env).expect("valid");
+        let Kind::Outbound {
+            target: Target::Http { ca, oauth, .. },
+            ..
+        } = &parsed.tenants[0].routes[0].kind
+        else {
+            panic!("an HTTP target");
+        };
+        assert!(ca.is_some());
+        assert_eq!(
+            oauth.as_ref().map(|o| o.client_secret.as_str()),
+            Some("from-env")
+        );
+        let err = format!(
+            "{:#}",
+            crate::config::Config::parse(&config("certs/missing.pem"), &path, &env)
+                .expect_err("missing")
+        );
+        assert!(
+            err.contains("line 6")
+                && err.contains("target.ca")
+                && err.contains("certs/missing.pem"),
+            "{err}"
+        );
+    }
+
+    /// A CA certificate made for the test, as PEM.
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).expect("certificate").pem()
     }
 
     #[test]

@@ -111,6 +111,19 @@ pub(crate) struct TargetDraft {
     pub(crate) method: Option<At<String>>,
     pub(crate) headers: BTreeMap<String, At<String>>,
     pub(crate) timeout: Option<At<String>>,
+    /// A CA certificate trusted besides the system's roots: a PEM file (the file's routes) or PEM text.
+    pub(crate) ca: Option<At<String>>,
+    /// OAuth 2.0 client credentials for the target.
+    pub(crate) oauth: Option<At<OAuthDraft>>,
+}
+
+/// An HTTP target's `oauth` table: the client-credentials grant.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OAuthDraft {
+    pub(crate) token_url: Option<At<String>>,
+    pub(crate) client_id: Option<At<String>>,
+    pub(crate) client_secret: Option<At<String>>,
+    pub(crate) scope: Option<At<String>>,
 }
 
 /// An inbound route's `acknowledgments` table.
@@ -125,7 +138,7 @@ pub(crate) struct AcksDraft {
 /// the two can never take different keys. Every table rejects keys it does not know. (serde's `flatten` cannot
 /// be combined with rejecting unknown keys, so the settings are spelled out in each table.)
 macro_rules! route_tables {
-    ($wrap:ident: $(#[$settings_attr:meta])* $settings:ident, $inbound:ident, $outbound:ident, $target:ident, $acks:ident) => {
+    ($wrap:ident: $(#[$settings_attr:meta])* $settings:ident, $inbound:ident, $outbound:ident, $target:ident, $oauth:ident, $acks:ident) => {
         /// The route settings as written.
         $(#[$settings_attr])*
         #[derive(Debug, Clone, Default, Deserialize)]
@@ -234,6 +247,29 @@ macro_rules! route_tables {
             #[serde(default)]
             headers: BTreeMap<String, $wrap<String>>,
             timeout: Option<$wrap<String>>,
+            ca: Option<$wrap<String>>,
+            oauth: Option<$wrap<$oauth>>,
+        }
+
+        /// An HTTP target's `oauth` as written.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct $oauth {
+            token_url: Option<$wrap<String>>,
+            client_id: Option<$wrap<String>>,
+            client_secret: Option<$wrap<String>>,
+            scope: Option<$wrap<String>>,
+        }
+
+        impl From<$oauth> for OAuthDraft {
+            fn from(o: $oauth) -> Self {
+                OAuthDraft {
+                    token_url: o.token_url.map(At::from),
+                    client_id: o.client_id.map(At::from),
+                    client_secret: o.client_secret.map(At::from),
+                    scope: o.scope.map(At::from),
+                }
+            }
         }
 
         /// An inbound route's `acknowledgments` as written.
@@ -263,6 +299,14 @@ macro_rules! route_tables {
                     method: t.method.map(At::from),
                     headers: t.headers.into_iter().map(|(k, v)| (k, At::from(v))).collect(),
                     timeout: t.timeout.map(At::from),
+                    ca: t.ca.map(At::from),
+                    oauth: t.oauth.map(|oauth| {
+                        let oauth = At::from(oauth);
+                        At {
+                            value: OAuthDraft::from(oauth.value),
+                            span: oauth.span,
+                        }
+                    }),
                 }
             }
         }
@@ -349,8 +393,8 @@ macro_rules! route_tables {
     };
 }
 
-route_tables!(Spanned: FileSettings, InboundFile, OutboundFile, TargetFile, AcksFile);
-route_tables!(Given: #[allow(dead_code, reason = "the API has no [defaults] table")] ApiSettings, InboundBody, OutboundBody, TargetBody, AcksBody);
+route_tables!(Spanned: FileSettings, InboundFile, OutboundFile, TargetFile, OAuthFile, AcksFile);
+route_tables!(Given: #[allow(dead_code, reason = "the API has no [defaults] table")] ApiSettings, InboundBody, OutboundBody, TargetBody, OAuthBody, AcksBody);
 
 /// Reads a route sent to the admin API: `direction` (`"inbound"` or `"outbound"`) and the keys of a route table
 /// of the file, as JSON. `name`, when the body gives one, must be the route's name from the request.

@@ -23,6 +23,7 @@ pub mod breaker;
 pub mod dlq;
 pub mod http;
 mod message;
+mod oauth;
 pub mod parked;
 pub mod pool;
 pub mod routes;

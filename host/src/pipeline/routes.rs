@@ -162,16 +162,9 @@ impl Routes {
         }
         let http = match &spec.kind {
             Kind::Outbound {
-                target:
-                    Target::Http {
-                        url,
-                        method,
-                        headers,
-                        timeout,
-                        ..
-                    },
+                target: target @ Target::Http { .. },
                 ..
-            } => Some(Delivery::new(url, method, headers.clone(), *timeout)?),
+            } => Some(Delivery::new(target)?),
             _ => None,
         };
         let (pool_tx, pool) = watch::channel(None);
