@@ -531,7 +531,7 @@ target = { url = "http://erp.local:8080/api/receipts", headers = { Authorization
         let err = error(
             "[tenants.acme]\n[[tenants.acme.outbound]]\nname = \"erp\"\nevents = [\"ship-notice\"]\nplugin = \"p.wasm\"\ntarget = { url = \"ftp://x/y\" }\n",
         );
-        assert!(err.contains("only http://"), "{err}");
+        assert!(err.contains("is http:// or https://"), "{err}");
     }
 
     #[test]
