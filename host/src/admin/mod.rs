@@ -394,6 +394,26 @@ struct Readiness {
     nats: String,
     /// Routes that wait, and why.
     waiting: Vec<Waiting>,
+    /// Slots suspended on this host by their circuit breaker: their messages wait in the stream. They leave the
+    /// host ready (200) — a restart would not mend a plugin — so a probe that wants to alert on them reads this.
+    suspended: Vec<SuspendedSlot>,
+}
+
+/// A slot suspended on this host.
+#[derive(Debug, Serialize, ToSchema)]
+struct SuspendedSlot {
+    tenant: String,
+    slot: String,
+    /// The version suspended, `name@version+sha`.
+    plugin: String,
+    /// Since when (RFC 3339).
+    since: String,
+    /// Inputs in a row that failed by the plugin's fault.
+    failures: u32,
+    /// The last failure.
+    reason: String,
+    /// When one message will be let through as a probe (RFC 3339).
+    next_probe: String,
 }
 
 /// A route that does not serve yet.
@@ -406,7 +426,8 @@ struct Waiting {
     reason: String,
 }
 
-/// Ready when connected to NATS with every route serving; 503 names what waits.
+/// Ready when connected to NATS with every route serving; 503 names what waits. Suspended slots are named in a
+/// ready answer too.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, body = Readiness, description = "ready"),
     (status = 503, body = Readiness, description = "not ready: see `waiting` and `nats`")
@@ -434,11 +455,28 @@ async fn readyz(State(state): State<AppState>) -> Response {
             })
         })
         .collect();
+    let suspended = state
+        .service
+        .routes()
+        .breakers()
+        .suspended()
+        .into_iter()
+        .map(|s| SuspendedSlot {
+            tenant: s.tenant.to_string(),
+            slot: s.slot.to_string(),
+            plugin: s.plugin,
+            since: s.since.to_string(),
+            failures: s.failures,
+            reason: s.last_error.unwrap_or_default(),
+            next_probe: s.next_probe.to_string(),
+        })
+        .collect();
     let ready = connected && waiting.is_empty();
     let body = Readiness {
         ready,
         nats: connection.to_string(),
         waiting,
+        suspended,
     };
     let status = if ready {
         StatusCode::OK

@@ -30,6 +30,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show_version, delete_version))
         .routes(routes!(activate))
         .routes(routes!(rollback))
+        .routes(routes!(resume))
 }
 
 /// One uploaded version.
@@ -107,6 +108,45 @@ pub struct Serving {
     pub sha256: Option<String>,
 }
 
+/// A slot suspended by its circuit breaker on this host: its messages wait in the stream.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SuspensionView {
+    /// The version suspended (sha256).
+    pub sha256: String,
+    /// Its `name@version+sha`.
+    pub plugin: String,
+    /// When it was suspended (RFC 3339).
+    pub since: String,
+    /// Inputs in a row that failed by the plugin's fault.
+    pub failures: u32,
+    /// The class of the last failure: `deadline`, `trap`, `memory-limit`, `output-limit`, `bad-output`.
+    pub last_class: Option<String>,
+    /// The last failure, as its dead letter says it.
+    pub last_error: Option<String>,
+    /// When one message will be let through as a probe (RFC 3339).
+    pub next_probe: String,
+    /// The wait between probes now, in milliseconds; each failed probe doubles it up to the route's
+    /// `max_probe_backoff`.
+    pub probe_backoff_ms: u64,
+}
+
+impl SuspensionView {
+    /// The view of a suspension.
+    pub fn new(suspension: &crate::pipeline::breaker::Suspension) -> Self {
+        Self {
+            sha256: suspension.version.to_string(),
+            plugin: suspension.plugin.clone(),
+            since: suspension.since.to_string(),
+            failures: suspension.failures,
+            last_class: suspension.last_class.map(|c| c.as_str().to_string()),
+            last_error: suspension.last_error.clone(),
+            next_probe: suspension.next_probe.to_string(),
+            probe_backoff_ms: u64::try_from(suspension.probe_backoff.as_millis())
+                .unwrap_or(u64::MAX),
+        }
+    }
+}
+
 /// A slot: its versions, the active one and the history.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SlotView {
@@ -122,6 +162,10 @@ pub struct SlotView {
     pub history: Vec<ActivationView>,
     /// The routes on this host that run the slot, with the version each serves.
     pub serving: Vec<Serving>,
+    /// Set while the slot is suspended on this host (its version failed too many inputs in a row); lifted by a
+    /// successful probe, by activating another version, or by `POST .../resume`.
+    #[serde(default)]
+    pub suspension: Option<SuspensionView>,
 }
 
 impl SlotView {
@@ -163,6 +207,7 @@ impl SlotView {
                     sha256: r.serving_sha256.map(|s| s.to_string()),
                 })
                 .collect(),
+            suspension: report.suspension.as_ref().map(SuspensionView::new),
         }
     }
 }
@@ -582,4 +627,28 @@ async fn rollback(
         .activate(&tenant, &slot, Which::Back, &caller(&headers), started)
         .await?;
     Ok(Json(ActivationResult::new(&state, activated)))
+}
+
+/// Lifts the slot's suspension on this host: its routes take their messages again at once, on the active version.
+/// Each host of a fleet keeps its own breaker; the others lift theirs at their next successful probe.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/slots/{slot}/resume", tag = "plugins",
+    params(("tenant" = String, Path), ("slot" = String, Path)),
+    responses(
+        (status = 200, body = SlotView, description = "resumed; the slot as it is now"),
+        (status = 404, body = ErrorBody, description = "no such tenant or slot"),
+        (status = 409, body = ErrorBody, description = "the slot is not suspended on this host")
+    )
+)]
+async fn resume(
+    State(state): State<AppState>,
+    Path((tenant, slot)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<SlotView>, ApiError> {
+    state.service.tenant(&tenant)?;
+    let (tenant, slot) = (Tenant::new(&tenant)?, Slot::new(&slot)?);
+    let report = state
+        .service
+        .resume(&tenant, &slot, &caller(&headers))
+        .await?;
+    Ok(Json(SlotView::new(&state, report)))
 }

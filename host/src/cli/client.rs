@@ -270,6 +270,17 @@ pub async fn rollback(target: &ApiTarget, tenant: &str, slot: &str) -> Result<Ac
     answer(target, response).await
 }
 
+/// Lifts a slot's suspension on the host the target names.
+pub async fn resume(target: &ApiTarget, tenant: &str, slot: &str) -> Result<SlotView> {
+    let response = client(target)?
+        .post(target.endpoint(&format!("/tenants/{tenant}/slots/{slot}/resume")))
+        .bearer_auth(&target.token)
+        .send()
+        .await
+        .map_err(|err| connect_error(target, err))?;
+    answer(target, response).await
+}
+
 fn short(sha: &str) -> &str {
     &sha[..12.min(sha.len())]
 }
@@ -356,6 +367,19 @@ pub fn describe_slots(slots: &[SlotView]) -> String {
     let mut out = String::new();
     for slot in slots {
         out.push_str(&format!("{}/{}\n", slot.tenant, slot.slot));
+        if let Some(s) = &slot.suspension {
+            out.push_str(&format!(
+                "  SUSPENDED since {}: {} ({} inputs in a row failed{}); next probe at {}; `plugin resume` lifts it\n",
+                s.since,
+                s.plugin,
+                s.failures,
+                s.last_error
+                    .as_deref()
+                    .map(|e| format!(", the last: {e}"))
+                    .unwrap_or_default(),
+                s.next_probe
+            ));
+        }
         for v in &slot.versions {
             out.push_str(&format!("  {}\n", version_line(v)));
         }

@@ -1,4 +1,4 @@
-//! `millwright plugin …`: build, test offline, push, list, activate, roll back, and sign plugins.
+//! `millwright plugin …`: build, test offline, push, list, activate, roll back, resume, and sign plugins.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -137,6 +137,19 @@ pub(super) enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Lift a slot's suspension on the host: its routes take their waiting messages again at once.
+    ///
+    /// A slot is suspended when its active version failed too many inputs in a row (the routes'
+    /// `suspend_after`); `plugin list` shows it. A successful probe or activating another version lifts it too.
+    Resume {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        at: SlotArgs,
+        /// Print the host's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Build every plugin in the plugins workspace into plugins/target/components/.
     Build {
         /// The plugins directory.
@@ -256,6 +269,17 @@ pub(super) fn run(command: PluginCommand) -> Result<ExitCode> {
             let result =
                 runtime()?.block_on(super::client::rollback(&api.target(), &tenant, &slot))?;
             show(json, &result, super::client::describe_activation)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Resume {
+            api,
+            at: SlotArgs { tenant, slot },
+            json,
+        } => {
+            let slot = runtime()?.block_on(super::client::resume(&api.target(), &tenant, &slot))?;
+            show(json, &slot, |slot| {
+                super::client::describe_slots(std::slice::from_ref(slot))
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Build { plugins_dir, debug } => {
