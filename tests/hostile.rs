@@ -669,3 +669,391 @@ fn what_a_plugin_writes_cannot_forge_a_log_line_or_a_header() {
     assert!(tagged >= 1, "{log}");
     assert!(host.terminate());
 }
+
+/// Tenant `neighbour`, well-behaved (the 856 plugin), and tenant `rogue`: one route per attack of the `hostile`
+/// plugin, and two routes of `test-misbehaving` (`crashy`, resumed by an admin; `probed`, lifted by a probe).
+/// Retries, deadlines and the breaker's waits are short so the test sees them.
+fn rogue_config(dir: &Path, nats_url: &str) -> std::path::PathBuf {
+    let hostile = support::component("hostile");
+    let misbehaving = support::component("test-misbehaving");
+    let socket = nats_url.trim_start_matches("nats://");
+    let route = |source: &str, config: &str, extra: &str| {
+        format!(
+            "\n[[tenants.rogue.inbound]]\nsource = \"{source}\"\nplugin = \"{}\"\nconfig = {{ {config} }}\n{extra}\n",
+            hostile.display()
+        )
+    };
+    let routes = [
+        route("loop", "mode = \"loop\"", "deadline = \"300ms\""),
+        route("grow", "mode = \"grow\"", "memory_mb = 32"),
+        route("giant", "mode = \"giant\"", ""),
+        route("flood", "mode = \"flood\"", ""),
+        route("recurse", "mode = \"recurse\"", ""),
+        route("trap", "mode = \"trap\"", ""),
+        route(
+            "slow",
+            "mode = \"slow\", seconds = \"2\"",
+            "deadline = \"3s\"",
+        ),
+        route(
+            "ambient",
+            &format!("mode = \"ambient\", socket = \"{socket}\""),
+            "",
+        ),
+    ]
+    .concat();
+    nats::write_config(
+        dir,
+        &format!(
+            r#"
+[defaults]
+max_attempts = 2
+backoff = "50ms"
+max_backoff = "100ms"
+suspend_after = 3
+probe_backoff = "60s"
+workers = 1
+
+[tenants.neighbour]
+lookups = {{ units = "{units}" }}
+
+[[tenants.neighbour.inbound]]
+source = "supplier-856"
+plugin = "{asn}"
+config = {{ timezone = "America/Chicago" }}
+
+[tenants.rogue]
+{routes}
+[[tenants.rogue.inbound]]
+source = "crashy"
+plugin = "{misbehaving}"
+max_attempts = 1
+
+[[tenants.rogue.inbound]]
+source = "probed"
+plugin = "{misbehaving}"
+max_attempts = 1
+suspend_after = 2
+probe_backoff = "500ms"
+max_probe_backoff = "1s"
+"#,
+            units = support::root()
+                .join("examples/quickstart/master-data/units.csv")
+                .display(),
+            asn = support::component("x12-856-ship-notice").display(),
+            misbehaving = misbehaving.display(),
+        ),
+    )
+}
+
+/// The messages of `durable` still in the stream: not yet delivered, or delivered and not acknowledged.
+async fn waiting(js: &async_nats::jetstream::Context, stream: &str, durable: &str) -> u64 {
+    let mut consumer = js
+        .get_stream(stream)
+        .await
+        .expect("stream")
+        .get_consumer::<async_nats::jetstream::consumer::pull::Config>(durable)
+        .await
+        .expect("consumer");
+    let info = consumer.info().await.expect("consumer info");
+    info.num_pending + u64::try_from(info.num_ack_pending).expect("count")
+}
+
+/// The messages of the exception events the rogue tenant's route `source` published.
+async fn rogue_events(js: &async_nats::jetstream::Context, source: &str) -> Vec<String> {
+    nats::stored(js, "MW_rogue_EV", "mw.rogue.ev.exception")
+        .await
+        .into_iter()
+        .filter(|e| e.header("Mw-Source") == Some(source))
+        .map(|e| {
+            e.json()["exception"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Waits until `check` says yes, polling; panics with `what` after `timeout`.
+async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < timeout,
+            "{what}: not within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn hostile_plugins_are_stopped_and_suspended_while_the_neighbour_keeps_flowing() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let host = Host::start(
+        &rogue_config(dir.path(), &server.url),
+        &server.url,
+        &dir.path().join("data"),
+    );
+    let api = Api::new(&host);
+    const NEIGHBOUR_DOCUMENTS: usize = 20;
+    support::runtime().block_on(async {
+        let (_, js) = server.client().await;
+        // The neighbour sends its ship notices all through the attacks.
+        let neighbour = {
+            let js = js.clone();
+            let asn = quickstart_asn();
+            tokio::spawn(async move {
+                for _ in 0..NEIGHBOUR_DOCUMENTS {
+                    nats::publish(
+                        &js,
+                        "mw.neighbour.in.supplier-856",
+                        &[],
+                        asn.clone().into_bytes(),
+                    )
+                    .await;
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+            })
+        };
+        for source in [
+            "loop", "grow", "giant", "flood", "recurse", "trap", "slow", "ambient",
+        ] {
+            for n in 1..=2 {
+                nats::publish(
+                    &js,
+                    &format!("mw.rogue.in.{source}"),
+                    &[],
+                    format!("attack {n}").into_bytes(),
+                )
+                .await;
+            }
+        }
+
+        // Each attack is stopped, classified and dead-lettered with what it was; retried where a retry may help.
+        for (source, class, reason, attempts) in [
+            ("loop", "deadline", "ran past its deadline of 300ms", "2"),
+            (
+                "grow",
+                "memory-limit",
+                "reached its memory cap of 32 MiB",
+                "2",
+            ),
+            ("giant", "output-limit", "over the 16 MiB limit", "1"),
+            (
+                "flood",
+                "output-limit",
+                "20000 events, over the limit of 10000",
+                "1",
+            ),
+            ("recurse", "trap", "stack overflow", "2"),
+            ("trap", "trap", "hostile: asked to crash", "2"),
+        ] {
+            let letters = nats::wait_for(
+                &js,
+                "MW_rogue_DLQ",
+                &format!("mw.rogue.dlq.{source}"),
+                2,
+                Duration::from_secs(60),
+            )
+            .await;
+            for letter in &letters {
+                assert_eq!(letter.header("Mw-Error-Class"), Some(class), "{source}");
+                let error = letter.header("Mw-Error").expect("error");
+                assert!(error.contains(reason), "{source}: {error}");
+                assert_eq!(letter.header("Mw-Attempts"), Some(attempts), "{source}");
+            }
+        }
+        // Slow but within its deadline: mapped, nothing dead-lettered.
+        eventually(
+            "the slow plugin's events",
+            Duration::from_secs(30),
+            || async { rogue_events(&js, "slow").await.len() == 2 },
+        )
+        .await;
+        assert_eq!(
+            nats::count_on(&js, "MW_rogue_DLQ", "mw.rogue.dlq.slow").await,
+            0
+        );
+        // What the plugin saw of the machine: no environment, no files, stopped clocks, no network.
+        eventually(
+            "the ambient plugin's events",
+            Duration::from_secs(30),
+            || async { rogue_events(&js, "ambient").await.len() == 2 },
+        )
+        .await;
+        for seen in rogue_events(&js, "ambient").await {
+            assert!(
+                seen.starts_with("env=0 path=absent read=refused(")
+                    && seen.contains(" write=refused(")
+                    && seen.contains(" wall-clock=0 monotonic=0 socket=refused("),
+                "the sandbox leaked: {seen}"
+            );
+        }
+        // Two inputs each: below suspend_after, nothing is suspended.
+        let (_, slots) = api.get("/v1/tenants/rogue/plugins").await;
+        for slot in slots.as_array().expect("slots") {
+            assert!(slot["suspension"].is_null(), "{slot}");
+        }
+
+        // A third input that loops suspends the slot; the messages after it wait in the stream, untried.
+        for n in 1..=4 {
+            nats::publish(
+                &js,
+                "mw.rogue.in.loop",
+                &[],
+                format!("exception held-{n}").into_bytes(),
+            )
+            .await;
+        }
+        eventually(
+            "the loop slot suspended",
+            Duration::from_secs(30),
+            || async { !api.get("/v1/tenants/rogue/plugins/loop").await.1["suspension"].is_null() },
+        )
+        .await;
+        let (_, slot) = api.get("/v1/tenants/rogue/plugins/loop").await;
+        let suspension = &slot["suspension"];
+        assert_eq!(suspension["failures"], 3, "{slot}");
+        assert_eq!(suspension["last_class"], "deadline", "{slot}");
+        assert!(
+            suspension["plugin"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("hostile@")),
+            "{slot}"
+        );
+        let (status, ready) = api.get("/readyz").await;
+        assert_eq!(status, StatusCode::OK, "the host is alive: {ready}");
+        assert_eq!(ready["suspended"][0]["tenant"], "rogue", "{ready}");
+        assert_eq!(ready["suspended"][0]["slot"], "loop", "{ready}");
+        assert!(
+            ready["suspended"][0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("deadline")),
+            "{ready}"
+        );
+        let (code, out, err) = host.cli(&["plugin", "list", "--tenant", "rogue", "--slot", "loop"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("SUSPENDED since"), "{out}");
+        // Held, not burnt: no new dead letter, no event, every one still in the stream, a second later too.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            nats::count_on(&js, "MW_rogue_DLQ", "mw.rogue.dlq.loop").await,
+            2
+        );
+        assert!(rogue_events(&js, "loop").await.is_empty());
+        assert_eq!(waiting(&js, "MW_rogue_IN", "in-loop").await, 4);
+
+        // Activating another version lifts it: the waiting messages go through the new one, none lost.
+        let good = std::fs::read(support::component("test-misbehaving")).expect("plugin");
+        let (status, body) = api
+            .upload("rogue", "loop", good, "activate=true&shadow=false")
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        eventually(
+            "the held messages mapped",
+            Duration::from_secs(30),
+            || async { rogue_events(&js, "loop").await.len() == 4 },
+        )
+        .await;
+        let mut mapped = rogue_events(&js, "loop").await;
+        mapped.sort();
+        assert_eq!(mapped, ["held-1", "held-2", "held-3", "held-4"]);
+        assert!(api.get("/v1/tenants/rogue/plugins/loop").await.1["suspension"].is_null());
+        assert_eq!(
+            nats::count_on(&js, "MW_rogue_DLQ", "mw.rogue.dlq.loop").await,
+            2
+        );
+
+        // An admin lifts a suspension: what waited is mapped at once.
+        for _ in 0..3 {
+            nats::publish(&js, "mw.rogue.in.crashy", &[], b"panic".to_vec()).await;
+        }
+        eventually(
+            "the crashy slot suspended",
+            Duration::from_secs(30),
+            || async {
+                !api.get("/v1/tenants/rogue/plugins/crashy").await.1["suspension"].is_null()
+            },
+        )
+        .await;
+        for n in 1..=2 {
+            nats::publish(
+                &js,
+                "mw.rogue.in.crashy",
+                &[],
+                format!("exception resumed-{n}").into_bytes(),
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(rogue_events(&js, "crashy").await.is_empty());
+        assert_eq!(waiting(&js, "MW_rogue_IN", "in-crashy").await, 2);
+        let (code, out, err) =
+            host.cli(&["plugin", "resume", "--tenant", "rogue", "--slot", "crashy"]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        assert!(
+            out.contains("rogue/crashy") && !out.contains("SUSPENDED"),
+            "{out}"
+        );
+        eventually(
+            "the resumed messages mapped",
+            Duration::from_secs(30),
+            || async { rogue_events(&js, "crashy").await.len() == 2 },
+        )
+        .await;
+        let (code, _, err) =
+            host.cli(&["plugin", "resume", "--tenant", "rogue", "--slot", "crashy"]);
+        assert_ne!(code, Some(0));
+        assert!(err.contains("not suspended"), "{err}");
+
+        // A probe: a failed one doubles the wait; the next, a good document, lifts the suspension.
+        for _ in 0..2 {
+            nats::publish(&js, "mw.rogue.in.probed", &[], b"panic".to_vec()).await;
+        }
+        eventually(
+            "the probed slot suspended",
+            Duration::from_secs(30),
+            || async {
+                !api.get("/v1/tenants/rogue/plugins/probed").await.1["suspension"].is_null()
+            },
+        )
+        .await;
+        nats::publish(&js, "mw.rogue.in.probed", &[], b"panic".to_vec()).await;
+        nats::publish(&js, "mw.rogue.in.probed", &[], b"exception probed".to_vec()).await;
+        eventually(
+            "a probe lifting the suspension",
+            Duration::from_secs(30),
+            || async { rogue_events(&js, "probed").await == ["probed"] },
+        )
+        .await;
+        assert!(api.get("/v1/tenants/rogue/plugins/probed").await.1["suspension"].is_null());
+        assert_eq!(
+            nats::count_on(&js, "MW_rogue_DLQ", "mw.rogue.dlq.probed").await,
+            3
+        );
+
+        // The neighbour noticed nothing: every document mapped, none dead-lettered.
+        neighbour.await.expect("neighbour");
+        nats::wait_for(
+            &js,
+            "MW_neighbour_EV",
+            "mw.neighbour.ev.ship-notice",
+            NEIGHBOUR_DOCUMENTS,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(
+            nats::count_on(&js, "MW_neighbour_DLQ", "mw.neighbour.dlq.>").await,
+            0
+        );
+    });
+    let log = host.log();
+    assert!(log.contains("slot suspended"), "{log}");
+    assert!(log.contains("probe failed"), "{log}");
+    assert!(host.terminate(), "the host stops cleanly");
+}
