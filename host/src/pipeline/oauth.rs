@@ -45,8 +45,9 @@ struct TokenResponse {
     access_token: String,
     #[serde(default)]
     token_type: Option<String>,
+    /// Seconds; a number, or (as some servers send it) a string of one.
     #[serde(default)]
-    expires_in: Option<u64>,
+    expires_in: Option<serde_json::Value>,
 }
 
 impl TokenSource {
@@ -105,11 +106,16 @@ impl TokenSource {
 
     async fn fetch(&self) -> Result<Token, DeliveryError> {
         let url = &self.oauth.token_url;
+        let secret = self.oauth.client_secret.as_str();
         let failed = |message: String| DeliveryError {
             retryable: true,
             message: format!(
                 "the OAuth token endpoint {url}: {}",
-                message.replace(&self.oauth.client_secret, "***")
+                if secret.is_empty() {
+                    message
+                } else {
+                    message.replace(secret, "***")
+                }
             ),
         };
         let mut form = vec![("grant_type", "client_credentials")];
@@ -163,9 +169,14 @@ impl TokenSource {
                 "gave a token of type {kind:?}; a target takes bearer tokens"
             )));
         }
-        let until = answer.expires_in.map(|seconds| {
+        // A lifetime too long to count in an Instant is kept like one without an expiry: until a 401.
+        let seconds = answer
+            .expires_in
+            .as_ref()
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()));
+        let until = seconds.and_then(|seconds| {
             let life = Duration::from_secs(seconds);
-            started + life - (life / 10).min(MAX_MARGIN)
+            started.checked_add(life - (life / 10).min(MAX_MARGIN))
         });
         Ok(Token {
             value: answer.access_token,
