@@ -1091,7 +1091,10 @@ impl Plant {
         Plant {
             js,
             erp,
-            http: reqwest::Client::new(),
+            http: millwright::http_client::builder(None)
+                .expect("TLS settings")
+                .build()
+                .expect("client"),
             host,
             _server: server,
             _dir: dir,

@@ -274,9 +274,12 @@ async fn exactly_once(js: &async_nats::jetstream::Context) {
     assert_eq!(events.len(), 1000);
 }
 
-fn millwright(args: &[&str]) -> std::process::Output {
+/// `millwright ARGS` against `host`'s admin API with the test token.
+fn through(host: &Host, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_millwright"))
         .args(args)
+        .env("MILLWRIGHT_ADMIN_URL", host.admin_url())
+        .env("MILLWRIGHT_ADMIN_TOKEN", nats::ADMIN_TOKEN)
         .output()
         .expect("run millwright")
 }
@@ -419,16 +422,7 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_a_parked_one_comes_
     });
 
     // The list shows them, with the parked one marked.
-    let url = server.url.clone();
-    let list = millwright(&[
-        "dlq",
-        "list",
-        "--nats-url",
-        &url,
-        "--tenant",
-        "acme",
-        "--json",
-    ]);
+    let list = through(&host, &["dlq", "list", "--tenant", "acme", "--json"]);
     assert!(
         list.status.success(),
         "{}",
@@ -481,7 +475,7 @@ fn bad_documents_are_dead_lettered_with_their_diagnostic_and_a_parked_one_comes_
         assert_eq!(nats::count_on(&js, DLQ, "mw.acme.dlq.>").await, 5);
     });
     // Replaying it again says it is not there, and exits 1.
-    let again = millwright(&["dlq", "replay", "--nats-url", &url, "--id", &parked_id]);
+    let again = through(&host, &["dlq", "replay", "--id", &parked_id]);
     assert_eq!(again.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&again.stderr).contains(&format!("not found: {parked_id}")),
@@ -686,17 +680,12 @@ backoff = "300ms"
     });
     // The ERP comes back; replay delivers once.
     let (received, _erp) = rt.block_on(erp_endpoint(port));
-    let replay = millwright(&[
-        "dlq",
-        "replay",
-        "--nats-url",
-        &server.url,
-        "--tenant",
-        "acme",
-        "--route",
-        "erp",
-        "--all",
-    ]);
+    let replay = through(
+        &host,
+        &[
+            "dlq", "replay", "--tenant", "acme", "--route", "erp", "--all",
+        ],
+    );
     assert!(
         replay.status.success(),
         "{}",

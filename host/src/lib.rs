@@ -11,12 +11,12 @@ pub mod canonical;
 pub mod engine;
 /// The host side of the WIT imports: log, config, lookup, clock, edi.
 pub mod host_api;
+/// The one HTTP client (reqwest over rustls): the CLI's and outbound deliveries', with the trust they share.
+pub mod http_client;
 /// One message through one plugin: limits, deadline, the typed call, failure classes.
 pub mod invoke;
 /// The names that have rules (tenant, slot, route, source, target, sha256), checked once where they enter.
 pub mod names;
-/// The one HTTP client (reqwest over rustls): the CLI's and outbound deliveries', with the trust they share.
-pub mod http_client;
 /// Route workers: fetch, invoke, publish, ack; retries, dead letters, replay; the running route set.
 pub mod pipeline;
 /// A validated, compiled plugin and what it says about itself.
@@ -30,6 +30,8 @@ pub mod versions;
 
 // The control side: what runs, and the verbs that change it.
 
+/// Who may do what: tokens with roles (stored hashed, followed by every host), the policy, the audit log.
+pub mod access;
 /// The admin API: HTTP to the service's verbs and back, its auth, health.
 pub mod admin;
 /// The service's configuration file: tenants, routes (checked by the same code as the API's), NATS.

@@ -21,7 +21,8 @@ impl Api {
             url: host.admin_url(),
             // A refused upload is answered before its body is read, and the server then closes the connection:
             // a fresh connection per call keeps one refusal from failing the next call.
-            http: reqwest::Client::builder()
+            http: millwright::http_client::builder(None)
+                .expect("TLS settings")
                 .pool_max_idle_per_host(0)
                 .build()
                 .expect("client"),

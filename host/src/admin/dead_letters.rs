@@ -1,10 +1,10 @@
 //! Dead letters: list, show, replay, discard. Each handler reads the request, calls one verb of the service, and writes
 //! its answer.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -12,7 +12,8 @@ use utoipa_axum::routes;
 
 use super::errors::{ApiError, ErrorBody};
 use super::{AppState, caller};
-use crate::names::RouteName;
+use crate::access::{Principal, Role};
+use crate::names::{RouteName, Tenant};
 use crate::pipeline::dlq::{DeadLetter, ReplayOutcome};
 use crate::service::dead_letters::Replay;
 
@@ -104,6 +105,7 @@ impl From<DeadLetter> for DeadLetterView {
 )]
 async fn list_dead_letters(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(tenant): Path<String>,
     filter: Result<Query<DeadLetterFilter>, QueryRejection>,
 ) -> Result<Json<Vec<DeadLetterView>>, ApiError> {
@@ -116,9 +118,39 @@ async fn list_dead_letters(
         .map(RouteName::dead_letter_route)
         .transpose()?;
     let letters = state.service.dead_letters(&tenant, route.as_ref()).await?;
+    let readable = readable_routes(&state, &principal, &tenant).await;
     Ok(Json(
-        letters.into_iter().map(DeadLetterView::from).collect(),
+        letters
+            .into_iter()
+            .filter(|l| readable.as_ref().is_none_or(|r| r.contains(&l.route)))
+            .map(DeadLetterView::from)
+            .collect(),
     ))
+}
+
+/// The routes whose dead letters `principal` reads: all (`None`), or for a partner those that run its slots.
+async fn readable_routes(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &Tenant,
+) -> Option<Vec<String>> {
+    if principal.grant.role != Role::Partner {
+        return None;
+    }
+    Some(
+        state
+            .service
+            .routes_of(tenant)
+            .await
+            .into_iter()
+            .filter(|spec| {
+                spec.common
+                    .slot()
+                    .is_some_and(|slot| principal.grant.covers_slot(slot.as_str()))
+            })
+            .map(|spec| spec.common.name.to_string())
+            .collect(),
+    )
 }
 
 fn sequence(id: &str) -> Result<u64, ApiError> {
@@ -137,10 +169,21 @@ fn sequence(id: &str) -> Result<u64, ApiError> {
 )]
 async fn show_dead_letter(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<DeadLetterView>, ApiError> {
     let tenant = state.service.tenant(&tenant)?.name.clone();
     let letter = state.service.dead_letter(&tenant, sequence(&id)?).await?;
+    if let Some(readable) = readable_routes(&state, &principal, &tenant).await
+        && !readable.contains(&letter.route)
+    {
+        // Another route's letter is, to a partner, not there.
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("dead letter {tenant}/{id} was not found among the routes running your slots"),
+        ));
+    }
     Ok(Json(DeadLetterView::from(letter)))
 }
 
@@ -301,7 +344,7 @@ struct DiscardReport {
 async fn discard_dead_letter(
     State(state): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     body: Result<Json<DiscardRequest>, JsonRejection>,
 ) -> Result<Json<DiscardReport>, ApiError> {
     let tenant = state.service.tenant(&tenant)?.name.clone();
@@ -320,7 +363,7 @@ async fn discard_dead_letter(
         .discard_dead_letter(
             &tenant,
             sequence,
-            &caller(&headers),
+            &caller(&principal),
             request.reason.as_deref().unwrap_or_default(),
         )
         .await?;

@@ -1,6 +1,7 @@
 //! Master data: list a tenant's tables, show one (or one row), load a new version from CSV, roll back. Each
 //! handler reads the request, calls one verb of the service, and writes its answer as the views below.
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -14,6 +15,7 @@ use utoipa_axum::routes;
 
 use super::errors::{ApiError, ErrorBody};
 use super::{AppState, caller};
+use crate::access::Principal;
 use crate::bus::lookups::{ChangeKind, VersionInfo};
 use crate::names::TableName;
 use crate::service::lookups::{MAX_TABLE_BYTES, TableState};
@@ -271,6 +273,7 @@ async fn read_table(body: Body) -> Result<Vec<u8>, ApiError> {
 async fn load_lookup(
     State(state): State<AppState>,
     Path((tenant, table)): Path<(String, String)>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<LoadResult>), ApiError> {
@@ -280,7 +283,7 @@ async fn load_lookup(
     let body = read_table(body).await?;
     let loaded = state
         .service
-        .load_lookup(&tenant, &table, &body, &caller(&headers))
+        .load_lookup(&tenant, &table, &body, &caller(&principal))
         .await?;
     let status = if loaded.created {
         StatusCode::CREATED
@@ -310,12 +313,12 @@ async fn load_lookup(
 async fn rollback_lookup(
     State(state): State<AppState>,
     Path((tenant, table)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
 ) -> Result<Json<TableView>, ApiError> {
     let tenant = state.service.tenant(&tenant)?.name.clone();
     let rolled = state
         .service
-        .rollback_lookup(&tenant, &table, &caller(&headers))
+        .rollback_lookup(&tenant, &table, &caller(&principal))
         .await?;
     Ok(Json(TableView::from(rolled)))
 }

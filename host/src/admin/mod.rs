@@ -1,13 +1,16 @@
 //! The admin API: JSON over HTTP under `/v1`, served by `serve` beside the routes (axum on hyper).
 //!
-//! Every `/v1` call needs `Authorization: Bearer <token>`; the platform-admin token comes from
-//! `MILLWRIGHT_ADMIN_TOKEN`, or `serve` makes one and prints it once. Only its sha256 is kept. `/healthz`,
+//! Every `/v1` call needs `Authorization: Bearer <token>`: the bootstrap platform-admin token comes from
+//! `MILLWRIGHT_ADMIN_TOKEN` (or `serve` makes one and prints it once; only its sha256 is kept), the others from
+//! `/v1/tokens` ([`crate::access`]); [`authorize`] checks each call against the token's role and records every
+//! change in the audit log. `/healthz`,
 //! `/readyz` and the OpenAPI document at `/v1/openapi.json` are open, for probes and tools. Errors are JSON,
 //! `{"error": {"code": "...", "message": "..."}}`, with a stable code and a message that says what to do.
 //!
 //! The handlers and the OpenAPI document come from the same annotations ([`api`]), and the document is checked
 //! in at `docs/openapi.json`; a test fails when they disagree.
 
+mod access;
 mod dead_letters;
 mod errors;
 pub mod lookups;
@@ -21,11 +24,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use axum::Json;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json, RequestPartsExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -39,6 +42,8 @@ use utoipa_axum::routes;
 pub use errors::ApiError;
 pub use tls::AdminTls;
 
+use crate::access::Principal;
+use crate::access::tokens::Refusal;
 use crate::service::Service;
 
 /// The environment variable holding the platform-admin token.
@@ -217,7 +222,8 @@ fn parts() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(lookups::router())
         .merge(rules::router())
         .merge(trace::router())
-        .merge(dead_letters::router());
+        .merge(dead_letters::router())
+        .merge(access::router());
     (open, guarded)
 }
 
@@ -273,33 +279,135 @@ fn router(state: AppState) -> axum::Router {
     .with_state(state)
 }
 
+/// Authenticates the caller, checks the operation against [`crate::access::permits`], hands the handler the
+/// caller, and records every change asked (refused ones too) in the audit log.
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let template = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let (mut parts, body) = request.into_parts();
+    let params = parts
+        .extract::<RawPathParams>()
+        .await
+        .map(|params| {
+            params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let tenant = param("tenant").map(str::to_string);
+    let presented = parts
+        .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token);
-    match presented {
-        None => ApiError::new(
+    let who = match presented {
+        None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            format!("send the admin token as `Authorization: Bearer <token>` (serve printed it at start, or takes it from {TOKEN_ENV})"),
-        )
-        .into_response(),
-        Some(token) => {
-            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-            if constant_time_eq(&digest, &state.token_sha256) {
-                next.run(request).await
-            } else {
+            format!(
+                "send a token as `Authorization: Bearer <token>` (serve printed the platform admin's at start, or takes it from {TOKEN_ENV}; `millwright token create` makes others)"
+            ),
+        )),
+        Some(token) => match state
+            .service
+            .tokens()
+            .authenticate(token, &state.token_sha256)
+            .await
+        {
+            Ok(principal) => Ok(principal),
+            Err(refusal @ Refusal::Unavailable(_)) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                refusal.to_string(),
+            )),
+            Err(refusal) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                refusal.to_string(),
+            )),
+        },
+    };
+    let response = match &who {
+        Err(_) => None,
+        Ok(principal)
+            if !crate::access::permits(
+                &principal.grant,
+                &method,
+                &template,
+                tenant.as_deref(),
+                param("slot"),
+            ) =>
+        {
+            Some(
                 ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "the token is not valid for this host",
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!(
+                        "{} may not {method} {path}{}",
+                        principal.who(),
+                        covering(&principal.grant)
+                    ),
                 )
-                .into_response()
-            }
+                .into_response(),
+            )
+        }
+        Ok(principal) => {
+            parts.extensions.insert(principal.clone());
+            Some(next.run(Request::from_parts(parts, body)).await)
+        }
+    };
+    let (principal, response) = match who {
+        Ok(principal) => (Some(principal), response.unwrap_or_default()),
+        Err(err) => (None, err.into_response()),
+    };
+    if method != Method::GET && method != Method::HEAD {
+        let status = response.status().as_u16();
+        let record = crate::access::audit::AuditRecord {
+            at: jiff::Timestamp::now(),
+            who: principal
+                .as_ref()
+                .map_or_else(|| "unknown".to_string(), Principal::who),
+            token_id: principal.as_ref().map(|p| p.id.clone()),
+            method: method.to_string(),
+            path,
+            tenant,
+            status,
+            outcome: crate::access::audit::AuditRecord::outcome_of(status).to_string(),
+        };
+        if let Err(err) = state.service.audit().record(&record).await {
+            tracing::error!(
+                "the audit log did not take {} {} ({status}): {err:#}",
+                record.method,
+                record.path
+            );
         }
     }
+    response
+}
+
+/// What a grant covers, for a refusal's message.
+fn covering(grant: &crate::access::Grant) -> String {
+    let mut text = format!(": the token is a {}", grant.role);
+    if let Some(tenant) = &grant.tenant {
+        text.push_str(&format!(" of tenant {tenant}"));
+    }
+    if !grant.slots.is_empty() {
+        let slots: Vec<&str> = grant.slots.iter().map(|s| s.as_str()).collect();
+        text.push_str(&format!(" for slots {}", slots.join(", ")));
+    }
+    text
 }
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme is matched without regard to case, as RFC
@@ -308,11 +416,6 @@ fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// Compares two digests in time that does not depend on where they differ.
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Turns every error answer that is not yet the API's JSON error body — axum's own refusals (a wrong method,
@@ -533,9 +636,16 @@ async fn tenant_view(state: &AppState, name: &str) -> Result<TenantView, ApiErro
     (status = 200, body = Vec<TenantView>),
     (status = 401, body = errors::ErrorBody)
 ))]
-async fn list_tenants(State(state): State<AppState>) -> Result<Json<Vec<TenantView>>, ApiError> {
+async fn list_tenants(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<Vec<TenantView>>, ApiError> {
     let mut out = Vec::new();
     for tenant in &state.service.config().tenants {
+        // A token sees the tenants it covers.
+        if !principal.grant.covers(&tenant.name) {
+            continue;
+        }
         out.push(tenant_view(&state, &tenant.name).await?);
     }
     Ok(Json(out))
@@ -556,9 +666,10 @@ async fn show_tenant(
     Ok(Json(tenant_view(&state, &tenant).await?))
 }
 
-/// The caller's identity, for the registry's `uploaded_by` and activation history.
-pub(crate) fn caller(_headers: &HeaderMap) -> String {
-    "platform-admin".into()
+/// The caller's identity, for the registry's `uploaded_by` and activation history, the alerts' and the
+/// quarantine's decisions: the token's name and role.
+pub(crate) fn caller(principal: &Principal) -> String {
+    principal.who()
 }
 
 #[cfg(test)]
@@ -573,13 +684,5 @@ mod tests {
         for value in ["Basic abc", "Bearer", "Bearer ", "abc", "Bearerabc"] {
             assert_eq!(bearer_token(value), None, "{value:?}");
         }
-    }
-
-    #[test]
-    fn digests_compare_equal_only_when_equal() {
-        let a: [u8; 32] = Sha256::digest(b"a").into();
-        let b: [u8; 32] = Sha256::digest(b"b").into();
-        assert!(constant_time_eq(&a, &a));
-        assert!(!constant_time_eq(&a, &b));
     }
 }

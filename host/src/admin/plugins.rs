@@ -4,11 +4,12 @@
 
 use std::time::Instant;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +18,7 @@ use utoipa_axum::routes;
 
 use super::errors::{ApiError, ErrorBody};
 use super::{AppState, caller};
+use crate::access::Principal;
 use crate::names::{Sha256, Slot, Tenant};
 use crate::registry::{self, ActivationKind, VersionMeta};
 use crate::service::shadow::ShadowReport;
@@ -235,6 +237,7 @@ impl ActivationResult {
 )]
 async fn list_slots(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(tenant): Path<String>,
 ) -> Result<Json<Vec<SlotView>>, ApiError> {
     let tenant = Tenant::new(&tenant)?;
@@ -242,6 +245,8 @@ async fn list_slots(
     Ok(Json(
         reports
             .into_iter()
+            // A partner lists its own slots.
+            .filter(|r| principal.grant.covers_slot(r.slot.as_str()))
             .map(|r| SlotView::new(&state, r))
             .collect(),
     ))
@@ -424,7 +429,7 @@ async fn upload(
     State(state): State<AppState>,
     Path((tenant, slot)): Path<(String, String)>,
     options: Result<Query<UploadOptions>, QueryRejection>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
     let Query(options) = options.map_err(|err| {
@@ -464,7 +469,7 @@ async fn upload(
             bytes,
             fixtures: parts.fixtures,
             signature: parts.signature,
-            by: caller(&headers),
+            by: caller(&principal),
             activate: options.activate,
             shadow: options.shadow.unwrap_or(true),
             recent: options.recent.unwrap_or(20),
@@ -576,7 +581,7 @@ struct ActivateRequest {
 async fn activate(
     State(state): State<AppState>,
     Path((tenant, slot)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     body: Result<Json<ActivateRequest>, JsonRejection>,
 ) -> Result<Json<ActivationResult>, ApiError> {
     let started = Instant::now();
@@ -600,7 +605,7 @@ async fn activate(
     };
     let activated = state
         .service
-        .activate(&tenant, &slot, which, &caller(&headers), started)
+        .activate(&tenant, &slot, which, &caller(&principal), started)
         .await?;
     Ok(Json(ActivationResult::new(&state, activated)))
 }
@@ -617,14 +622,14 @@ async fn activate(
 async fn rollback(
     State(state): State<AppState>,
     Path((tenant, slot)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
 ) -> Result<Json<ActivationResult>, ApiError> {
     let started = Instant::now();
     state.service.tenant(&tenant)?;
     let (tenant, slot) = (Tenant::new(&tenant)?, Slot::new(&slot)?);
     let activated = state
         .service
-        .activate(&tenant, &slot, Which::Back, &caller(&headers), started)
+        .activate(&tenant, &slot, Which::Back, &caller(&principal), started)
         .await?;
     Ok(Json(ActivationResult::new(&state, activated)))
 }
@@ -642,13 +647,13 @@ async fn rollback(
 async fn resume(
     State(state): State<AppState>,
     Path((tenant, slot)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
 ) -> Result<Json<SlotView>, ApiError> {
     state.service.tenant(&tenant)?;
     let (tenant, slot) = (Tenant::new(&tenant)?, Slot::new(&slot)?);
     let report = state
         .service
-        .resume(&tenant, &slot, &caller(&headers))
+        .resume(&tenant, &slot, &caller(&principal))
         .await?;
     Ok(Json(SlotView::new(&state, report)))
 }

@@ -2,10 +2,10 @@
 //! release or discard a message held back). Each handler reads the request, calls one verb of the service, and
 //! answers with the state after.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use super::errors::{ApiError, ErrorBody};
 use super::{AppState, caller};
+use crate::access::Principal;
 use crate::rules::RulesInForce;
 use crate::rules::alerts::{Alert, AlertState};
 use crate::rules::quarantine::LotState;
@@ -88,7 +89,7 @@ async fn show_rules(
 async fn put_rules(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     given: axum::body::Bytes,
 ) -> Result<Json<RulesInForce>, ApiError> {
     let settings = RuleSettings::from_json(&given)
@@ -97,7 +98,7 @@ async fn put_rules(
     Ok(Json(
         state
             .service
-            .put_rule_settings(&tenant, settings, &caller(&headers))
+            .put_rule_settings(&tenant, settings, &caller(&principal))
             .await?,
     ))
 }
@@ -110,13 +111,13 @@ async fn put_rules(
 async fn reset_rules(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
 ) -> Result<Json<RulesInForce>, ApiError> {
     let tenant = state.service.tenant(&tenant)?.name.clone();
     Ok(Json(
         state
             .service
-            .reset_rule_settings(&tenant, &caller(&headers))
+            .reset_rule_settings(&tenant, &caller(&principal))
             .await?,
     ))
 }
@@ -168,7 +169,7 @@ async fn show_alert(
 async fn acknowledge_alert(
     State(state): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     given: Result<Json<AlertNote>, JsonRejection>,
 ) -> Result<Json<Alert>, ApiError> {
     let note = body(given)?;
@@ -176,7 +177,7 @@ async fn acknowledge_alert(
     Ok(Json(
         state
             .service
-            .acknowledge_alert(&tenant, &id, &caller(&headers), note.note)
+            .acknowledge_alert(&tenant, &id, &caller(&principal), note.note)
             .await?,
     ))
 }
@@ -194,7 +195,7 @@ async fn acknowledge_alert(
 async fn resolve_alert(
     State(state): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     given: Result<Json<AlertNote>, JsonRejection>,
 ) -> Result<Json<Alert>, ApiError> {
     let note = body(given)?;
@@ -202,7 +203,7 @@ async fn resolve_alert(
     Ok(Json(
         state
             .service
-            .resolve_alert(&tenant, &id, &caller(&headers), note.note)
+            .resolve_alert(&tenant, &id, &caller(&principal), note.note)
             .await?,
     ))
 }
@@ -234,7 +235,7 @@ async fn list_quarantine(
 async fn release_quarantined(
     State(state): State<AppState>,
     Path((tenant, lot, sequence)): Path<(String, String, u64)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     given: Result<Json<DecisionBody>, JsonRejection>,
 ) -> Result<Json<LotState>, ApiError> {
     decide(
@@ -242,7 +243,7 @@ async fn release_quarantined(
         tenant,
         lot,
         sequence,
-        headers,
+        principal,
         given,
         Decision::Release,
     )
@@ -263,7 +264,7 @@ async fn release_quarantined(
 async fn discard_quarantined(
     State(state): State<AppState>,
     Path((tenant, lot, sequence)): Path<(String, String, u64)>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
     given: Result<Json<DecisionBody>, JsonRejection>,
 ) -> Result<Json<LotState>, ApiError> {
     decide(
@@ -271,7 +272,7 @@ async fn discard_quarantined(
         tenant,
         lot,
         sequence,
-        headers,
+        principal,
         given,
         Decision::Discard,
     )
@@ -283,7 +284,7 @@ async fn decide(
     tenant: String,
     lot: String,
     sequence: u64,
-    headers: HeaderMap,
+    principal: Principal,
     given: Result<Json<DecisionBody>, JsonRejection>,
     decision: Decision,
 ) -> Result<Json<LotState>, ApiError> {
@@ -297,7 +298,7 @@ async fn decide(
                 &lot,
                 sequence,
                 decision,
-                &caller(&headers),
+                &caller(&principal),
                 &decided.reason,
             )
             .await?,

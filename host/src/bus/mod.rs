@@ -12,6 +12,7 @@
 pub mod buckets;
 pub mod embedded;
 pub mod lookups;
+pub mod partners;
 pub mod payloads;
 pub mod publish;
 pub mod sequences;
@@ -228,6 +229,21 @@ pub async fn connect(url: &str, nats: &Nats) -> Result<Connection> {
         });
     if let Some(token) = &nats.token {
         options = options.token(token.clone());
+    }
+    if let Some((user, password)) = &nats.user {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(seed) = &nats.nkey_seed {
+        options = options.nkey(seed.clone());
+    }
+    if let Some(creds) = &nats.creds {
+        options = options
+            .credentials_file(creds)
+            .await
+            .with_context(|| format!("reading the NATS credentials {}", creds.display()))?;
+    }
+    if let Some(ca) = &nats.ca {
+        options = options.add_root_certificates(ca.clone());
     }
     let client = tokio::time::timeout(Duration::from_secs(30), options.connect(url))
         .await

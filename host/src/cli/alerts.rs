@@ -8,9 +8,8 @@ use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 
-use super::client::{ApiTarget, answer, client, connect_error};
+use super::client::{call, call_with, path};
 use super::{ApiArgs, runtime, show};
-use crate::names::Tenant;
 use crate::rules::RulesInForce;
 use crate::rules::alerts::{Alert, AlertState};
 use crate::rules::quarantine::{Fate, LotState};
@@ -177,59 +176,6 @@ pub(super) enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// `/tenants/<tenant>/<segments...>`, each segment percent-encoded.
-fn path(tenant: &str, segments: &[&str]) -> Result<String> {
-    let tenant = Tenant::new(tenant)?;
-    let mut path = format!("/tenants/{tenant}");
-    for segment in segments {
-        path.push('/');
-        path.push_str(&encode(segment));
-    }
-    Ok(path)
-}
-
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
-async fn call<T: serde::de::DeserializeOwned>(
-    target: &ApiTarget,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> Result<T> {
-    let method = match body {
-        Some(_) => reqwest::Method::POST,
-        None => reqwest::Method::GET,
-    };
-    call_with(target, method, path, body).await
-}
-
-async fn call_with<T: serde::de::DeserializeOwned>(
-    target: &ApiTarget,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> Result<T> {
-    let mut request = client(target)?.request(method, target.endpoint(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
-        .bearer_auth(&target.token)
-        .send()
-        .await
-        .map_err(|err| connect_error(target, err))?;
-    answer(target, response).await
 }
 
 pub(super) fn run_alerts(command: AlertsCommand) -> Result<ExitCode> {

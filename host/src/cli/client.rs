@@ -15,6 +15,7 @@ use reqwest::multipart::{Form, Part};
 use serde::de::DeserializeOwned;
 
 use crate::admin::plugins::{ActivationResult, SlotView, UploadResult, VersionView};
+use crate::names::Tenant;
 
 /// Where the API is and who calls it.
 #[derive(Debug, Clone)]
@@ -394,4 +395,58 @@ pub fn describe_slots(slots: &[SlotView]) -> String {
         }
     }
     out
+}
+
+/// `/tenants/<tenant>/<segments...>`, each segment percent-encoded.
+pub(super) fn path(tenant: &str, segments: &[&str]) -> Result<String> {
+    let tenant = Tenant::new(tenant)?;
+    let mut path = format!("/tenants/{tenant}");
+    for segment in segments {
+        path.push('/');
+        path.push_str(&encode(segment));
+    }
+    Ok(path)
+}
+
+/// A path segment or query value, percent-encoded.
+pub(super) fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+pub(super) async fn call<T: serde::de::DeserializeOwned>(
+    target: &ApiTarget,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<T> {
+    let method = match body {
+        Some(_) => reqwest::Method::POST,
+        None => reqwest::Method::GET,
+    };
+    call_with(target, method, path, body).await
+}
+
+pub(super) async fn call_with<T: serde::de::DeserializeOwned>(
+    target: &ApiTarget,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<T> {
+    let mut request = client(target)?.request(method, target.endpoint(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .bearer_auth(&target.token)
+        .send()
+        .await
+        .map_err(|err| connect_error(target, err))?;
+    answer(target, response).await
 }

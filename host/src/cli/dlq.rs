@@ -1,22 +1,22 @@
 //! `millwright dlq list|replay|discard`: the tenant's dead letters, sending them back to their routes, and
-//! discarding one for good with a reason (through a running host's admin API, which records the reason).
+//! discarding one for good with a reason — through a running host's admin API, so the token's role governs
+//! them (a partner sees the dead letters of the routes running its slots) and the audit log records them.
 
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 
-use super::client::{answer, client, connect_error};
-use super::{ApiArgs, NatsArgs, ops, runtime};
-use crate::pipeline::dlq::ReplayOutcome;
+use super::client::{ApiTarget, answer, call, client, connect_error, encode, path};
+use super::{ApiArgs, runtime};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum DlqCommand {
     /// List dead letters: id, route, class, attempts, error.
     List {
         #[command(flatten)]
-        nats: NatsArgs,
-        /// Only this tenant's (default: every tenant in the file, or every tenant with streams).
+        api: ApiArgs,
+        /// Only this tenant's (default: every tenant the token covers).
         #[arg(long)]
         tenant: Option<String>,
         /// Only this route's.
@@ -33,7 +33,7 @@ pub(super) enum DlqCommand {
     #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
     Replay {
         #[command(flatten)]
-        nats: NatsArgs,
+        api: ApiArgs,
         /// The tenant (needed for ids without one, and with --all narrows to it).
         #[arg(long)]
         tenant: Option<String>,
@@ -108,14 +108,14 @@ pub(super) fn run(command: DlqCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DlqCommand::List {
-            nats,
+            api,
             tenant,
             route,
             json,
         } => {
-            let target = nats.resolve()?;
+            let target = api.target();
             let letters =
-                runtime()?.block_on(ops::dlq_list(&target, tenant.as_deref(), route.as_deref()))?;
+                runtime()?.block_on(list(&target, tenant.as_deref(), route.as_deref()))?;
             if json {
                 for letter in &letters {
                     println!("{}", serde_json::to_string(letter)?);
@@ -128,58 +128,60 @@ pub(super) fn run(command: DlqCommand) -> Result<ExitCode> {
                     "id", "route", "class", "attempts"
                 );
                 for l in &letters {
-                    let class = if l.parked {
-                        format!("{} (parked)", l.class)
-                    } else {
-                        l.class.clone()
-                    };
+                    let text = |key: &str| l[key].as_str().unwrap_or_default().to_string();
+                    let mut class = text("class");
+                    if l["parked"] == true {
+                        class.push_str(" (parked)");
+                    }
                     println!(
                         "{:<16} {:<20} {:<18} {:>8}  {}",
-                        l.id, l.route, class, l.attempts, l.error
+                        text("id"),
+                        text("route"),
+                        class,
+                        l["attempts"].as_u64().unwrap_or_default(),
+                        text("error")
                     );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         DlqCommand::Replay {
-            nats,
+            api,
             tenant,
             route,
             id,
             all,
         } => {
-            let target = nats.resolve()?;
-            let outcomes = runtime()?.block_on(ops::dlq_replay(
-                &target,
-                tenant.as_deref(),
-                route.as_deref(),
-                &id,
-                all,
-            ))?;
+            let target = api.target();
+            let results =
+                runtime()?.block_on(replay(&target, tenant.as_deref(), route, &id, all))?;
             let mut missed = 0;
-            for outcome in &outcomes {
-                match outcome {
-                    ReplayOutcome::Replayed {
-                        id, subject, note, ..
-                    } => {
-                        println!("replayed {id} → {subject}");
-                        if let Some(note) = note {
+            for result in &results {
+                let text = |key: &str| result[key].as_str().unwrap_or_default().to_string();
+                let id = text("id");
+                match text("outcome").as_str() {
+                    "replayed" => {
+                        println!("replayed {id} → {}", text("subject"));
+                        if let Some(note) = result["error"].as_str() {
                             eprintln!("warning: {id}: {note}");
                         }
                     }
-                    ReplayOutcome::NotFound { id } => {
+                    "not-found" => {
                         missed += 1;
                         eprintln!(
                             "not found: {id} (already replayed or discarded, or never there)"
                         );
                     }
-                    ReplayOutcome::Failed { id, error } => {
+                    _ => {
                         missed += 1;
-                        eprintln!("failed: {id}: {error} (it stays in the dead letters)");
+                        eprintln!(
+                            "failed: {id}: {} (it stays in the dead letters)",
+                            text("error")
+                        );
                     }
                 }
             }
-            if outcomes.is_empty() {
+            if results.is_empty() {
                 eprintln!("nothing to replay");
             }
             Ok(if missed == 0 {
@@ -189,4 +191,89 @@ pub(super) fn run(command: DlqCommand) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// The dead letters of `tenant` (or of every tenant the token covers), of one route or all.
+async fn list(
+    target: &ApiTarget,
+    tenant: Option<&str>,
+    route: Option<&str>,
+) -> Result<Vec<serde_json::Value>> {
+    let tenants: Vec<String> = match tenant {
+        Some(tenant) => vec![tenant.to_string()],
+        None => {
+            let listed: Vec<serde_json::Value> = call(target, "/tenants", None).await?;
+            listed
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_string))
+                .collect()
+        }
+    };
+    let mut letters = Vec::new();
+    for tenant in tenants {
+        let mut path = path(&tenant, &["dead-letters"])?;
+        if let Some(route) = route {
+            path.push_str(&format!("?route={}", encode(route)));
+        }
+        let some: Vec<serde_json::Value> = call(target, &path, None).await?;
+        letters.extend(some);
+    }
+    Ok(letters)
+}
+
+/// Replays `ids` (`<tenant>/<sequence>`, or sequences of `tenant`), or all of `tenant` (and `route`): one request
+/// per tenant; every id's outcome.
+async fn replay(
+    target: &ApiTarget,
+    tenant: Option<&str>,
+    route: Option<String>,
+    ids: &[String],
+    all: bool,
+) -> Result<Vec<serde_json::Value>> {
+    let mut asked: Vec<(String, serde_json::Value)> = Vec::new();
+    if all {
+        let tenant = tenant.ok_or_else(|| anyhow!("--all needs --tenant"))?;
+        asked.push((
+            tenant.to_string(),
+            serde_json::json!({ "all": true, "route": route }),
+        ));
+    } else {
+        let mut by_tenant: Vec<(String, Vec<u64>)> = Vec::new();
+        for id in ids {
+            let (named, sequence) = match id.split_once('/') {
+                Some((named, sequence)) => (named, sequence),
+                None => (
+                    tenant.ok_or_else(|| {
+                        anyhow!("{id:?} names no tenant: use `<tenant>/<sequence>` as `dlq list` prints it, or --tenant")
+                    })?,
+                    id.as_str(),
+                ),
+            };
+            let sequence: u64 = sequence.parse().map_err(|_| {
+                anyhow!(
+                    "{id:?} is not a dead letter id: `<tenant>/<sequence>` as `dlq list` prints it"
+                )
+            })?;
+            match by_tenant.iter_mut().find(|(t, _)| t == named) {
+                Some((_, sequences)) => sequences.push(sequence),
+                None => by_tenant.push((named.to_string(), vec![sequence])),
+            }
+        }
+        for (tenant, sequences) in by_tenant {
+            asked.push((tenant, serde_json::json!({ "ids": sequences })));
+        }
+    }
+    let mut results = Vec::new();
+    for (tenant, body) in asked {
+        let report: serde_json::Value = call(
+            target,
+            &path(&tenant, &["dead-letters", "replay"])?,
+            Some(body),
+        )
+        .await?;
+        if let Some(some) = report["results"].as_array() {
+            results.extend(some.iter().cloned());
+        }
+    }
+    Ok(results)
 }

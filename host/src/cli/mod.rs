@@ -10,6 +10,7 @@
 //! - [`runner`]: a plugin run offline exactly as the host runs it (`plugin test`);
 //! - [`builder`]: `plugin build`; [`doctor`]: `doctor`; [`bench`]: `bench`, the end-to-end load tool.
 
+mod access;
 mod alerts;
 pub mod bench;
 pub mod builder;
@@ -149,6 +150,13 @@ enum Command {
         #[command(subcommand)]
         command: alerts::QuarantineCommand,
     },
+    /// API tokens: make one for a role (platform-admin, tenant-admin, partner, viewer), list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: access::TokenCommand,
+    },
+    /// The changes asked of the admin API: who, what, when, the outcome.
+    Audit(access::AuditArgs),
     /// A business key's timeline: every input, event, output, acknowledgment, dead letter, quarantine, release
     /// and alert that touched `po:<order>`, `shipment:<id>`, `lot:<lot>`, `wo:<work order>` or a correlation id.
     Trace(trace::TraceArgs),
@@ -201,6 +209,17 @@ enum Command {
         /// With --swaps: documents per second.
         #[arg(long, default_value_t = 200)]
         rate: usize,
+    },
+    /// Write the nats-server accounts block for the file's partners: each gets a user that may publish only to
+    /// its sources and consume its targets through a durable consumer of its own; the hosts get the user
+    /// `millwright`. Passwords stay in the server's environment (the block names each variable).
+    NatsConfig {
+        /// The configuration file `serve` runs with.
+        #[arg(long, env = "MILLWRIGHT_CONFIG")]
+        config: PathBuf,
+        /// Write the block to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Print the JSON Schema of canonical events as the host publishes them.
     Schema,
@@ -495,6 +514,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Quarantine { command } => alerts::run_quarantine(command),
         Command::Rules { command } => alerts::run_rules(command),
         Command::Trace(args) => trace::run(args),
+        Command::Token { command } => access::run_token(command),
+        Command::Audit(args) => access::run_audit(args),
+        Command::NatsConfig { config: path, out } => {
+            // The block names no secret of the file: it is written without them.
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the configuration {}", path.display()))?;
+            let config = crate::config::Config::parse(&text, &path, &|_| Some(String::new()))?;
+            let block = crate::bus::partners::accounts_block(&config);
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, block)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print!("{block}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             print!("{}", runner::pretty(&crate::canonical::json_schema()?));
             Ok(ExitCode::SUCCESS)

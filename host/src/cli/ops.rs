@@ -1,5 +1,5 @@
-//! The operator's commands that talk to a running system over NATS: `publish` a document to a source, `watch` a
-//! tenant's subjects, and `dlq list` / `dlq replay`.
+//! The commands that talk to NATS directly, for local testing: `publish` a document to a source and `watch` a
+//! tenant's subjects. Everything that reads or changes a tenant's state goes through the admin API instead.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use async_nats::HeaderMap;
-use async_nats::jetstream::{self, consumer};
+use async_nats::jetstream::consumer;
 use futures::StreamExt;
 
 use crate::bus::{self, StreamKind};
 use crate::config::{Config, Nats};
-use crate::pipeline::dlq::{self, DeadLetter, ReplayOutcome};
 
 /// Where the system's NATS is, from the flags and the file.
 #[derive(Debug, Clone)]
@@ -36,29 +35,6 @@ impl Target {
 
     async fn connect(&self) -> Result<bus::Connection> {
         bus::connect(&self.url, &self.nats).await
-    }
-
-    /// The tenants to look at: the one asked for, the file's, or every tenant with Millwright streams.
-    async fn tenants(&self, js: &jetstream::Context, tenant: Option<&str>) -> Result<Vec<String>> {
-        if let Some(tenant) = tenant {
-            return Ok(vec![tenant.to_string()]);
-        }
-        if let Some(config) = &self.config {
-            return Ok(config.tenants.iter().map(|t| t.name.to_string()).collect());
-        }
-        let mut names = js.stream_names();
-        let mut tenants = Vec::new();
-        while let Some(name) = names.next().await {
-            let name = name.context("listing streams")?;
-            if let Some(tenant) = name
-                .strip_prefix("MW_")
-                .and_then(|n| n.strip_suffix("_DLQ"))
-            {
-                tenants.push(tenant.to_string());
-            }
-        }
-        tenants.sort();
-        Ok(tenants)
     }
 }
 
@@ -193,62 +169,4 @@ pub async fn watch(
             return Ok(());
         }
     }
-}
-
-/// `dlq list`.
-pub async fn dlq_list(
-    target: &Target,
-    tenant: Option<&str>,
-    route: Option<&str>,
-) -> Result<Vec<DeadLetter>> {
-    let js = target.connect().await?.js;
-    let mut all = Vec::new();
-    for tenant in target.tenants(&js, tenant).await? {
-        all.extend(dlq::list(&js, &tenant, route).await?);
-    }
-    Ok(all)
-}
-
-/// `dlq replay`: the dead letters named by `ids` (`<tenant>/<sequence>`, or a sequence with `tenant`), or every
-/// one of the tenant (and route) with `all`. Every id is read before any is replayed, so a malformed one
-/// changes nothing; then each gets its own outcome.
-pub async fn dlq_replay(
-    target: &Target,
-    tenant: Option<&str>,
-    route: Option<&str>,
-    ids: &[String],
-    all: bool,
-) -> Result<Vec<ReplayOutcome>> {
-    let mut wanted: Vec<(String, u64)> = Vec::new();
-    for id in ids {
-        let (t, seq) = match id.split_once('/') {
-            Some((t, seq)) => (t.to_string(), seq),
-            None => match tenant {
-                Some(t) => (t.to_string(), id.as_str()),
-                None => {
-                    bail!("dead letter id {id}: write it as <tenant>/<sequence>, or give --tenant")
-                }
-            },
-        };
-        let seq: u64 = seq
-            .parse()
-            .with_context(|| format!("dead letter id {id}: {seq} is not a sequence number"))?;
-        wanted.push((t, seq));
-    }
-    let connection = target.connect().await?;
-    if all {
-        for tenant in target.tenants(&connection.js, tenant).await? {
-            for letter in dlq::list(&connection.js, &tenant, route).await? {
-                if let Some(seq) = letter.id.rsplit('/').next().and_then(|s| s.parse().ok()) {
-                    wanted.push((tenant.clone(), seq));
-                }
-            }
-        }
-    }
-    let mut outcomes = Vec::new();
-    for (tenant, seq) in wanted {
-        outcomes.push(dlq::replay(&connection, &tenant, seq).await);
-    }
-    connection.client.flush().await?;
-    Ok(outcomes)
 }

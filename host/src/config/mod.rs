@@ -29,14 +29,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use toml::Spanned;
 
 pub mod route;
 mod tables;
 
-use crate::names::Tenant;
+use crate::names::{Source, TargetName, Tenant};
 pub use route::{
     AckKind, Acknowledgments, Clash, Direction, Kind, Mapping, Origin, RouteCommon, RouteDef,
     Target,
@@ -68,6 +68,14 @@ pub struct Nats {
     pub url: Option<String>,
     /// A token for the server, if it wants one.
     pub token: Option<String>,
+    /// A user and password for the server (`user`, `password`).
+    pub user: Option<(String, String)>,
+    /// An nkey seed (`SU...`) the host signs the server's challenge with.
+    pub nkey_seed: Option<String>,
+    /// A `.creds` file (a user JWT and its nkey seed), as `nsc` writes them.
+    pub creds: Option<PathBuf>,
+    /// A PEM CA certificate the server's TLS certificate is checked against (besides the system's roots).
+    pub ca: Option<PathBuf>,
     /// The embedded nats-server's client port on 127.0.0.1.
     pub embedded_port: u16,
     /// JetStream's duplicate window on the host's streams: how long an output id is remembered for dedupe.
@@ -82,6 +90,10 @@ impl Default for Nats {
         Self {
             url: None,
             token: None,
+            user: None,
+            nkey_seed: None,
+            creds: None,
+            ca: None,
             embedded_port: DEFAULT_EMBEDDED_PORT,
             duplicate_window: Duration::from_secs(120),
             max_age: Duration::from_secs(7 * 24 * 3600),
@@ -115,6 +127,27 @@ pub struct TenantConfig {
     pub rules: RuleSettings,
     /// Whether the host records the tenant's trace (`trace = false` turns it off; on by default).
     pub trace: bool,
+    /// The partners that reach NATS themselves (`[tenants.<t>.partners.<name>]`): `millwright nats-config` gives
+    /// each a user of its own, and the host keeps a durable consumer per partner and target.
+    pub partners: Vec<Partner>,
+}
+
+/// A partner that publishes to some sources and consumes some targets over NATS itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    /// Its name: its NATS user is `<tenant>-<name>`.
+    pub name: Source,
+    /// The sources it publishes to (`mw.<t>.in.<source>`).
+    pub sources: Vec<Source>,
+    /// The targets it consumes (`mw.<t>.out.<target>`), each through its own durable consumer.
+    pub targets: Vec<TargetName>,
+}
+
+impl Partner {
+    /// The durable consumer through which it reads `target`: `partner-<name>-<target>` on `MW_<t>_OUT`.
+    pub fn durable(&self, target: &str) -> String {
+        format!("partner-{}-{target}", self.name)
+    }
 }
 
 pub use crate::rules::settings::RuleSettings;
@@ -185,6 +218,11 @@ struct File {
 struct NatsFile {
     url: Option<Spanned<String>>,
     token: Option<Spanned<String>>,
+    user: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    nkey_seed: Option<Spanned<String>>,
+    creds: Option<Spanned<String>>,
+    ca: Option<Spanned<String>>,
     embedded_port: Option<u16>,
     duplicate_window: Option<Spanned<String>>,
     max_age: Option<Spanned<String>>,
@@ -213,6 +251,17 @@ struct TenantFile {
     #[serde(default)]
     rules: RuleSettings,
     trace: Option<bool>,
+    #[serde(default)]
+    partners: BTreeMap<Spanned<String>, PartnerFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartnerFile {
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    targets: Vec<Spanned<String>>,
 }
 
 fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
@@ -222,9 +271,59 @@ fn check(checker: &Checker<'_>, path: &Path, file: File) -> Result<Config> {
     let expand =
         |value: Option<Spanned<String>>| value.map(|v| checker.expand(&At::from(v))).transpose();
     let duration = |value: Option<Spanned<String>>| checker.duration(value.map(At::from).as_ref());
+    let file_at = |value: Option<Spanned<String>>, what: &str| -> Result<Option<PathBuf>> {
+        let Some(value) = value else { return Ok(None) };
+        let at = At::from(value);
+        let path = base.join(&at.value);
+        if !path.is_file() {
+            return Err(checker.at(&at, format!("[nats] {what}: no file at {}", path.display())));
+        }
+        Ok(Some(path))
+    };
+    let password_at = file.nats.password.as_ref().map(|p| At::from(p.clone()));
+    let user = match (expand(file.nats.user)?, expand(file.nats.password)?) {
+        (Some(user), Some(password)) => Some((user, password)),
+        (None, None) => None,
+        (Some(_), None) => bail!(
+            "{}: [nats] user needs its password (\"${{NATS_PASSWORD}}\")",
+            path.display()
+        ),
+        (None, Some(_)) => {
+            let at = password_at.expect("a password was given");
+            return Err(checker.at(&at, "[nats] password needs its user".to_string()));
+        }
+    };
+    let token = expand(file.nats.token)?;
+    let nkey_seed = expand(file.nats.nkey_seed)?;
+    let creds = file_at(file.nats.creds, "creds")?;
+    let ca = file_at(file.nats.ca, "ca")?;
+    let ways = [
+        token.is_some(),
+        user.is_some(),
+        nkey_seed.is_some(),
+        creds.is_some(),
+    ];
+    if ways.iter().filter(|w| **w).count() > 1 {
+        bail!(
+            "{}: [nats] takes one way to authenticate: token, user and password, nkey_seed, or creds",
+            path.display()
+        );
+    }
+    if let Some(seed) = &nkey_seed
+        && !(seed.starts_with("SU") && seed.len() > 50)
+    {
+        bail!(
+            "{}: [nats] nkey_seed is not a user seed (it starts with SU, as `nsc` or `nk -gen user` write it)",
+            path.display()
+        );
+    }
     let nats = Nats {
         url: expand(file.nats.url)?,
-        token: expand(file.nats.token)?,
+        token,
+        user,
+        nkey_seed,
+        creds,
+        ca,
         embedded_port: file.nats.embedded_port.unwrap_or(defaults.embedded_port),
         duplicate_window: duration(file.nats.duplicate_window)?
             .unwrap_or(defaults.duplicate_window),
@@ -347,6 +446,7 @@ fn check_tenant(
         }
         routes.push(route);
     }
+    let partners = check_partners(checker, &name, file.partners)?;
     Ok(TenantConfig {
         name,
         lookups,
@@ -355,7 +455,62 @@ fn check_tenant(
         routes,
         rules: file.rules,
         trace: file.trace.unwrap_or(true),
+        partners,
     })
+}
+
+fn check_partners(
+    checker: &Checker<'_>,
+    tenant: &Tenant,
+    file: BTreeMap<Spanned<String>, PartnerFile>,
+) -> Result<Vec<Partner>> {
+    let mut partners = Vec::new();
+    for (name, partner) in file {
+        let name = At::from(name);
+        let name = Source::new(&name.value).map_err(|err| {
+            checker.at(
+                &name,
+                format!("tenant {tenant}'s partner {:?}: {err}", name.value),
+            )
+        })?;
+        let mut sources = Vec::new();
+        for source in partner.sources {
+            let source = At::from(source);
+            sources.push(Source::new(&source.value).map_err(|err| {
+                checker.at(
+                    &source,
+                    format!(
+                        "tenant {tenant}'s partner {name}: source {:?}: {err}",
+                        source.value
+                    ),
+                )
+            })?);
+        }
+        let mut targets = Vec::new();
+        for target in partner.targets {
+            let target = At::from(target);
+            targets.push(TargetName::new(&target.value).map_err(|err| {
+                checker.at(
+                    &target,
+                    format!(
+                        "tenant {tenant}'s partner {name}: target {:?}: {err}",
+                        target.value
+                    ),
+                )
+            })?);
+        }
+        if sources.is_empty() && targets.is_empty() {
+            bail!(
+                "tenant {tenant}'s partner {name} has neither sources nor targets: name what it publishes to and consumes"
+            );
+        }
+        partners.push(Partner {
+            name,
+            sources,
+            targets,
+        });
+    }
+    Ok(partners)
 }
 
 fn origin_text(origin: Origin) -> String {

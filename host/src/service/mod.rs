@@ -160,6 +160,10 @@ pub struct Service {
     /// Held while the sweep moves a tenant's unrouted documents, and while a route starts: a route never
     /// starts consuming a source whose documents are being moved to the dead letters.
     sweeping: tokio::sync::Mutex<()>,
+    /// The admin API's tokens, as every host of the fleet knows them.
+    tokens: Arc<crate::access::Tokens>,
+    /// The admin API's audit log.
+    audit: crate::access::audit::Audit,
 }
 
 impl std::fmt::Debug for Service {
@@ -184,6 +188,7 @@ impl Service {
         } = prepared;
         for tenant in &config.tenants {
             crate::bus::ensure_streams(&bus.js, &tenant.name, &config.nats).await?;
+            crate::bus::partners::ensure_consumers(&bus.js, &tenant.name, &tenant.partners).await?;
         }
         let backend = JsBackend::open(bus.js.clone(), &JsOptions::default())
             .await
@@ -236,6 +241,13 @@ impl Service {
                     .with_context(|| format!("opening tenant {}'s trace", tenant.name))?;
             traces.insert(tenant.name.clone(), trace);
         }
+        let tokens = crate::access::Tokens::open(&bus.js)
+            .await
+            .context("opening the admin API's tokens")?;
+        tokio::spawn(tokens.clone().follow(stop.clone()));
+        let audit = crate::access::audit::Audit::open(&bus.js)
+            .await
+            .context("opening the audit log")?;
         let service = Arc::new(Self {
             config,
             bus,
@@ -246,6 +258,8 @@ impl Service {
             rules,
             traces,
             sweeping: tokio::sync::Mutex::default(),
+            tokens,
+            audit,
         });
         for tenant in &service.config.tenants {
             for route in &tenant.routes {
@@ -291,6 +305,16 @@ impl Service {
     /// Plugin versions and active pointers.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The admin API's tokens.
+    pub fn tokens(&self) -> &crate::access::Tokens {
+        &self.tokens
+    }
+
+    /// The admin API's audit log.
+    pub fn audit(&self) -> &crate::access::audit::Audit {
+        &self.audit
     }
 
     /// The slots' active versions, compiled.
