@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, RequestPartsExt};
@@ -290,14 +290,14 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
     let (mut parts, body) = request.into_parts();
-    let params = parts
+    let params: Vec<(String, String)> = parts
         .extract::<RawPathParams>()
         .await
         .map(|params| {
             params
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<Vec<_>>()
+                .collect()
         })
         .unwrap_or_default();
     let param = |name: &str| {
@@ -306,71 +306,34 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let tenant = param("tenant").map(str::to_string);
-    let presented = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
-    let who = match presented {
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            format!(
-                "send a token as `Authorization: Bearer <token>` (serve printed the platform admin's at start, or takes it from {TOKEN_ENV}; `millwright token create` makes others)"
-            ),
-        )),
-        Some(token) => match state
-            .service
-            .tokens()
-            .authenticate(token, &state.token_sha256)
-            .await
-        {
-            Ok(principal) => Ok(principal),
-            Err(refusal @ Refusal::Unavailable(_)) => Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                refusal.to_string(),
-            )),
-            Err(refusal) => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                refusal.to_string(),
-            )),
-        },
-    };
-    let response = match &who {
-        Err(_) => None,
+    let tenant = param("tenant");
+    let (principal, response) = match authenticate(&state, &parts.headers).await {
+        Err(refused) => (None, refused.into_response()),
         Ok(principal)
             if !crate::access::permits(
                 &principal.grant,
                 &method,
                 &template,
-                tenant.as_deref(),
+                tenant,
                 param("slot"),
             ) =>
         {
-            Some(
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!(
-                        "{} may not {method} {path}{}",
-                        principal.who(),
-                        covering(&principal.grant)
-                    ),
-                )
-                .into_response(),
-            )
+            let refused = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "{} may not {method} {path}{}",
+                    principal.who(),
+                    covering(&principal.grant)
+                ),
+            );
+            (Some(principal), refused.into_response())
         }
         Ok(principal) => {
             parts.extensions.insert(principal.clone());
-            Some(next.run(Request::from_parts(parts, body)).await)
+            let answered = next.run(Request::from_parts(parts, body)).await;
+            (Some(principal), answered)
         }
-    };
-    let (principal, response) = match who {
-        Ok(principal) => (Some(principal), response.unwrap_or_default()),
-        Err(err) => (None, err.into_response()),
     };
     if method != Method::GET && method != Method::HEAD {
         let status = response.status().as_u16();
@@ -382,7 +345,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
             token_id: principal.as_ref().map(|p| p.id.clone()),
             method: method.to_string(),
             path,
-            tenant,
+            tenant: tenant.map(str::to_string),
             status,
             outcome: crate::access::audit::AuditRecord::outcome_of(status).to_string(),
         };
@@ -395,6 +358,40 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         }
     }
     response
+}
+
+/// Who the request's bearer token says the caller is, or the refusal.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                format!(
+                    "send a token as `Authorization: Bearer <token>` (serve printed the platform admin's at start, or takes it from {TOKEN_ENV}; `millwright token create` makes others)"
+                ),
+            )
+        })?;
+    state
+        .service
+        .tokens()
+        .authenticate(presented, &state.token_sha256)
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::Unavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                refusal.to_string(),
+            ),
+            _ => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                refusal.to_string(),
+            ),
+        })
 }
 
 /// What a grant covers, for a refusal's message.
