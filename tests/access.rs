@@ -418,9 +418,58 @@ fn a_partner_works_its_own_slots_and_every_change_is_audited() {
         assert_ne!(code, Some(0), "{args:?}");
         assert!(err.contains("forbidden"), "{args:?}: {err}");
     }
-    // Its dead letters are its routes' only.
-    let (code, _, err) = run(&partner, &["dlq", "list", "--tenant", "acme"]);
+    // Its dead letters are its routes' only: a broken document on each route, one each dead-lettered.
+    rt.block_on(async {
+        let (_, js) = server.client().await;
+        for source in ["supplier-856", "dock-856"] {
+            nats::publish(
+                &js,
+                &format!("mw.acme.in.{source}"),
+                &[],
+                b"not an interchange".to_vec(),
+            )
+            .await;
+        }
+        nats::wait_for(
+            &js,
+            "MW_acme_DLQ",
+            "mw.acme.dlq.>",
+            2,
+            Duration::from_secs(30),
+        )
+        .await;
+    });
+    let (code, out, err) = run(&partner, &["dlq", "list", "--tenant", "acme", "--json"]);
     assert_eq!(code, Some(0), "{err}");
+    let letters: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(letters.len(), 1, "{out}");
+    assert_eq!(letters[0]["route"], "supplier-856");
+    let (code, out, _) = run(ADMIN_TOKEN, &["dlq", "list", "--tenant", "acme", "--json"]);
+    assert_eq!(code, Some(0));
+    let dock = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
+        .find(|l| l["route"] == "dock-856")
+        .expect("the dock route's dead letter");
+    let sequence = dock["id"]
+        .as_str()
+        .and_then(|id| id.rsplit('/').next())
+        .expect("id");
+    let (status, _) = rt.block_on(call(
+        &client(),
+        &host.admin_url(),
+        &partner,
+        Method::GET,
+        &format!("/v1/tenants/acme/dead-letters/{sequence}"),
+    ));
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another route's dead letter is not there for it"
+    );
 
     // A tenant admin makes a viewer of its tenant, not of another, and not a tenant admin.
     let (code, _, err) = run(
