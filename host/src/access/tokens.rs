@@ -61,6 +61,30 @@ impl TokenRecord {
     pub fn live(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
     }
+
+    /// The caller it names at `now`, or why it is refused (revoked, expired).
+    pub fn principal(self, now: Timestamp) -> Result<Principal, Refusal> {
+        if self.revoked_at.is_some() {
+            return Err(Refusal::Revoked {
+                id: self.id,
+                name: self.name,
+            });
+        }
+        if let Some(at) = self.expires_at
+            && at <= now
+        {
+            return Err(Refusal::Expired {
+                id: self.id,
+                name: self.name,
+                at,
+            });
+        }
+        Ok(Principal {
+            id: self.id,
+            name: self.name,
+            grant: self.grant,
+        })
+    }
 }
 
 /// A token just made: the secret, shown this once, and its record.
@@ -128,7 +152,8 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-fn digest(token: &str) -> [u8; 32] {
+/// A token's sha256, as the bucket keys it.
+pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -196,27 +221,7 @@ impl Tokens {
                 record
             }
         };
-        let now = Timestamp::now();
-        if record.revoked_at.is_some() {
-            return Err(Refusal::Revoked {
-                id: record.id,
-                name: record.name,
-            });
-        }
-        if let Some(at) = record.expires_at
-            && at <= now
-        {
-            return Err(Refusal::Expired {
-                id: record.id,
-                name: record.name,
-                at,
-            });
-        }
-        Ok(Principal {
-            id: record.id,
-            name: record.name,
-            grant: record.grant,
-        })
+        record.principal(Timestamp::now())
     }
 
     fn remember(&self, digest: [u8; 32], record: TokenRecord) {
