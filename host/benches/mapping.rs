@@ -12,6 +12,10 @@
 //!   `edi` import (the `test-misbehaving` plugin's `parse` command, on a warm instance), on the same 1 KiB ship
 //!   notice: what crossing the boundary with a parsed tree costs.
 //!
+//! - `epoch/on` vs `epoch/off`: the 856 component (fresh instance per message, as `856/component`) on an engine
+//!   whose compiled code checks the epoch — what enforces every call's deadline — vs one without the checks:
+//!   what deadlines cost the mapping.
+//!
 //! The bench uses mimalloc, the binary's global allocator, on both sides of every ratio.
 //!
 //! Build the plugins first, then: `cargo bench -p millwright --bench mapping`. Figures go to
@@ -31,7 +35,7 @@ use x12_856_ship_notice::ShipNoticeMapper;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod support;
-use support::{envelope, load, ship_notice};
+use support::{envelope, load, load_with, ship_notice};
 
 fn mapper(policy: InstancePolicy) -> Mapper {
     load("x12-856-ship-notice", policy)
@@ -65,6 +69,27 @@ fn native_vs_component(c: &mut Criterion) {
                 b.iter(|| black_box(session.map(e).expect("maps")))
             },
         );
+    }
+    group.finish();
+}
+
+fn epoch_on_vs_off(c: &mut Criterion) {
+    use millwright::engine::EngineOptions;
+    let on = mapper(InstancePolicy::Fresh);
+    let off = load_with(
+        "x12-856-ship-notice",
+        InstancePolicy::Fresh,
+        &EngineOptions::default().with_epoch_interruption(false),
+    );
+    let mut group = c.benchmark_group("epoch");
+    for (label, packs) in [("1KiB", 5), ("16KiB", 134)] {
+        let message = envelope(ship_notice(packs));
+        for (name, mapper) in [("on", &on), ("off", &off)] {
+            group.bench_with_input(BenchmarkId::new(name, label), &message, |b, e| {
+                let mut session = mapper.session();
+                b.iter(|| black_box(session.map_typed(e).expect("maps")))
+            });
+        }
     }
     group.finish();
 }
@@ -115,6 +140,6 @@ fn edi_boundary(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = native_vs_component, fresh_vs_reused, edi_boundary
+    targets = native_vs_component, epoch_on_vs_off, fresh_vs_reused, edi_boundary
 }
 criterion_main!(benches);

@@ -40,6 +40,9 @@ pub struct EngineOptions {
     pub max_memory_bytes: usize,
     /// Where compiled components are cached; none keeps them in memory only.
     pub cache_dir: Option<PathBuf>,
+    /// Whether compiled code checks the epoch, which is what enforces call deadlines. Always on in the host;
+    /// off only to measure what the checks cost (the `epoch` group of the mapping bench).
+    pub epoch_interruption: bool,
 }
 
 impl Default for EngineOptions {
@@ -49,6 +52,7 @@ impl Default for EngineOptions {
             max_instances: 256,
             max_memory_bytes: 256 << 20,
             cache_dir: None,
+            epoch_interruption: true,
         }
     }
 }
@@ -57,6 +61,12 @@ impl EngineOptions {
     /// Caches compiled components in `dir`.
     pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Turns the epoch checks, and so call deadlines, on or off: off is for measuring their cost only.
+    pub fn with_epoch_interruption(mut self, on: bool) -> Self {
+        self.epoch_interruption = on;
         self
     }
 
@@ -185,7 +195,7 @@ impl Engine {
 fn build(options: &EngineOptions, pooling: bool) -> Result<wasmtime::Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    config.epoch_interruption(true);
+    config.epoch_interruption(options.epoch_interruption);
     // Fresh instances are cheap only when memories are reset by remapping their initial image.
     config.memory_init_cow(true);
     config.table_lazy_init(true);

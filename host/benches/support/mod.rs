@@ -26,7 +26,22 @@ pub fn load(name: &str, policy: InstancePolicy) -> Mapper {
     reason = "the instruction counter uses it, the bench does not"
 )]
 pub fn load_file(name: &str, path: &Path, policy: InstancePolicy) -> Mapper {
-    let engine = Engine::new(&EngineOptions::default()).expect("engine");
+    load_on(name, path, policy, &EngineOptions::default())
+}
+
+/// The built plugin `name` in that slot, on an engine made with `options` (epoch checks off, to measure them).
+#[allow(
+    dead_code,
+    reason = "the bench uses it, the instruction counter does not"
+)]
+pub fn load_with(name: &str, policy: InstancePolicy, options: &EngineOptions) -> Mapper {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../plugins/target/components/{name}.wasm"));
+    load_on(name, &path, policy, options)
+}
+
+fn load_on(name: &str, path: &Path, policy: InstancePolicy, options: &EngineOptions) -> Mapper {
+    let engine = Engine::new(options).expect("engine");
     let bytes = std::fs::read(path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; run `millwright plugin build` first",
