@@ -103,7 +103,13 @@ fn memory_hoarding_stops_at_the_slot_cap() {
         .session()
         .map(&envelope("grow"))
         .expect_err("runs out of memory");
-    assert!(matches!(err, InvokeError::Trap { .. }), "{err}");
+    assert!(
+        matches!(err, InvokeError::MemoryLimit { cap, asked } if cap == 32 << 20 && asked > cap),
+        "{err}"
+    );
+    assert_eq!(err.class(), FailureClass::MemoryLimit);
+    assert_eq!(err.action(), Action::Retry);
+    assert!(err.to_string().contains("memory cap of 32 MiB"), "{err}");
     assert_eq!(
         mapper
             .session()
