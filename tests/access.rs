@@ -537,3 +537,91 @@ fn a_partner_works_its_own_slots_and_every_change_is_audited() {
     assert!(err.contains("forbidden"), "{err}");
     assert!(host.terminate());
 }
+
+#[test]
+fn a_tenants_quotas_bound_what_the_api_takes_and_a_refusal_names_the_quota() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let plugin = support::component("x12-856-ship-notice");
+    let config = nats::write_config(
+        dir.path(),
+        &format!(
+            "[tenants.acme]\nlookups = {{ units = \"{units}\" }}\n\n\
+             [tenants.acme.quotas]\nplugin_size_mb = 1\nversions_per_slot = 2\nmemory_mb = 128\nworkers = 3\nlookup_size_mb = 1\n\n\
+             [[tenants.acme.inbound]]\nsource = \"supplier-856\"\nplugin = \"{plugin}\"\nworkers = 2\n",
+            units = support::root()
+                .join("examples/quickstart/master-data/units.csv")
+                .display(),
+            plugin = plugin.display()
+        ),
+    );
+    let host = Host::start(&config, &server.url, &dir.path().join("data"));
+    let api = Api::new(&host);
+    let seeded = std::fs::read(&plugin).expect("plugin");
+    let variant = |n| millwright::cli::bench::swap::build_variant(&seeded, n);
+    support::runtime().block_on(async {
+        let over = |body: &Value, quota: &str| {
+            assert_eq!(body["error"]["code"], "over_quota", "{body}");
+            assert!(
+                body["error"]["message"].as_str().is_some_and(|m| m.contains(quota)),
+                "{body}"
+            );
+        };
+        // Routes: more memory, or more workers for the tenant, than its quotas allow.
+        let (status, body) = api
+            .post_json(
+                "/v1/tenants/acme/routes",
+                json!({"name": "dock", "direction": "inbound", "source": "dock-856", "slot": "supplier-856", "memory_mb": 256}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        over(&body, "quotas.memory_mb");
+        let (status, body) = api
+            .post_json(
+                "/v1/tenants/acme/routes",
+                json!({"name": "dock", "direction": "inbound", "source": "dock-856", "slot": "supplier-856", "workers": 2}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        over(&body, "quotas.workers");
+        let (status, body) = api
+            .post_json(
+                "/v1/tenants/acme/routes",
+                json!({"name": "dock", "direction": "inbound", "source": "dock-856", "slot": "supplier-856", "workers": 1}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+
+        // Versions: the seeded one and one more; the third is refused until one is deleted.
+        let (status, body) = api.upload("acme", "supplier-856", variant(1), "shadow=false").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = api.upload("acme", "supplier-856", variant(2), "shadow=false").await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        over(&body, "quotas.versions_per_slot");
+        // A plugin over the size quota is refused before anything else.
+        let (status, body) = api
+            .upload("acme", "supplier-856", vec![0u8; (1 << 20) + 1], "shadow=false")
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        over(&body, "quotas.plugin_size_mb");
+        let versions = api.get("/v1/tenants/acme/plugins/supplier-856").await.1;
+        assert_eq!(versions["versions"].as_array().map(Vec::len), Some(2), "nothing kept");
+
+        // A table over the lookup quota.
+        let mut table = String::from("x12,rec20\n");
+        while table.len() <= 1 << 20 {
+            table.push_str("AB,CDE\n");
+        }
+        let (status, body) = api
+            .call(
+                api.http
+                    .put(format!("{}/v1/tenants/acme/lookups/units", api.url))
+                    .header("content-type", "text/csv")
+                    .body(table),
+            )
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        over(&body, "quotas.lookup_size_mb");
+    });
+    assert!(host.terminate());
+}

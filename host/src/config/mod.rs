@@ -33,6 +33,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod quotas;
 pub mod route;
 mod tables;
 
@@ -127,6 +128,8 @@ pub struct TenantConfig {
     pub rules: RuleSettings,
     /// Whether the host records the tenant's trace (`trace = false` turns it off; on by default).
     pub trace: bool,
+    /// What the tenant may use (`[tenants.<t>.quotas]`).
+    pub quotas: Quotas,
     /// The partners that reach NATS themselves (`[tenants.<t>.partners.<name>]`): `millwright nats-config` gives
     /// each a user of its own, and the host keeps a durable consumer per partner and target.
     pub partners: Vec<Partner>,
@@ -151,6 +154,7 @@ impl Partner {
 }
 
 pub use crate::rules::settings::RuleSettings;
+pub use quotas::Quotas;
 
 /// Parses a duration as the configuration writes them: `"30s"`, `"500ms"`, `"2m"`, `"1h 30m"`, `"30d"`. Days
 /// (and weeks) are 24 hours (and 7 days): a window of `"30d"` means what it says.
@@ -253,6 +257,8 @@ struct TenantFile {
     trace: Option<bool>,
     #[serde(default)]
     partners: BTreeMap<Spanned<String>, PartnerFile>,
+    #[serde(default)]
+    quotas: quotas::QuotasFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -401,6 +407,10 @@ fn check_tenant(
             format!("tenant {name} requires signatures but has no signing_keys: add the partners' public keys"),
         ));
     }
+    let quotas = file.quotas.check().map_err(|err| {
+        let file = checker.file.as_ref().map(|f| f.path.display().to_string());
+        anyhow!("{}: tenant {name}'s {err}", file.unwrap_or_default())
+    })?;
     let drafts = file
         .inbound
         .into_iter()
@@ -417,6 +427,9 @@ fn check_tenant(
         let source = draft.source.clone();
         let span = draft.span.clone();
         let route = checker.route(draft, defaults)?;
+        quotas
+            .check_route(&route, &routes)
+            .map_err(|err| checker.at_span(span.as_ref(), format!("tenant {name}: {err}")))?;
         match route::claim(&route, &routes) {
             Ok(()) => {}
             Err(Clash::Name { other }) => {
@@ -448,6 +461,7 @@ fn check_tenant(
     }
     let partners = check_partners(checker, &name, file.partners)?;
     Ok(TenantConfig {
+        quotas,
         name,
         lookups,
         signing_keys,
@@ -566,6 +580,69 @@ events = ["ship-notice", "goods-receipt"]
 plugin = "p.wasm"
 target = { url = "http://erp.local:8080/api/receipts", headers = { Authorization = "Bearer ${ERP_TOKEN}" } }
 "#;
+
+    #[test]
+    fn a_route_over_its_tenants_quotas_stops_the_start_naming_the_route_and_the_quota() {
+        let route = "[[tenants.acme.inbound]]\nsource = \"s\"\nplugin = \"p.wasm\"\n";
+        let quotas = "[tenants.acme.quotas]\nmemory_mb = 64\nworkers = 3\n";
+        let err = error(&format!("{quotas}\n{route}memory_mb = 128\n"));
+        assert!(
+            err.contains("line") && err.contains("route s") && err.contains("quotas.memory_mb"),
+            "{err}"
+        );
+        let roomy = quotas.replace("memory_mb = 64", "memory_mb = 128");
+        let err = error(&format!(
+            "{roomy}\n{route}workers = 2\n\n{}workers = 2\n",
+            route.replace("\"s\"", "\"t\"")
+        ));
+        assert!(
+            err.contains("route t") && err.contains("quotas.workers"),
+            "{err}"
+        );
+        let config = check(&format!("{quotas}\n{route}memory_mb = 64\n"), &[]).expect("within");
+        assert_eq!(
+            config.tenant("acme").expect("acme").quotas.memory_bytes,
+            64 << 20
+        );
+        let err = error("[tenants.acme.quotas]\nworkers = 0\n");
+        assert!(
+            err.contains("tenant acme's quotas.workers must be at least 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nats_takes_one_way_to_authenticate_and_partners_name_what_they_reach() {
+        let err = error("[nats]\ntoken = \"t\"\nuser = \"u\"\npassword = \"p\"\n");
+        assert!(err.contains("one way to authenticate"), "{err}");
+        let err = error("[nats]\nuser = \"u\"\n");
+        assert!(err.contains("user needs its password"), "{err}");
+        let err = error("[nats]\ncreds = \"missing.creds\"\n");
+        assert!(
+            err.contains("line 2") && err.contains("no file at"),
+            "{err}"
+        );
+        let err = error("[nats]\nnkey_seed = \"UABC\"\n");
+        assert!(err.contains("not a user seed"), "{err}");
+        let err = error("[tenants.acme.partners.allegheny]\nsources = [\"bad subject\"]\n");
+        assert!(
+            err.contains("partner allegheny") && err.contains("line 2"),
+            "{err}"
+        );
+        let err = error("[tenants.acme.partners.allegheny]\n");
+        assert!(err.contains("neither sources nor targets"), "{err}");
+        let config = check(
+            "[nats]\nuser = \"millwright\"\npassword = \"${PW}\"\n\n[tenants.acme.partners.allegheny]\nsources = [\"supplier-856\"]\ntargets = [\"asn-out\"]\n",
+            &[("PW", "secret")],
+        )
+        .expect("valid");
+        assert_eq!(
+            config.nats.user,
+            Some(("millwright".into(), "secret".into()))
+        );
+        let partner = &config.tenant("acme").expect("acme").partners[0];
+        assert_eq!(partner.durable("asn-out"), "partner-allegheny-asn-out");
+    }
 
     #[test]
     fn a_complete_file_reads_with_secrets_from_the_environment() {

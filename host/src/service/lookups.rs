@@ -203,6 +203,18 @@ impl Service {
         if body.len() > MAX_TABLE_BYTES {
             return Err(too_large(body.len()));
         }
+        let quota = self.tenant(tenant)?.quotas.lookup_bytes;
+        if body.len() > quota {
+            return Err(ServiceError::new(
+                super::ErrorKind::TooLarge,
+                "over_quota",
+                format!(
+                    "the table is {} bytes, over tenant {tenant}'s quota of {} MiB (quotas.lookup_size_mb)",
+                    body.len(),
+                    quota >> 20
+                ),
+            ));
+        }
         let rows = Table::parse(body)?;
         match store
             .load(&table, &rows, ChangeKind::Load, Some(by))

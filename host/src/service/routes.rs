@@ -73,7 +73,7 @@ impl Service {
         body: &serde_json::Value,
         create_only: bool,
     ) -> Result<PutRoute, ServiceError> {
-        self.tenant(tenant)?;
+        let quotas = self.tenant(tenant)?.quotas.clone();
         let running = self.routes.spec(tenant, name).await;
         match &running {
             Some(RouteSpec {
@@ -113,6 +113,9 @@ impl Service {
             .filter(|other| other.common.name != *name)
             .map(|other| other.def())
             .collect();
+        quotas
+            .check_route(&def, &others)
+            .map_err(|err| ServiceError::unprocessable("over_quota", err))?;
         if let Err(Clash::Source { route, .. }) = route::claim(&def, &others) {
             let source = def.source().map(|s| s.to_string()).unwrap_or_default();
             return Err(ServiceError::conflict(

@@ -199,6 +199,18 @@ impl Service {
         let started = Instant::now();
         let tenant_config = self.tenant(&upload.tenant)?;
         let (tenant, slot) = (&upload.tenant, &upload.slot);
+        let quotas = &tenant_config.quotas;
+        if upload.bytes.len() > quotas.plugin_bytes {
+            return Err(ServiceError::new(
+                ErrorKind::TooLarge,
+                "over_quota",
+                format!(
+                    "the plugin is {} bytes, over tenant {tenant}'s quota of {} MiB (quotas.plugin_size_mb)",
+                    upload.bytes.len(),
+                    quotas.plugin_bytes >> 20
+                ),
+            ));
+        }
         let signature = signature::verify(
             &upload.bytes,
             upload.signature.as_deref(),
@@ -225,6 +237,17 @@ impl Service {
             .version(tenant, slot, &compiled.sha256)
             .await?
             .is_some();
+        if !existed {
+            let kept = self.registry.versions(tenant, Some(slot)).await?.len();
+            if kept >= quotas.versions_per_slot {
+                return Err(ServiceError::conflict(
+                    "over_quota",
+                    format!(
+                        "{tenant}/{slot} keeps {kept} versions, tenant {tenant}'s quota (quotas.versions_per_slot); delete an old one first (DELETE /v1/tenants/{tenant}/plugins/{slot}/versions/<sha256>)"
+                    ),
+                ));
+            }
+        }
         let meta = version_meta(tenant, slot, &compiled, &upload.by, signature);
         let meta = self.registry.add_version(meta, upload.bytes).await?;
         tracing::info!(%tenant, %slot, version = %meta.version, sha256 = %meta.sha256, "version uploaded");
