@@ -517,10 +517,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token { command } => access::run_token(command),
         Command::Audit(args) => access::run_audit(args),
         Command::NatsConfig { config: path, out } => {
-            // The block names no secret of the file: it is written without them.
+            // The block names no secret of the file: a variable the file asks for may be unset here (a
+            // stand-in that reads as a host, a port or a word takes its place).
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading the configuration {}", path.display()))?;
-            let config = crate::config::Config::parse(&text, &path, &|_| Some(String::new()))?;
+            let config = crate::config::Config::parse(&text, &path, &|name| {
+                Some(std::env::var(name).unwrap_or_else(|_| "0".into()))
+            })?;
             let block = crate::bus::partners::accounts_block(&config);
             match out {
                 Some(path) => {
