@@ -684,7 +684,8 @@ fn a_route_waits_for_its_slot_and_a_tenant_that_requires_signatures_gets_only_si
             api.registry_state().await,
             json!([{
                 "tenant": "acme", "slot": "edi", "active": null, "versions": [], "history": [],
-                "serving": [{ "route": "supplier-856", "plugin": null, "sha256": null }]
+                "serving": [{ "route": "supplier-856", "plugin": null, "sha256": null }],
+                "suspension": null
             }])
         );
 
