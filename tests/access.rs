@@ -265,19 +265,7 @@ fn a_fleet_knows_a_new_token_at_once_and_refuses_a_revoked_one_within_a_second()
     );
     assert_eq!(created["role"], "viewer");
 
-    let as_viewer = |host: &Host, args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
-            .args(args)
-            .env("MILLWRIGHT_ADMIN_URL", host.admin_url())
-            .env("MILLWRIGHT_ADMIN_TOKEN", &secret)
-            .output()
-            .expect("millwright");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let as_viewer = |host: &Host, args: &[&str]| host.cli_as(&secret, args);
     // The other host knows it at once, and lets it read but not write.
     let (code, out, err) = as_viewer(&two, &["plugin", "list", "--tenant", "acme"]);
     assert_eq!(code, Some(0), "{err}");
@@ -337,19 +325,7 @@ fn a_partner_works_its_own_slots_and_every_change_is_audited() {
             token(&api, json!({"name": "acme-it", "role": "tenant-admin", "tenant": "acme"})).await,
         )
     });
-    let run = |secret: &str, args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
-            .args(args)
-            .env("MILLWRIGHT_ADMIN_URL", host.admin_url())
-            .env("MILLWRIGHT_ADMIN_TOKEN", secret)
-            .output()
-            .expect("millwright");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |secret: &str, args: &[&str]| host.cli_as(secret, args);
     // Another build of the seeded plugin (other bytes, so a new version).
     let plugin = dir.path().join("supplier-856-v2.wasm");
     let seeded = std::fs::read(support::component("x12-856-ship-notice")).expect("plugin");

@@ -211,10 +211,15 @@ impl Host {
     /// Runs `millwright ARGS` against this host's admin API with the test token: its exit code, stdout and
     /// stderr.
     pub fn cli(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        self.cli_as(ADMIN_TOKEN, args)
+    }
+
+    /// [`Host::cli`] with another token.
+    pub fn cli_as(&self, token: &str, args: &[&str]) -> (Option<i32>, String, String) {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_millwright"))
             .args(args)
             .env("MILLWRIGHT_ADMIN_URL", self.admin_url())
-            .env("MILLWRIGHT_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("MILLWRIGHT_ADMIN_TOKEN", token)
             .output()
             .expect("millwright");
         (

@@ -6,9 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::client::{answer, client, connect_error};
+use super::client::{call, path};
 use super::{ApiArgs, runtime, show};
-use crate::names::Tenant;
 use crate::trace::{Entry, Timeline};
 
 /// `millwright trace --tenant T KEY [--json]`.
@@ -28,36 +27,11 @@ pub(super) struct TraceArgs {
 }
 
 pub(super) fn run(args: TraceArgs) -> Result<ExitCode> {
-    let tenant = Tenant::new(&args.tenant)?;
     let key = crate::trace::Key::parse(&args.key)?;
-    let target = args.api.target();
-    let url = target.endpoint(&format!(
-        "/tenants/{tenant}/trace/{}",
-        encode(&key.to_string())
-    ));
-    let timeline: Timeline = runtime()?.block_on(async {
-        let response = client(&target)?
-            .get(url)
-            .bearer_auth(&target.token)
-            .send()
-            .await
-            .map_err(|err| connect_error(&target, err))?;
-        answer(&target, response).await
-    })?;
+    let path = path(&args.tenant, &["trace", &key.to_string()])?;
+    let timeline: Timeline = runtime()?.block_on(call(&args.api.target(), &path, None))?;
     show(args.json, &timeline, describe)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// One line per entry, oldest first: time, what happened, subject, stream/sequence, route, event type, id.
