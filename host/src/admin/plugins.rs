@@ -636,7 +636,7 @@ async fn rollback(
 
 /// Lifts the slot's suspension on this host: its routes take their messages again at once, on the active version.
 /// Each host of a fleet keeps its own breaker; the others lift theirs at their next successful probe.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/slots/{slot}/resume", tag = "plugins",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/plugins/{slot}/resume", tag = "plugins",
     params(("tenant" = String, Path), ("slot" = String, Path)),
     responses(
         (status = 200, body = SlotView, description = "resumed; the slot as it is now"),

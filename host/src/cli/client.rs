@@ -274,7 +274,7 @@ pub async fn rollback(target: &ApiTarget, tenant: &str, slot: &str) -> Result<Ac
 /// Lifts a slot's suspension on the host the target names.
 pub async fn resume(target: &ApiTarget, tenant: &str, slot: &str) -> Result<SlotView> {
     let response = client(target)?
-        .post(target.endpoint(&format!("/tenants/{tenant}/slots/{slot}/resume")))
+        .post(target.endpoint(&format!("/tenants/{tenant}/plugins/{slot}/resume")))
         .bearer_auth(&target.token)
         .send()
         .await
