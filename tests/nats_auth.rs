@@ -64,15 +64,22 @@ fn start_server(dir: &std::path::Path, accounts: &str) -> Server {
     }
 }
 
-/// Connects as `user`, collecting the server's errors (permission violations) as they come.
+/// Connects as `user` (with its inbox prefix, when it has one), collecting the server's errors (permission
+/// violations) as they come.
 async fn connect(
     url: &str,
     user: &str,
     password: &str,
+    inbox: Option<&str>,
 ) -> Result<(async_nats::Client, Arc<Mutex<Vec<String>>>), async_nats::ConnectError> {
     let errors: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = errors.clone();
-    let client = async_nats::ConnectOptions::with_user_and_password(user.into(), password.into())
+    let mut options =
+        async_nats::ConnectOptions::with_user_and_password(user.into(), password.into());
+    if let Some(prefix) = inbox {
+        options = options.custom_inbox_prefix(prefix);
+    }
+    let client = options
         .event_callback(move |event| {
             let sink = sink.clone();
             async move {
@@ -137,7 +144,7 @@ fn a_partner_publishes_to_its_sources_and_consumes_its_targets_and_nothing_else(
     );
     let rt = support::runtime();
     rt.block_on(async {
-        let (admin, _) = connect(&server.url, "millwright", HOST_PASSWORD)
+        let (admin, _) = connect(&server.url, "millwright", HOST_PASSWORD, None)
             .await
             .expect("the host's user");
         let admin_js = jetstream::new(admin.clone());
@@ -157,14 +164,40 @@ fn a_partner_publishes_to_its_sources_and_consumes_its_targets_and_nothing_else(
 
         // A wrong password gets nowhere.
         assert!(
-            connect(&server.url, "acme-allegheny", "guess")
+            connect(&server.url, "acme-allegheny", "guess", None)
                 .await
                 .is_err()
         );
 
-        let (partner, errors) = connect(&server.url, "acme-allegheny", PARTNER_PASSWORD)
+        // Without its inbox prefix it hears no replies: its publish goes unacknowledged.
+        let (stray, stray_errors) = connect(&server.url, "acme-allegheny", PARTNER_PASSWORD, None)
             .await
             .expect("the partner's user");
+        let stray_js = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(1))
+            .build(stray.clone());
+        let unheard = stray_js
+            .publish("mw.acme.in.supplier-856", "x".into())
+            .await
+            .expect("sent")
+            .await;
+        assert!(unheard.is_err(), "acknowledged on an inbox it may not use");
+        assert!(
+            denied(&stray_errors, "_INBOX.").await,
+            "{:?}",
+            stray_errors.lock()
+        );
+        drop(stray);
+
+        let prefix = millwright::bus::partners::inbox_prefix("acme", "allegheny");
+        let (partner, errors) = connect(
+            &server.url,
+            "acme-allegheny",
+            PARTNER_PASSWORD,
+            Some(&prefix),
+        )
+        .await
+        .expect("the partner's user");
         // Denied JetStream calls go unanswered: a short timeout keeps the test short.
         let js = jetstream::ContextBuilder::new()
             .timeout(Duration::from_secs(1))

@@ -4,7 +4,8 @@
 //! A partner named in `[tenants.<t>.partners.<name>]` gets the user `<t>-<name>`, whose password the server
 //! reads from the environment variable `<T>_<NAME>_NATS_PASSWORD` (upper case, `-` as `_`), so no secret is in the
 //! file. It may publish only to `mw.<t>.in.<source>` for its sources (and take the replies of its publish
-//! acknowledgments on `_INBOX.>`), and read `mw.<t>.out.<target>` for its targets only through its durable
+//! acknowledgments and fetches on its own inbox prefix, `_INBOX.<t>.<name>`, which its client sets, so it can
+//! listen to no other client's replies), and read `mw.<t>.out.<target>` for its targets only through its durable
 //! consumers `partner-<name>-<target>` on `MW_<t>_OUT`: look them up, fetch, acknowledge. The host makes those
 //! consumers at start, before anything is sent to them, so nothing published while a partner is offline is lost.
 //! Everything else is denied. The host's own user, `millwright` (`MILLWRIGHT_NATS_PASSWORD`), may do everything.
@@ -28,6 +29,12 @@ pub fn password_variable(tenant: &str, partner: &str) -> String {
     format!("{tenant}_{partner}_NATS_PASSWORD")
         .to_ascii_uppercase()
         .replace(['-', '.'], "_")
+}
+
+/// The inbox prefix a partner's client sets (async-nats `custom_inbox_prefix`, nats.go `CustomInboxPrefix`): the
+/// only replies it may receive are on subjects under it.
+pub fn inbox_prefix(tenant: &str, partner: &str) -> String {
+    format!("_INBOX.{tenant}.{partner}")
 }
 
 /// The subjects a partner may publish to: its sources, and the JetStream API calls of its own consumers.
@@ -72,10 +79,12 @@ pub fn accounts_block(config: &Config) -> String {
             let targets: Vec<&str> = partner.targets.iter().map(|t| t.as_str()).collect();
             let _ = writeln!(
                 out,
-                "      # Tenant {tenant}'s partner {name}: publishes to {sources}; consumes {targets}.\n      \
+                "      # Tenant {tenant}'s partner {name}: publishes to {sources}; consumes {targets};\n      \
+                 # its client sets the inbox prefix {inbox}.\n      \
                  {{ user: \"{tenant}-{name}\", password: ${variable}, permissions: {{\n          \
                  publish: {{ allow: [{publish}] }}\n          \
-                 subscribe: {{ allow: [\"_INBOX.>\"] }}\n      }} }}",
+                 subscribe: {{ allow: [\"{inbox}.>\"] }}\n      }} }}",
+                inbox = inbox_prefix(&tenant.name, &partner.name),
                 tenant = tenant.name,
                 name = partner.name,
                 sources = if sources.is_empty() {
