@@ -20,6 +20,9 @@ use utoipa::ToSchema;
 pub const STREAM: &str = "MW_AUDIT";
 /// How long records are kept.
 const MAX_AGE: Duration = Duration::from_secs(400 * 24 * 3600);
+/// The most the log holds: refused calls are recorded too, so a flood of them must not fill the server; the
+/// oldest records go first.
+const MAX_BYTES: i64 = 1 << 30;
 /// The most records one read scans.
 const MAX_SCAN: u64 = 200_000;
 
@@ -81,6 +84,8 @@ impl Audit {
             retention: stream::RetentionPolicy::Limits,
             storage: stream::StorageType::File,
             max_age: MAX_AGE,
+            max_bytes: MAX_BYTES,
+            discard: stream::DiscardPolicy::Old,
             description: Some("Millwright: every change asked of the admin API".into()),
             ..Default::default()
         })
